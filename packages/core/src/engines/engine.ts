@@ -1,0 +1,27 @@
+/**
+ * What the engine reports: `restored` in a process that was restored from the image,
+ * `checkpointed` in a process that was saved and left running, `simulated` when no image was made.
+ */
+export type EngineOutcome = 'restored' | 'checkpointed' | 'simulated';
+
+/** What `checkpointRestore()` asks of an engine, once every resource has let go. */
+export interface EngineRequest {
+  /** Where to write the image (engines that make one require it). */
+  readonly imagesDir?: string;
+  /** Keep the process running after the image is written. */
+  readonly leaveRunning: boolean;
+}
+
+/**
+ * Saves the process. An engine is called only after every `beforeCheckpoint` hook succeeded;
+ * if it throws, the resources are given back what they released and the app runs on.
+ */
+export interface Engine {
+  /** Short name, shown in results and diagnostics. */
+  readonly name: string;
+  /** Save the process; resolve once it runs again (restored, left running or simulated). */
+  checkpoint(request: EngineRequest): Promise<EngineOutcome>;
+}
+
+/** Names of the built-in engines, for `checkpointRestore({ engine })` and `CRAC_ENGINE`. */
+export type EngineName = 'criu' | 'simulate';

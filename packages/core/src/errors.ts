@@ -1,0 +1,114 @@
+import type { EngineOutcome } from './engines/engine.js';
+
+/**
+ * Every error thrown by crac-node carries a stable `code` (`CRAC_E...`) that scripts and
+ * callers can rely on; messages may improve between versions, codes do not change.
+ */
+
+/** Stable codes of the errors thrown by `@crac/core`. */
+export const ErrorCode = {
+  /** A `beforeCheckpoint` hook or the engine failed; the app keeps running. */
+  CHECKPOINT: 'CRAC_ECHECKPOINT',
+  /** One or more `afterRestore` hooks failed; the process keeps running. */
+  RESTORE: 'CRAC_ERESTORE',
+  /** A single resource's hook failed (found inside the two errors above). */
+  RESOURCE: 'CRAC_ERESOURCE',
+  /** A hook did not settle within its timeout. */
+  TIMEOUT: 'CRAC_ETIMEOUT',
+  /** `checkpointRestore()` was called while another checkpoint was running. */
+  BUSY: 'CRAC_EBUSY',
+  /** `checkpointRestore()` was called from inside a resource's hook. */
+  REENTRANT: 'CRAC_EREENTRANT',
+  /** The selected engine cannot run on this host (not built, not installed, wrong OS). */
+  ENGINE_UNAVAILABLE: 'CRAC_EENGINE',
+  /** An argument is not what the API accepts. */
+  INVALID_ARGUMENT: 'CRAC_EINVAL',
+} as const;
+
+/** One of the {@link ErrorCode} values. */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of the single (non-aggregate) errors of crac-node. */
+export class CracError extends Error {
+  /** Stable machine-readable code, see {@link ErrorCode}. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The phase of the cycle a hook belongs to. */
+export type HookPhase = 'beforeCheckpoint' | 'afterRestore';
+
+/** A resource's hook threw, rejected or timed out. `cause` holds what it threw. */
+export class ResourceError extends CracError {
+  /** The name the resource was registered under. */
+  readonly resourceName: string;
+  /** Which hook failed. */
+  readonly phase: HookPhase;
+
+  constructor(resourceName: string, phase: HookPhase, cause: unknown) {
+    super(ErrorCode.RESOURCE, `${phase} of resource "${resourceName}" failed: ${describe(cause)}`, { cause });
+    this.resourceName = resourceName;
+    this.phase = phase;
+  }
+}
+
+/** A hook did not settle in time. It appears as the `cause` of a {@link ResourceError}. */
+export class HookTimeoutError extends CracError {
+  /** The timeout that was exceeded, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(resourceName: string, phase: HookPhase, timeoutMs: number) {
+    super(
+      ErrorCode.TIMEOUT,
+      `${phase} of resource "${resourceName}" did not finish within ${timeoutMs} ms ` +
+        '(raise it with the `timeoutMs` option of register() or `hookTimeoutMs` of checkpointRestore())',
+    );
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The checkpoint did not happen and the app is still running.
+ *
+ * `errors` lists what failed: a {@link ResourceError} per failed `beforeCheckpoint` hook, or the
+ * engine's own error. The resources that had been notified were given `afterRestore` (rollback);
+ * if some of those failed too, they are in `rollbackErrors`.
+ */
+export class CheckpointError extends AggregateError {
+  /** Always {@link ErrorCode.CHECKPOINT}. */
+  readonly code = ErrorCode.CHECKPOINT;
+  /** Failures of the rollback's `afterRestore` hooks, if any. */
+  readonly rollbackErrors: readonly ResourceError[];
+
+  constructor(errors: readonly unknown[], rollbackErrors: readonly ResourceError[] = [], message?: string) {
+    super(errors, message ?? `checkpoint failed, the app keeps running: ${errors.map(describe).join('; ')}`);
+    this.name = 'CheckpointError';
+    this.rollbackErrors = rollbackErrors;
+  }
+}
+
+/**
+ * The process was checkpointed (or simulated) but one or more `afterRestore` hooks failed.
+ * Every other resource was still notified and the process keeps running.
+ */
+export class RestoreError extends AggregateError {
+  /** Always {@link ErrorCode.RESTORE}. */
+  readonly code = ErrorCode.RESTORE;
+  /** What happened to the process before the hooks failed (restored, left running, simulated). */
+  readonly outcome: EngineOutcome | undefined;
+
+  constructor(errors: readonly ResourceError[], outcome?: EngineOutcome, message?: string) {
+    super(errors, message ?? `restore finished with failures: ${errors.map(describe).join('; ')}`);
+    this.name = 'RestoreError';
+    this.outcome = outcome;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

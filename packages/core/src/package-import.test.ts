@@ -1,0 +1,30 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// The published entry points, loaded by plain Node as a user's app would (no CRIU needed).
+describe('the built package', () => {
+  it('exists (scripts/setup.mjs builds it before the tests)', () => {
+    expect(existsSync(join(packageDir, 'dist', 'index.js')), 'run `pnpm setup` to build @crac/core').toBe(true);
+  });
+
+  for (const [format, code] of [
+    ['ESM', "import('@crac/core').then((m) => m.checkpointRestore({ engine: 'simulate' })).then((r) => console.log(r.outcome))"],
+    ['CommonJS', "require('@crac/core').checkpointRestore({ engine: 'simulate' }).then((r) => console.log(r.outcome))"],
+  ]) {
+    it(`imports as ${format} and runs a simulated cycle`, () => {
+      const output = execFileSync(process.execPath, ['-e', code as string], { cwd: packageDir, encoding: 'utf8' });
+      expect(output.trim()).toBe('simulated');
+    });
+  }
+
+  it('shares one global context between the ESM and CommonJS builds', () => {
+    const code =
+      "const cjs = require('@crac/core'); import('@crac/core').then((esm) => console.log(esm.getGlobalContext() === cjs.getGlobalContext()))";
+    expect(execFileSync(process.execPath, ['-e', code], { cwd: packageDir, encoding: 'utf8' }).trim()).toBe('true');
+  });
+});

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Brings a checkout to a runnable state, on a fresh machine too: dependencies, then the
+// packages' builds. Idempotent and quick when there is nothing to do, so `pnpm test` and
+// `pnpm demo:checkpoint` run it first. Plain Node, no dependencies: it runs before they exist.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+
+function step(title, command, args, options = {}) {
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: root, stdio: quiet ? 'pipe' : 'inherit', ...options });
+  if (result.status !== 0) {
+    if (quiet) process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`);
+    const reason = result.error ? result.error.message : `exit code ${result.status ?? result.signal}`;
+    console.error(`setup: ${title} failed (${reason})`);
+    process.exit(1);
+  }
+  console.log(`setup: ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+// pnpm runs this script with npm_execpath pointing at itself, also when pnpm came from npx.
+const pnpm = process.env.npm_execpath?.includes('pnpm')
+  ? [process.execPath, [process.env.npm_execpath]]
+  : ['pnpm', []];
+const runPnpm = (title, args) => step(title, pnpm[0], [...pnpm[1], ...args]);
+
+if (!existsSync(join(root, 'node_modules', '.modules.yaml'))) {
+  runPnpm('dependencies installed', ['install', '--frozen-lockfile']);
+}
+runPnpm('packages built', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
