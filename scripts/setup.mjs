@@ -22,10 +22,10 @@ function step(title, command, args, options = {}) {
   console.log(`setup: ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-// pnpm runs this script with npm_execpath pointing at itself, also when pnpm came from npx.
-const pnpm = process.env.npm_execpath?.includes('pnpm')
-  ? [process.execPath, [process.env.npm_execpath]]
-  : ['pnpm', []];
+// pnpm runs this script with npm_execpath pointing at itself (also when it came from npx):
+// a JavaScript file in older pnpm, a single executable from pnpm 11 on.
+const execPath = process.env.npm_execpath ?? '';
+const pnpm = !execPath.includes('pnpm') ? ['pnpm', []] : /\.[cm]?js$/.test(execPath) ? [process.execPath, [execPath]] : [execPath, []];
 const runPnpm = (title, args) => step(title, pnpm[0], [...pnpm[1], ...args]);
 
 if (!existsSync(join(root, 'node_modules', '.modules.yaml'))) {
