@@ -11,6 +11,17 @@ export default defineConfig({
         extends: true,
         test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'] },
       },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e.test.ts'],
+          // Real checkpoints: one file at a time (pids, ports, the machine's 2 cores), generous timeouts.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 import type { Context } from './context.js';
 import { cycleScope, DEFAULT_HOOK_TIMEOUT_MS } from './cycle-state.js';
 import { publish } from './diagnostics.js';
@@ -66,6 +67,12 @@ export async function checkpointRestore(options: CheckpointOptions = {}): Promis
     throw new CracError(
       ErrorCode.REENTRANT,
       `checkpointRestore() was called from a hook of resource "${hook}": it would wait for itself; call it outside the hooks`,
+    );
+  }
+  if (!isMainThread) {
+    throw new CracError(
+      ErrorCode.INVALID_ARGUMENT,
+      'checkpointRestore() runs in the main thread: a checkpoint saves the whole process, workers included',
     );
   }
   const state = core();

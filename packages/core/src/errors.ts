@@ -23,6 +23,18 @@ export const ErrorCode = {
   ENGINE_UNAVAILABLE: 'CRAC_EENGINE',
   /** An argument is not what the API accepts. */
   INVALID_ARGUMENT: 'CRAC_EINVAL',
+  /** CRIU ran but could not dump the process; `criuErrors` holds its own error lines. */
+  CRIU_DUMP: 'CRAC_ECRIU_DUMP',
+  /** The CRIU binary could not be started. */
+  CRIU_EXEC: 'CRAC_ECRIU_EXEC',
+  /** CRIU could not restore the image; the message names the fix when one is known. */
+  CRIU_RESTORE: 'CRAC_ECRIU_RESTORE',
+  /** The image directory is missing, incomplete, unsafe or not from this host. */
+  IMAGE: 'CRAC_EIMAGE',
+  /** A running process could not be asked to checkpoint (`crac checkpoint --pid`). */
+  TRIGGER: 'CRAC_ETRIGGER',
+  /** A system call around the checkpoint failed (opening the image directory, the RPC socket...). */
+  IO: 'CRAC_EIO',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -1,13 +1,51 @@
+import { resolve } from 'node:path';
+import { type CriuBinary, findCriu } from '../criu/binary.js';
 import { CracError, ErrorCode } from '../errors.js';
-import type { Engine } from './engine.js';
+import { prepareImagesDir } from '../image/images-dir.js';
+import { currentManifest, writeManifest } from '../image/manifest.js';
+import { loadNative, type NativeBinding } from '../native/binding.js';
+import type { Engine, EngineOutcome, EngineRequest } from './engine.js';
+
+/** The file, inside the image directory, where CRIU logs the dump. */
+export const DUMP_LOG = 'dump.log';
 
 /**
- * The CRIU engine: the process checkpoints itself through the native bridge.
- * Placeholder until the native bridge lands; selecting it says so with a coded error.
+ * The CRIU engine: the process dumps itself through the native bridge (CRIU runs in a
+ * detached grandchild, outside the dumped tree). Resolves `restored` in a restored copy and
+ * `checkpointed` when left running; with `leaveRunning: false` the original process ends
+ * with the dump (CRIU kills it).
+ *
+ * @throws {@link CracError} `CRAC_EENGINE` at selection when the native bridge or CRIU is missing.
  */
 export function createCriuEngine(): Engine {
-  throw new CracError(
-    ErrorCode.ENGINE_UNAVAILABLE,
-    'the criu engine is not available in this build; use the simulate engine (CRAC_ENGINE=simulate)',
-  );
+  const native = loadNative();
+  const criu = findCriu();
+  return {
+    name: 'criu',
+    checkpoint: async (request) => dump(native, criu, request),
+  };
+}
+
+async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequest): Promise<EngineOutcome> {
+  if (!request.imagesDir) {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, 'the criu engine needs an image directory: pass `imagesDir` or set CRAC_IMAGES_DIR');
+  }
+  const imagesDir = resolve(request.imagesDir);
+  prepareImagesDir(imagesDir);
+  writeManifest(imagesDir, currentManifest(imagesDir, criu));
+  // CRIU writes the image with this process's umask: keep it private to the owner.
+  const umask = process.umask(0o077);
+  try {
+    const { result } = native.checkpoint({
+      criuPath: criu.path,
+      imagesDir,
+      logFile: DUMP_LOG,
+      leaveRunning: request.leaveRunning,
+      // The process is rarely a session leader (started from a shell or a supervisor).
+      shellJob: true,
+    });
+    return result;
+  } finally {
+    process.umask(umask);
+  }
 }

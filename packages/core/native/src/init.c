@@ -1,0 +1,328 @@
+/*
+ * crac-init - restore supervisor: stays the parent of a process restored by
+ * CRIU, forwards signals to it and exits with its exit status.
+ *
+ *   crac-init [--pidns] --pidfile FILE -- <criu-path> restore -d [criu args...]
+ *
+ * `criu restore` cannot do this itself: in the foreground it waits for the
+ * restored tree but always exits 0 and blocks (never forwards) signals; with
+ * -d the restored root is orphaned when CRIU exits.
+ *
+ * Without --pidns: PR_SET_CHILD_SUBREAPER, so the restored root (orphaned
+ * when the detached CRIU exits) is reparented to us.
+ * With --pidns: unshare(CLONE_NEWPID) and fork; the child is pid 1 of the new
+ * pid namespace (an implicit subreaper) and does the same as above; the
+ * parent forwards signals to it and exits with its status. Used when a pid or
+ * tid the image needs is taken on the host (the restored process keeps its
+ * pid inside the namespace).
+ *
+ * Then: fork+exec CRIU with the given argv (stdio and every other fd are
+ * inherited unchanged: nothing is closed), wait for it, read the restored
+ * root's pid from FILE (written by CRIU's --pidfile; the caller must pass the
+ * same FILE to CRIU), forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+ * SIGUSR2 to it (a signal received before the pid is known is queued and
+ * delivered right after), reap every child (orphaned grandchildren too) until
+ * the root exits.
+ *
+ * Exit status: the restored root's exit code, or 128+signal if it was killed
+ * by a signal; 125 if the restore failed (CRIU could not be run or exited
+ * non-zero: the details are in CRIU's log), the pidfile is unreadable, or
+ * crac-init itself could not set up (fork, unshare...); 2 on usage errors.
+ * Messages go to stderr, prefixed "crac-init: ", only on errors.
+ *
+ * Signals are handled synchronously: they are blocked and taken with
+ * sigwaitinfo() in the main loop, so no work happens in signal handlers.
+ * Children restore the original signal mask before exec.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_RESTORE_FAILED 125
+#define EXIT_USAGE 2
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+
+static sigset_t orig_mask; /* mask to restore in exec'd children */
+static sigset_t wait_set;  /* forwarded signals + SIGCHLD, blocked */
+
+static void msg(const char *fmt, ...)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "crac-init: ");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	size_t len = strlen(buf);
+	buf[len++] = '\n';
+	(void)!write(2, buf, len);
+}
+
+static void usage(void)
+{
+	msg("usage: crac-init [--pidns] --pidfile FILE -- <criu-path> restore -d [criu args...]");
+	exit(EXIT_USAGE);
+}
+
+/* exit code of a waitpid() status, shell convention */
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return EXIT_RESTORE_FAILED;
+}
+
+/* Never called in practice (the signals are blocked and fetched with
+ * sigwaitinfo); installed so that no forwarded signal has SIG_DFL/SIG_IGN
+ * semantics, which matters for a pid namespace's init. */
+static void noop_handler(int sig)
+{
+	(void)sig;
+}
+
+static void setup_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = noop_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+
+	sigemptyset(&wait_set);
+	sigaddset(&wait_set, SIGCHLD);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaddset(&wait_set, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &wait_set, &orig_mask) != 0) {
+		msg("sigprocmask: %s", strerror(errno));
+		exit(EXIT_RESTORE_FAILED);
+	}
+	sigaction(SIGCHLD, &sa, NULL);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded[i], &sa, NULL);
+}
+
+/* In a forked child, before exec: handlers are reset by exec, the mask is not. */
+static void child_restore_signals(void)
+{
+	sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+}
+
+static int wait_signal(void)
+{
+	for (;;) {
+		siginfo_t si;
+		int s = sigwaitinfo(&wait_set, &si);
+		if (s > 0)
+			return s;
+		if (errno != EINTR) {
+			msg("sigwaitinfo: %s", strerror(errno));
+			exit(EXIT_RESTORE_FAILED);
+		}
+	}
+}
+
+/* Reads a decimal pid from FILE; -1 on any error (errno-ish reason in *why). */
+static pid_t read_pidfile(const char *path, const char **why)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	close(fd);
+	if (n < 0) {
+		*why = strerror(e);
+		return -1;
+	}
+	buf[n] = '\0';
+	char *end;
+	errno = 0;
+	long v = strtol(buf, &end, 10);
+	while (*end == '\n' || *end == ' ' || *end == '\t')
+		end++;
+	if (end == buf || *end != '\0' || errno != 0 || v <= 0 || v > 0x3fffffffL) {
+		*why = "not a pid";
+		return -1;
+	}
+	return (pid_t)v;
+}
+
+/*
+ * Runs CRIU, then supervises the restored root. Never returns.
+ * We are a subreaper (or a pid namespace's init) here.
+ */
+static void supervise(char **criu_argv, const char *pidfile)
+{
+	/* Children that exit before the root's pid is known (the root itself
+	 * may exit right after CRIU, before we read the pidfile). */
+	enum { MAX_EARLY = 64, MAX_QUEUED = 32 };
+	struct { pid_t pid; int status; } early[MAX_EARLY];
+	unsigned nearly = 0;
+	int queued[MAX_QUEUED];
+	unsigned nqueued = 0;
+
+	pid_t criu = fork();
+	if (criu < 0) {
+		msg("fork: %s", strerror(errno));
+		exit(EXIT_RESTORE_FAILED);
+	}
+	if (criu == 0) {
+		child_restore_signals();
+		execv(criu_argv[0], criu_argv);
+		msg("cannot execute %s: %s", criu_argv[0], strerror(errno));
+		_exit(127);
+	}
+
+	int criu_done = 0, criu_status = 0;
+	pid_t root = -1;
+	for (;;) {
+		/* reap everything that has exited */
+		for (;;) {
+			int st;
+			pid_t p = waitpid(-1, &st, WNOHANG);
+			if (p == 0)
+				break;
+			if (p < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == ECHILD && root > 0) {
+					/* the root is not our child: cannot happen unless
+					 * CRIU changed how it detaches */
+					msg("restored process %d is not a child of crac-init", (int)root);
+					exit(EXIT_RESTORE_FAILED);
+				}
+				break;
+			}
+			if (p == criu) {
+				criu_done = 1;
+				criu_status = st;
+			} else if (root > 0) {
+				if (p == root)
+					exit(status_code(st));
+			} else {
+				early[nearly % MAX_EARLY].pid = p;
+				early[nearly % MAX_EARLY].status = st;
+				nearly++;
+			}
+		}
+
+		if (root < 0 && criu_done) {
+			if (!WIFEXITED(criu_status) || WEXITSTATUS(criu_status) != 0) {
+				if (WIFSIGNALED(criu_status))
+					msg("criu restore failed (killed by signal %d)", WTERMSIG(criu_status));
+				else if (WEXITSTATUS(criu_status) != 127) /* 127: exec failed, already said */
+					msg("criu restore failed (exit code %d)", WEXITSTATUS(criu_status));
+				exit(EXIT_RESTORE_FAILED);
+			}
+			const char *why = "";
+			root = read_pidfile(pidfile, &why);
+			if (root < 0) {
+				msg("criu succeeded but the pidfile %s is unreadable: %s", pidfile, why);
+				exit(EXIT_RESTORE_FAILED);
+			}
+			unsigned n = nearly < MAX_EARLY ? nearly : MAX_EARLY;
+			for (unsigned i = 0; i < n; i++)
+				if (early[i].pid == root)
+					exit(status_code(early[i].status));
+			for (unsigned i = 0; i < nqueued; i++)
+				kill(root, queued[i]);
+			nqueued = 0;
+			continue; /* re-check children: ECHILD now means an error */
+		}
+
+		int s = wait_signal();
+		if (s == SIGCHLD)
+			continue;
+		if (root > 0)
+			kill(root, s);
+		else if (nqueued < MAX_QUEUED)
+			queued[nqueued++] = s;
+	}
+}
+
+/*
+ * --pidns: the caller stays outside, forwards signals to the namespace's
+ * init and exits with its status. Returns only in the child (pid 1).
+ */
+static void enter_pidns(void)
+{
+	if (unshare(CLONE_NEWPID) != 0) {
+		msg("unshare(CLONE_NEWPID): %s", strerror(errno));
+		exit(EXIT_RESTORE_FAILED);
+	}
+	pid_t child = fork();
+	if (child < 0) {
+		msg("fork into the new pid namespace: %s", strerror(errno));
+		exit(EXIT_RESTORE_FAILED);
+	}
+	if (child == 0)
+		return; /* pid 1 of the new namespace, signals still blocked */
+
+	for (;;) {
+		int st;
+		pid_t p = waitpid(child, &st, WNOHANG);
+		if (p == child)
+			exit(status_code(st));
+		if (p < 0 && errno != EINTR) {
+			msg("waitpid: %s", strerror(errno));
+			exit(EXIT_RESTORE_FAILED);
+		}
+		int s = wait_signal();
+		if (s != SIGCHLD)
+			kill(child, s);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int pidns = 0;
+	const char *pidfile = NULL;
+	int i = 1;
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "--pidns") == 0) {
+			pidns = 1;
+		} else if (strcmp(argv[i], "--pidfile") == 0 && i + 1 < argc) {
+			pidfile = argv[++i];
+		} else if (strncmp(argv[i], "--pidfile=", 10) == 0) {
+			pidfile = argv[i] + 10;
+		} else if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else {
+			usage();
+		}
+	}
+	if (!pidfile || !*pidfile || i >= argc || argv[i][0] != '/')
+		usage();
+	char **criu_argv = argv + i;
+
+	setup_signals();
+	if (pidns)
+		enter_pidns();
+	else if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+		msg("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
+		exit(EXIT_RESTORE_FAILED);
+	}
+	supervise(criu_argv, pidfile);
+	return EXIT_RESTORE_FAILED;
+}

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { controlSocketPath } from '../control/socket-path.js';
+import { requestCheckpoint } from '../control/trigger-client.js';
+import { DUMP_LOG } from '../engines/criu.js';
+import { CracError, ErrorCode } from '../errors.js';
+import { nativeBuildPaths } from '../native/binding.js';
+import { packageRoot } from '../package-root.js';
+import { ExitCode, formatBytes, Report } from './output.js';
+import { forwardSignals } from './signals.js';
+
+/** Options of `crac checkpoint`. */
+export interface CheckpointCommandOptions {
+  to?: string;
+  pid?: number;
+  leaveRunning?: boolean;
+  warmup?: string;
+  json?: boolean;
+}
+
+/**
+ * `crac checkpoint --to DIR -- <command>`: starts the app under the io_uring guard with the
+ * checkpoint trigger preloaded, and checkpoints it when it calls the API, or when the warm-up
+ * command ends. `crac checkpoint --pid PID`: asks a running app to checkpoint now.
+ */
+export async function checkpointCommand(command: string[], options: CheckpointCommandOptions): Promise<number> {
+  const report = new Report(options.json ?? false);
+  try {
+    if (options.pid !== undefined) return await checkpointPid(options.pid, options, report);
+    if (!options.to) throw new CracError(ErrorCode.INVALID_ARGUMENT, 'crac checkpoint needs --to DIR (where the image goes) or --pid PID');
+    if (command.length === 0)
+      throw new CracError(ErrorCode.INVALID_ARGUMENT, 'crac checkpoint --to DIR needs the command to start: -- node app.js');
+    return await checkpointLaunch(command, resolve(options.to), options, report);
+  } catch (error) {
+    report.error(error as Error);
+    report.finish({ ok: false }, error as Error);
+    return (error as CracError).code === ErrorCode.INVALID_ARGUMENT ? ExitCode.USAGE : ExitCode.FAILED;
+  }
+}
+
+async function checkpointPid(pid: number, options: CheckpointCommandOptions, report: Report): Promise<number> {
+  const started = performance.now();
+  const imagesDir = options.to ? resolve(options.to) : undefined;
+  const { outcome } = await requestCheckpoint(pid, { ...(imagesDir ? { imagesDir } : {}), leaveRunning: options.leaveRunning ?? false });
+  if (outcome === 'dumped' && imagesDir) assertDumped(imagesDir);
+  report.phase('checkpoint', performance.now() - started, imagesDir ? `${outcome}, image ${formatBytes(imageSize(imagesDir))}` : outcome);
+  report.finish({ ok: true, pid, outcome, ...(imagesDir ? { imagesDir } : {}) });
+  return ExitCode.OK;
+}
+
+async function checkpointLaunch(command: string[], imagesDir: string, options: CheckpointCommandOptions, report: Report): Promise<number> {
+  const { guard } = nativeBuildPaths();
+  if (!existsSync(guard)) {
+    throw new CracError(
+      ErrorCode.ENGINE_UNAVAILABLE,
+      `the io_uring guard is not built (${guard}): run \`node ${join(packageRoot(), 'native', 'build.mjs')}\``,
+    );
+  }
+  const started = performance.now();
+  const app = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir) });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    app.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+  const stopForwarding = forwardSignals(app);
+  try {
+    if (!options.warmup) {
+      report.info(`started ${command.join(' ')} (pid ${app.pid}); it checkpoints when it calls checkpointRestore()`);
+      return finishOnExit(await exited, imagesDir, started, report);
+    }
+    const pid = app.pid as number;
+    const ready = await Promise.race([waitForTrigger(pid), exited.then(() => false)]);
+    if (!ready) throw new CracError(ErrorCode.CHECKPOINT, 'the app exited before it was ready to checkpoint');
+    report.phase('start', performance.now() - started, `pid ${pid}`);
+
+    const warmupStarted = performance.now();
+    const warmup = await runWarmup(options.warmup);
+    if (warmup !== 0) {
+      app.kill('SIGTERM');
+      throw new CracError(ErrorCode.CHECKPOINT, `the warm-up command failed (exit code ${warmup}); the app was stopped, no image was made`);
+    }
+    report.phase('warmup', performance.now() - warmupStarted);
+
+    const checkpointStarted = performance.now();
+    const { outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false });
+    if (outcome === 'dumped') assertDumped(imagesDir);
+    report.phase(
+      'checkpoint',
+      performance.now() - checkpointStarted,
+      `${outcome}, image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`,
+    );
+    report.finish({ ok: true, pid, outcome, imagesDir });
+    if (outcome === 'dumped') return ExitCode.OK;
+    // Left running: stay its parent, as if it had been started directly.
+    const { code, signal } = await exited;
+    return code ?? (signal ? 128 : ExitCode.FAILED);
+  } finally {
+    stopForwarding();
+  }
+}
+
+/** The app's environment: the trigger preloaded, the image directory and the engine chosen. */
+function appEnvironment(imagesDir: string): NodeJS.ProcessEnv {
+  const register = join(packageRoot(), 'dist', 'register.cjs');
+  const nodeOptions = [process.env.NODE_OPTIONS, `--require ${JSON.stringify(register)}`].filter(Boolean).join(' ');
+  return { ...process.env, NODE_OPTIONS: nodeOptions, CRAC_IMAGES_DIR: imagesDir, CRAC_ENGINE: process.env.CRAC_ENGINE ?? 'criu' };
+}
+
+/** The app ended without --warmup: it either checkpointed itself (and CRIU ended it) or just exited. */
+function finishOnExit(
+  exit: { code: number | null; signal: NodeJS.Signals | null },
+  imagesDir: string,
+  started: number,
+  report: Report,
+): number {
+  if (exit.signal === 'SIGKILL' && dumpSucceeded(imagesDir)) {
+    report.phase('checkpoint', performance.now() - started, `image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`);
+    report.finish({ ok: true, outcome: 'dumped', imagesDir });
+    return ExitCode.OK;
+  }
+  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+  const error = new CracError(ErrorCode.CHECKPOINT, `the app ended (${how}) without a checkpoint`);
+  report.error(error);
+  report.finish({ ok: false }, error);
+  return exit.code || ExitCode.FAILED;
+}
+
+async function waitForTrigger(pid: number): Promise<boolean> {
+  const path = controlSocketPath(pid);
+  while (!existsSync(path)) await sleep(10);
+  return true;
+}
+
+function runWarmup(command: string): Promise<number> {
+  // Its output goes to stderr: stdout is the app's.
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 2, 2] });
+  return new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code ?? 1)));
+}
+
+function dumpSucceeded(imagesDir: string): boolean {
+  try {
+    return readFileSync(join(imagesDir, DUMP_LOG), 'utf8').includes('Dumping finished successfully');
+  } catch {
+    return false;
+  }
+}
+
+function assertDumped(imagesDir: string): void {
+  if (!dumpSucceeded(imagesDir)) {
+    throw new CracError(ErrorCode.CRIU_DUMP, `the process ended but ${join(imagesDir, DUMP_LOG)} does not say the dump finished`);
+  }
+}
+
+function imageSize(dir: string): number {
+  return readdirSync(dir).reduce((total, name) => total + statSync(join(dir, name)).size, 0);
+}

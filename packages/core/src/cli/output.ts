@@ -1,0 +1,55 @@
+/** Exit codes `crac` scripts can rely on (besides `crac restore` passing on the app's own). */
+export const ExitCode = {
+  OK: 0,
+  /** The checkpoint, the restore or a check failed. */
+  FAILED: 1,
+  /** The command line was wrong. */
+  USAGE: 2,
+  /** `crac restore`: the restore itself failed, the app never ran (as `docker run` uses 125). */
+  RESTORE_FAILED: 125,
+} as const;
+
+/** One line a phase, with its duration, to stderr (stdout belongs to the app); `--json` gathers them. */
+export class Report {
+  readonly phases: { phase: string; ms: number; detail?: string }[] = [];
+  readonly #json: boolean;
+  readonly #color = process.stderr.isTTY && !process.env.NO_COLOR;
+
+  constructor(json: boolean) {
+    this.#json = json;
+  }
+
+  phase(phase: string, ms: number, detail?: string): void {
+    this.phases.push({ phase, ms: Math.round(ms * 10) / 10, ...(detail ? { detail } : {}) });
+    if (this.#json) return;
+    const name = phase.padEnd(12);
+    const time = `${ms.toFixed(1).padStart(8)} ms`;
+    process.stderr.write(`crac: ${this.#paint('32', name)} ${time}${detail ? `  ${detail}` : ''}\n`);
+  }
+
+  info(message: string): void {
+    if (!this.#json) process.stderr.write(`crac: ${message}\n`);
+  }
+
+  error(error: Error & { code?: string }): void {
+    if (this.#json) return;
+    const code = error.code ? ` [${error.code}]` : '';
+    process.stderr.write(`crac: ${this.#paint('31', 'error')}${code} ${error.message}\n`);
+  }
+
+  /** With `--json`: the result as one JSON line on stdout. */
+  finish(result: Record<string, unknown>, error?: Error & { code?: string }): void {
+    if (!this.#json) return;
+    const failure = error ? { error: { code: error.code, message: error.message } } : {};
+    process.stdout.write(`${JSON.stringify({ ...result, phases: this.phases, ...failure })}\n`);
+  }
+
+  #paint(color: string, text: string): string {
+    return this.#color ? `\x1b[${color}m${text}\x1b[0m` : text;
+  }
+}
+
+/** Size of a directory's files, in bytes. */
+export function formatBytes(bytes: number): string {
+  return bytes > 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`;
+}

@@ -1,0 +1,149 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findCriu } from '../criu/binary.js';
+import { criuErrorLines, restoreAdvice } from '../criu/restore-errors.js';
+import { CracError, ErrorCode } from '../errors.js';
+import { type Manifest, readManifest } from '../image/manifest.js';
+import { nativeBuildPaths } from '../native/binding.js';
+import { packageRoot } from '../package-root.js';
+import { ExitCode, Report } from './output.js';
+import { forwardSignals } from './signals.js';
+
+/** Options of `crac restore`. */
+export interface RestoreCommandOptions {
+  json?: boolean;
+  /** Restore into a new pid namespace: `auto` (when a pid is taken), `always`, `never`. */
+  pidNamespace?: 'auto' | 'always' | 'never';
+}
+
+/** The restorer's fd on which CRIU finds the image directory (remapped for the image's own fd). */
+const IMAGES_DIR_FD = 3;
+
+/**
+ * `crac restore DIR`: restores the image in the foreground. This process stays the parent:
+ * it hands the app its own stdio, forwards signals, and exits with the app's exit code
+ * (125 when the restore itself failed).
+ */
+export async function restoreCommand(dir: string, options: RestoreCommandOptions): Promise<number> {
+  const report = new Report(options.json ?? false);
+  const imagesDir = resolve(dir);
+  const workDir = mkdtempSync(join(tmpdir(), 'crac-restore-'));
+  try {
+    const started = performance.now();
+    const manifest = readManifest(imagesDir);
+    assertPrivate(imagesDir);
+    const criu = findCriu();
+    const namespace = usePidNamespace(manifest, options.pidNamespace ?? 'auto');
+    const pidFile = join(workDir, 'restored.pid');
+    const criuArgs = [
+      'restore',
+      '-d',
+      '-D',
+      imagesDir,
+      '-W',
+      workDir,
+      '-o',
+      'restore.log',
+      '-v4',
+      '--shell-job',
+      '--pidfile',
+      pidFile,
+      ...inheritFds(manifest),
+    ];
+    // crac-init stays the restored app's parent (subreaper, or pid 1 of a new pid namespace):
+    // it forwards signals and exits with the app's exit code, which CRIU itself does not.
+    const { init } = nativeBuildPaths();
+    if (!existsSync(init))
+      throw new CracError(
+        ErrorCode.ENGINE_UNAVAILABLE,
+        `the restore supervisor is not built (${init}): run \`node ${join(packageRoot(), 'native', 'build.mjs')}\``,
+      );
+    const initArgs = [...(namespace ? ['--pidns'] : []), '--pidfile', pidFile, '--', criu.path, ...criuArgs];
+
+    const dirFd = openSync(imagesDir, 'r');
+    const restorer = spawn(init, initArgs, { stdio: ['inherit', 'inherit', 'inherit', dirFd] });
+    closeSync(dirFd);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+      restorer.once('exit', (code, signal) => resolveExit({ code, signal })),
+    );
+    const stopForwarding = forwardSignals(restorer);
+    try {
+      const restored = await Promise.race([waitForPidFile(pidFile), exited.then(() => undefined)]);
+      if (restored === undefined) throw restoreFailure(join(workDir, 'restore.log'), imagesDir);
+      report.phase('restore', performance.now() - started, `pid ${manifest.pid}${namespace ? ' (new pid namespace)' : ''}`);
+      report.finish({ ok: true, pid: manifest.pid, pidNamespace: namespace });
+      const { code, signal } = await exited;
+      return code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : ExitCode.FAILED);
+    } finally {
+      stopForwarding();
+    }
+  } catch (error) {
+    report.error(error as Error);
+    report.finish({ ok: false }, error as Error);
+    return (error as CracError).code === ErrorCode.INVALID_ARGUMENT ? ExitCode.USAGE : ExitCode.RESTORE_FAILED;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** An image others can write could have been altered: refuse it. */
+function assertPrivate(imagesDir: string): void {
+  const stat = statSync(imagesDir);
+  if ((stat.mode & 0o022) !== 0) {
+    throw new CracError(
+      ErrorCode.IMAGE,
+      `${imagesDir} is writable by others (mode ${(stat.mode & 0o777).toString(8)}): refusing to restore it; chmod 700 it if you trust its content`,
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid && uid !== 0) {
+    throw new CracError(ErrorCode.IMAGE, `${imagesDir} belongs to uid ${stat.uid}, not to you`);
+  }
+}
+
+/** Points what the app had as stdio, and the image directory it held open, at this restorer's own. */
+function inheritFds(manifest: Manifest): string[] {
+  const args: string[] = [];
+  const mapped = new Set<string>();
+  // A terminal needs nothing: --shell-job gives the app this restorer's terminal.
+  for (const { fd, kind, target } of manifest.stdio) {
+    if ((kind === 'pipe' || kind === 'file' || kind === 'socket') && !mapped.has(target)) {
+      mapped.add(target);
+      args.push('--inherit-fd', `fd[${fd}]:${target.replace(/^\//, '')}`);
+    }
+  }
+  args.push('--inherit-fd', `fd[${IMAGES_DIR_FD}]:${manifest.imagesDir.replace(/^\//, '')}`);
+  return args;
+}
+
+function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'never'): boolean {
+  if (mode !== 'auto') return mode === 'always';
+  const taken = manifest.threads.some((tid) => existsSync(`/proc/${tid}`));
+  return taken && spawnSync('unshare', ['--version']).status === 0;
+}
+
+async function waitForPidFile(path: string): Promise<number> {
+  for (;;) {
+    try {
+      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (pid > 0) return pid;
+    } catch {
+      // not written yet
+    }
+    await sleep(2);
+  }
+}
+
+function restoreFailure(logPath: string, imagesDir: string): CracError {
+  const errors = criuErrorLines(logPath);
+  const advice = restoreAdvice(errors);
+  const detail = errors.length > 0 ? errors.slice(-5).join('\n  ') : 'CRIU gave no error line';
+  return Object.assign(
+    new CracError(ErrorCode.CRIU_RESTORE, `cannot restore ${imagesDir}:\n  ${detail}${advice ? `\n  fix: ${advice}` : ''}`),
+    { criuErrors: errors },
+  );
+}

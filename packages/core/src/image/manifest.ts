@@ -1,0 +1,90 @@
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CracError, ErrorCode } from '../errors.js';
+
+/** The file beside CRIU's images that describes them. */
+export const MANIFEST_FILE = 'crac-manifest.json';
+
+/** What one of the standard fds was at checkpoint time: the restorer maps it to its own. */
+export interface StdioRecord {
+  fd: 0 | 1 | 2;
+  kind: 'tty' | 'pipe' | 'file' | 'socket' | 'null' | 'closed' | 'other';
+  /** What /proc/self/fd/N pointed at: `pipe:[123]`, `/dev/pts/0`, a path... */
+  target: string;
+}
+
+/** Everything a restorer must know before it hands the image to CRIU. */
+export interface Manifest {
+  format: 1;
+  createdAt: string;
+  /** Pid and thread ids: CRIU restores them exactly, so they must be free (or a new pid namespace used). */
+  pid: number;
+  threads: number[];
+  node: { version: string; execPath: string };
+  criu: { path: string; version: string };
+  /** Where the image was written: the restorer remaps the directory fd held during the dump. */
+  imagesDir: string;
+  stdio: StdioRecord[];
+}
+
+/** Reads what this process's stdin, stdout and stderr are. */
+export function describeStdio(): StdioRecord[] {
+  return ([0, 1, 2] as const).map((fd) => {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return { fd, kind: 'closed', target: '' };
+    }
+    return { fd, kind: stdioKind(target), target };
+  });
+}
+
+function stdioKind(target: string): StdioRecord['kind'] {
+  if (target === '/dev/null') return 'null';
+  if (/^\/dev\/(pts\/\d+|tty\w*|console)$/.test(target)) return 'tty';
+  if (target.startsWith('pipe:[')) return 'pipe';
+  if (target.startsWith('socket:[')) return 'socket';
+  if (target.startsWith('/')) return 'file';
+  return 'other';
+}
+
+/** The manifest of this process, taken just before the dump. */
+export function currentManifest(imagesDir: string, criu: { path: string; version: string }): Manifest {
+  return {
+    format: 1,
+    createdAt: new Date().toISOString(),
+    pid: process.pid,
+    threads: readdirSync('/proc/self/task').map(Number),
+    node: { version: process.version, execPath: process.execPath },
+    criu,
+    imagesDir,
+    stdio: describeStdio(),
+  };
+}
+
+export function writeManifest(dir: string, manifest: Manifest): void {
+  writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** @throws {@link CracError} `CRAC_EIMAGE` when the manifest is missing or unreadable. */
+export function readManifest(dir: string): Manifest {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new CracError(
+      ErrorCode.IMAGE,
+      `${dir} is not a crac image: cannot read ${MANIFEST_FILE} (${(cause as NodeJS.ErrnoException).code})`,
+      { cause },
+    );
+  }
+  try {
+    const manifest = JSON.parse(text) as Manifest;
+    if (manifest.format !== 1 || typeof manifest.pid !== 'number') throw new Error('unknown format');
+    return manifest;
+  } catch (cause) {
+    throw new CracError(ErrorCode.IMAGE, `${path} is damaged: ${(cause as Error).message}`, { cause });
+  }
+}

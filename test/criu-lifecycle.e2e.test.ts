@@ -1,0 +1,176 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, FIXTURES, NODES, type StdoutKind, start, stopAll, tempDir } from './helpers/harness.js';
+
+const APP = join(FIXTURES, 'lifecycle-app.cjs');
+type Event = Record<string, unknown>;
+
+beforeAll(() => assertRealCriuHost());
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  stopAll();
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+function imageDir(): string {
+  const dir = tempDir('crac-image-');
+  cleanups.push(dir.remove);
+  return join(dir.path, 'image');
+}
+
+/** Checks what the fixture reports at its end: it carried on where it was checkpointed. */
+function expectCarriedOn(events: Event[], before: Event) {
+  const after = events.find((e) => e.event === 'after-restore') as Event;
+  const summary = events.find((e) => e.event === 'summary') as Event;
+  expect(after, 'the restored app ran its afterRestore hook').toBeDefined();
+  expect(summary, 'the restored app printed its summary').toBeDefined();
+  // state intact: the same process, ticking on from where it was saved
+  expect(after.pid).toBe(before.pid);
+  expect(after.ticks).toBe(before.ticks);
+  expect(summary.stateIntact).toBe(true);
+  expect(summary.ticks as number).toBeGreaterThan(before.ticks as number);
+  expect(summary.workerTicks as number, 'the worker thread kept posting').toBeGreaterThan(0);
+  expect(summary.childExit, 'the child process it waits for ended after the restore').toBe(7);
+  // timers on time: no tick far late after the restore (loose bound: shared 2-core machines)
+  expect(summary.maxIntervalMs as number).toBeLessThan(1_000);
+  // the monotonic clock does not jump by the time the image spent on disk
+  const wallGap = (after.wallMs as number) - (before.wallMs as number);
+  const monotonicGap = (after.hrtimeMs as number) - (before.hrtimeMs as number);
+  expect(wallGap).toBeGreaterThan(1_500);
+  expect(monotonicGap).toBeLessThan(wallGap / 2);
+}
+
+describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
+  it('checkpoints via the CLI after warm-up and restores the image with stdout on a pipe, a file and a terminal', async () => {
+    const dir = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.8', '--', node, APP], {
+      stdout: 'file',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_EXIT_CODE: '3', FIXTURE_CHILD_MS: '5000' },
+    });
+    expect(await checkpoint.exited).toEqual({ code: 0, signal: null });
+    expect(checkpoint.output()).toMatch(/crac: warmup .* ms/);
+    expect(checkpoint.output()).toMatch(/crac: checkpoint .* dumped, image/);
+    const before = checkpoint.events().find((e) => e.event === 'before-checkpoint') as Event;
+    expect(before).toBeDefined();
+    await sleep(1_600);
+
+    for (const stdout of ['pipe', 'file', 'tty'] satisfies StdoutKind[]) {
+      const restore = crac(['restore', dir], { stdout });
+      const exit = await restore.exited;
+      expect(exit, `${stdout}: crac restore exits with the app's exit code\n${restore.output()}`).toEqual({ code: 3, signal: null });
+      expect(restore.output()).toMatch(/crac: restore .* ms/);
+      expectCarriedOn(restore.events(), before);
+    }
+  });
+
+  it('checkpoints when the app calls checkpointRestore() itself, and resumes it with outcome "restored"', async () => {
+    const dir = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', dir, '--', node, APP], { stdout: 'pipe', env: { FIXTURE_TRIGGER: 'api' } });
+    expect(await checkpoint.exited).toMatchObject({ code: 0 });
+    const before = checkpoint.events().find((e) => e.event === 'before-checkpoint') as Event;
+    await sleep(1_600);
+    const restore = crac(['restore', dir], { stdout: 'pipe' });
+    expect((await restore.exited).code, restore.output()).toBe(0);
+    expect(restore.events()).toContainEqual(expect.objectContaining({ event: 'checkpoint-result', outcome: 'restored' }));
+    expectCarriedOn(restore.events(), before);
+  });
+
+  it('restores one image twice at once: the second copy gets a pid namespace and keeps process.pid', async () => {
+    const dir = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {
+      stdout: 'file',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '25' },
+    });
+    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+    const before = checkpoint.events().find((e) => e.event === 'before-checkpoint') as Event;
+    await sleep(1_600);
+
+    const first = crac(['restore', dir], { stdout: 'pipe' });
+    await first.waitFor((e) => e.event === 'after-restore');
+    const second = crac(['restore', dir], { stdout: 'pipe' });
+    await second.waitFor((e) => e.event === 'after-restore');
+    expect(second.output()).toContain('new pid namespace');
+
+    for (const copy of [first, second]) {
+      expect((await copy.exited).code, copy.output()).toBe(0);
+      expectCarriedOn(copy.events(), before);
+    }
+  });
+
+  it('checkpoints a restored process again, and restores that image', async () => {
+    const first = imageDir();
+    const second = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', first, '--warmup', 'sleep 0.5', '--', node, APP], {
+      stdout: 'file',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '40', FIXTURE_CHILD_MS: '9000' },
+    });
+    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+    const before = checkpoint.events().find((e) => e.event === 'before-checkpoint') as Event;
+    await sleep(1_600);
+
+    const restored = crac(['restore', first], { stdout: 'pipe' });
+    const after = await restored.waitFor((e) => e.event === 'after-restore');
+    const again = crac(['checkpoint', '--pid', String(after.pid), '--to', second], { stdout: 'pipe' });
+    expect((await again.exited).code, again.output()).toBe(0);
+    expect(again.output()).toMatch(/crac: checkpoint .* dumped/);
+    await restored.exited;
+
+    const restoredAgain = crac(['restore', second], { stdout: 'pipe' });
+    expect((await restoredAgain.exited).code, restoredAgain.output()).toBe(0);
+    const events = restoredAgain.events();
+    expect(events.filter((e) => e.event === 'after-restore')).toHaveLength(1);
+    const summary = events.find((e) => e.event === 'summary') as Event;
+    expect(summary).toMatchObject({ stateIntact: true, childExit: 7, pid: before.pid });
+  });
+
+  it('reports a refused checkpoint plainly and the app keeps running (crac checkpoint --pid)', async () => {
+    const dir = imageDir();
+    const app = crac(['checkpoint', '--to', dir, '--', node, APP], {
+      stdout: 'pipe',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_HOOK: 'throw' },
+    });
+    const warm = await app.waitFor((e) => e.event === 'warm');
+    const refused = crac(['checkpoint', '--pid', String(warm.pid)], { stdout: 'pipe' });
+    expect((await refused.exited).code).toBe(1);
+    expect(refused.output()).toContain('[CRAC_ECHECKPOINT]');
+    expect(refused.output()).toContain('refusing resource');
+    expect(refused.output()).toContain('not now, I am busy');
+    // rolled back, and still ticking
+    await app.waitFor((e) => e.event === 'rolled-back');
+    const ticking = app.events().filter((e) => e.event === 'warm').length;
+    expect(ticking).toBe(1);
+    const alive = start(process.execPath, ['-e', `process.kill(${warm.pid}, 0)`]);
+    expect((await alive.exited).code).toBe(0);
+    app.child.kill('SIGTERM');
+    await app.exited;
+  });
+
+  it('keeps the app running when a hook throws: CheckpointError from checkpointRestore()', async () => {
+    const app = start(node, [APP], {
+      stdout: 'pipe',
+      env: { FIXTURE_TRIGGER: 'api', FIXTURE_HOOK: 'throw', CRAC_ENGINE: 'criu', CRAC_IMAGES_DIR: imageDir() },
+    });
+    const error = await app.waitFor((e) => e.event === 'checkpoint-error');
+    expect(error).toMatchObject({ name: 'CheckpointError', code: 'CRAC_ECHECKPOINT' });
+    expect(error.message).toContain('not now, I am busy');
+    expect((await app.exited).code).toBe(0);
+    expect(app.events().find((e) => e.event === 'summary')).toMatchObject({ stateIntact: true, childExit: 7 });
+  });
+
+  it('forwards SIGTERM from crac restore to the app, and exits with its exit code', async () => {
+    const dir = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {
+      stdout: 'file',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '600' },
+    });
+    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+    const restore = crac(['restore', dir], { stdout: 'pipe' });
+    await restore.waitFor((e) => e.event === 'after-restore');
+    // the shell in front of crac restore (for the pipe) passes SIGTERM on to it
+    restore.child.kill('SIGTERM');
+    const exit = await restore.exited;
+    expect(restore.events()).toContainEqual(expect.objectContaining({ event: 'sigterm' }));
+    expect(exit.code).toBe(143);
+  });
+});
