@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -275,8 +276,40 @@ static void enter_pidns(void)
 		msg("fork into the new pid namespace: %s", strerror(errno));
 		exit(EXIT_RESTORE_FAILED);
 	}
-	if (child == 0)
-		return; /* pid 1 of the new namespace, signals still blocked */
+	if (child == 0) {
+		/* pid 1 of the new namespace, signals still blocked. CRIU needs a
+		 * /proc that matches its pid namespace (it reads /proc/<pid>/...
+		 * of helpers it forks; with the host's /proc the restore fails in
+		 * kerndat: "vdso: Can't find rt vDSO"). Mount a fresh one in a
+		 * private mount namespace; MS_SLAVE keeps receiving host mounts. */
+		if (unshare(CLONE_NEWNS) != 0) {
+			msg("unshare(CLONE_NEWNS): %s", strerror(errno));
+			exit(EXIT_RESTORE_FAILED);
+		}
+		if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) {
+			msg("mount(/, MS_REC|MS_SLAVE): %s", strerror(errno));
+			exit(EXIT_RESTORE_FAILED);
+		}
+		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+			msg("mount proc on /proc: %s", strerror(errno));
+			exit(EXIT_RESTORE_FAILED);
+		}
+		/* Own session inside the namespace: otherwise the restored
+		 * process's session leader is outside its pid namespace
+		 * (getsid() = 0) and it cannot checkpoint itself again ("A
+		 * session leader of N(N) is outside of its pid namespace").
+		 * With --shell-job CRIU puts the restored root into CRIU's
+		 * session, i.e. this one. (A TTY stdio cannot be restored in
+		 * --pidns mode either way: CRIU's tty restore fails, with the
+		 * setsid ("Failed to set group 1 on 0") and without it, as the
+		 * terminal's foreground group is outside the namespace
+		 * ("Failed to set group 0 on 0").) */
+		if (setsid() < 0) {
+			msg("setsid: %s", strerror(errno));
+			exit(EXIT_RESTORE_FAILED);
+		}
+		return;
+	}
 
 	for (;;) {
 		int st;

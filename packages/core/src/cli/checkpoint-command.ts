@@ -45,7 +45,7 @@ async function checkpointPid(pid: number, options: CheckpointCommandOptions, rep
   const started = performance.now();
   const imagesDir = options.to ? resolve(options.to) : undefined;
   const { outcome } = await requestCheckpoint(pid, { ...(imagesDir ? { imagesDir } : {}), leaveRunning: options.leaveRunning ?? false });
-  if (outcome === 'dumped' && imagesDir) assertDumped(imagesDir);
+  if (outcome === 'dumped' && imagesDir) await assertDumped(imagesDir);
   report.phase('checkpoint', performance.now() - started, imagesDir ? `${outcome}, image ${formatBytes(imageSize(imagesDir))}` : outcome);
   report.finish({ ok: true, pid, outcome, ...(imagesDir ? { imagesDir } : {}) });
   return ExitCode.OK;
@@ -68,7 +68,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
   try {
     if (!options.warmup) {
       report.info(`started ${command.join(' ')} (pid ${app.pid}); it checkpoints when it calls checkpointRestore()`);
-      return finishOnExit(await exited, imagesDir, started, report);
+      return await finishOnExit(await exited, imagesDir, started, report);
     }
     const pid = app.pid as number;
     const ready = await Promise.race([waitForTrigger(pid), exited.then(() => false)]);
@@ -85,7 +85,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
 
     const checkpointStarted = performance.now();
     const { outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false });
-    if (outcome === 'dumped') assertDumped(imagesDir);
+    if (outcome === 'dumped') await assertDumped(imagesDir);
     report.phase(
       'checkpoint',
       performance.now() - checkpointStarted,
@@ -108,19 +108,28 @@ function appEnvironment(imagesDir: string): NodeJS.ProcessEnv {
   return { ...process.env, NODE_OPTIONS: nodeOptions, CRAC_IMAGES_DIR: imagesDir, CRAC_ENGINE: process.env.CRAC_ENGINE ?? 'criu' };
 }
 
-/** The app ended without --warmup: it either checkpointed itself (and CRIU ended it) or just exited. */
-function finishOnExit(
+/**
+ * The app ended without --warmup: CRIU ended it with the dump, or it exited on its own, after a
+ * leave-running checkpoint (its exit code is passed on) or without any.
+ */
+async function finishOnExit(
   exit: { code: number | null; signal: NodeJS.Signals | null },
   imagesDir: string,
   started: number,
   report: Report,
-): number {
-  if (exit.signal === 'SIGKILL' && dumpSucceeded(imagesDir)) {
+): Promise<number> {
+  const dumped = await dumpSucceeded(imagesDir, exit.signal === 'SIGKILL' ? 10_000 : 0);
+  if (dumped && exit.signal === 'SIGKILL') {
     report.phase('checkpoint', performance.now() - started, `image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`);
     report.finish({ ok: true, outcome: 'dumped', imagesDir });
     return ExitCode.OK;
   }
   const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+  if (dumped) {
+    report.info(`the app ended (${how}) after a leave-running checkpoint into ${imagesDir}`);
+    report.finish({ ok: true, outcome: 'checkpointed', imagesDir, exitCode: exit.code });
+    return exit.code ?? ExitCode.FAILED;
+  }
   const error = new CracError(ErrorCode.CHECKPOINT, `the app ended (${how}) without a checkpoint`);
   report.error(error);
   report.finish({ ok: false }, error);
@@ -139,16 +148,27 @@ function runWarmup(command: string): Promise<number> {
   return new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code ?? 1)));
 }
 
-function dumpSucceeded(imagesDir: string): boolean {
-  try {
-    return readFileSync(join(imagesDir, DUMP_LOG), 'utf8').includes('Dumping finished successfully');
-  } catch {
-    return false;
+/**
+ * CRIU kills the dumped process a moment before it writes its last log line: a process that
+ * ended with the dump is given a few seconds for the log to say how the dump went.
+ */
+async function dumpSucceeded(imagesDir: string, waitMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let log = '';
+    try {
+      log = readFileSync(join(imagesDir, DUMP_LOG), 'utf8');
+    } catch {
+      // not there (yet)
+    }
+    if (log.includes('Dumping finished successfully')) return true;
+    if (/Dumping FAILED/.test(log) || Date.now() >= deadline) return false;
+    await sleep(20);
   }
 }
 
-function assertDumped(imagesDir: string): void {
-  if (!dumpSucceeded(imagesDir)) {
+async function assertDumped(imagesDir: string): Promise<void> {
+  if (!(await dumpSucceeded(imagesDir))) {
     throw new CracError(ErrorCode.CRIU_DUMP, `the process ended but ${join(imagesDir, DUMP_LOG)} does not say the dump finished`);
   }
 }

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,8 +36,9 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     const started = performance.now();
     const manifest = readManifest(imagesDir);
     assertPrivate(imagesDir);
+    assertComplete(imagesDir);
     const criu = findCriu();
-    const namespace = usePidNamespace(manifest, options.pidNamespace ?? 'auto');
+    const namespace = await usePidNamespace(manifest, options.pidNamespace ?? 'auto');
     const pidFile = join(workDir, 'restored.pid');
     const criuArgs = [
       'restore',
@@ -72,7 +73,7 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     );
     const stopForwarding = forwardSignals(restorer);
     try {
-      const restored = await Promise.race([waitForPidFile(pidFile), exited.then(() => undefined)]);
+      const restored = await waitForPidFile(pidFile, exited);
       if (restored === undefined) throw restoreFailure(join(workDir, 'restore.log'), imagesDir);
       report.phase('restore', performance.now() - started, `pid ${manifest.pid}${namespace ? ' (new pid namespace)' : ''}`);
       report.finish({ ok: true, pid: manifest.pid, pidNamespace: namespace });
@@ -105,6 +106,15 @@ function assertPrivate(imagesDir: string): void {
   }
 }
 
+/** CRIU cannot start without these (and may crash instead of saying so). */
+const REQUIRED_IMAGE_FILES = ['inventory.img', 'pstree.img'];
+
+function assertComplete(imagesDir: string): void {
+  const missing = REQUIRED_IMAGE_FILES.filter((name) => !existsSync(join(imagesDir, name)));
+  if (missing.length > 0)
+    throw new CracError(ErrorCode.IMAGE, `${imagesDir} is incomplete: ${missing.join(', ')} missing; checkpoint again`);
+}
+
 /** Points what the app had as stdio, and the image directory it held open, at this restorer's own. */
 function inheritFds(manifest: Manifest): string[] {
   const args: string[] = [];
@@ -120,13 +130,50 @@ function inheritFds(manifest: Manifest): string[] {
   return args;
 }
 
-function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'never'): boolean {
+/**
+ * A pid the image needs may be held by a zombie that PID 1 has not reaped yet (the dumped
+ * process and its children die with the dump): wait a little for those. A pid held by a live
+ * process sends the restore into a new pid namespace, where `process.pid` stays the same.
+ */
+async function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'never'): Promise<boolean> {
   if (mode !== 'auto') return mode === 'always';
-  const taken = manifest.threads.some((tid) => existsSync(`/proc/${tid}`));
-  return taken && spawnSync('unshare', ['--version']).status === 0;
+  const deadline = Date.now() + ZOMBIE_WAIT_MS;
+  let taken = takenIds(manifest);
+  while (taken.length > 0 && taken.every(isZombie) && Date.now() < deadline) {
+    await sleep(50);
+    taken = takenIds(manifest);
+  }
+  if (taken.length === 0) return false;
+  if (manifest.stdio.some((entry) => entry.kind === 'tty')) {
+    throw new CracError(
+      ErrorCode.CRIU_RESTORE,
+      `pid ${taken[0]} that the image needs is taken, and an app checkpointed on a terminal cannot be restored in a new pid namespace (CRIU cannot hand it the terminal there): end process ${taken[0]}, or checkpoint with stdout and stderr on a file or a pipe`,
+    );
+  }
+  return true;
 }
 
-async function waitForPidFile(path: string): Promise<number> {
+/** How long to wait for zombies holding the image's pids to be reaped. */
+const ZOMBIE_WAIT_MS = 3_000;
+
+function takenIds(manifest: Manifest): number[] {
+  return manifest.ids.filter((id) => existsSync(`/proc/${id}`));
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // gone meanwhile
+  }
+}
+
+/** Resolves with the restored pid once CRIU wrote it, or undefined if the restorer ended first. */
+async function waitForPidFile(path: string, restorerExited: Promise<unknown>): Promise<number | undefined> {
+  let ended = false;
+  restorerExited.then(() => {
+    ended = true;
+  });
   for (;;) {
     try {
       const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
@@ -134,6 +181,7 @@ async function waitForPidFile(path: string): Promise<number> {
     } catch {
       // not written yet
     }
+    if (ended) return undefined;
     await sleep(2);
   }
 }
@@ -141,7 +189,7 @@ async function waitForPidFile(path: string): Promise<number> {
 function restoreFailure(logPath: string, imagesDir: string): CracError {
   const errors = criuErrorLines(logPath);
   const advice = restoreAdvice(errors);
-  const detail = errors.length > 0 ? errors.slice(-5).join('\n  ') : 'CRIU gave no error line';
+  const detail = errors.length > 0 ? errors.slice(-5).join('\n  ') : 'CRIU ended without an error line in its log (see the lines above)';
   return Object.assign(
     new CracError(ErrorCode.CRIU_RESTORE, `cannot restore ${imagesDir}:\n  ${detail}${advice ? `\n  fix: ${advice}` : ''}`),
     { criuErrors: errors },

@@ -17,9 +17,13 @@ export interface StdioRecord {
 export interface Manifest {
   format: 1;
   createdAt: string;
-  /** Pid and thread ids: CRIU restores them exactly, so they must be free (or a new pid namespace used). */
+  /** The root process: `process.pid` in the app. */
   pid: number;
-  threads: number[];
+  /**
+   * Every pid and thread id of the dumped tree (the app, its threads, its child processes and
+   * theirs): CRIU restores them exactly, so they must be free, or a new pid namespace used.
+   */
+  ids: number[];
   node: { version: string; execPath: string };
   criu: { path: string; version: string };
   /** Where the image was written: the restorer remaps the directory fd held during the dump. */
@@ -49,13 +53,38 @@ function stdioKind(target: string): StdioRecord['kind'] {
   return 'other';
 }
 
+/** Pids and thread ids of `pid` and all its descendants. */
+function treeIds(pid: number): number[] {
+  const ids: number[] = [];
+  const visit = (current: number) => {
+    let tasks: number[];
+    try {
+      tasks = readdirSync(`/proc/${current}/task`).map(Number);
+    } catch {
+      return; // ended meanwhile
+    }
+    ids.push(...tasks);
+    for (const task of tasks) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${current}/task/${task}/children`, 'utf8');
+      } catch {
+        // thread ended meanwhile
+      }
+      for (const child of children.split(' ').filter(Boolean)) visit(Number(child));
+    }
+  };
+  visit(pid);
+  return [...new Set(ids)];
+}
+
 /** The manifest of this process, taken just before the dump. */
 export function currentManifest(imagesDir: string, criu: { path: string; version: string }): Manifest {
   return {
     format: 1,
     createdAt: new Date().toISOString(),
     pid: process.pid,
-    threads: readdirSync('/proc/self/task').map(Number),
+    ids: treeIds(process.pid),
     node: { version: process.version, execPath: process.execPath },
     criu,
     imagesDir,

@@ -1,0 +1,133 @@
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, FIXTURES, run, start, stopAll, tempDir } from './helpers/harness.js';
+
+const APP = join(FIXTURES, 'lifecycle-app.cjs');
+const cleanups: (() => void)[] = [];
+beforeAll(() => assertRealCriuHost());
+afterEach(() => {
+  stopAll();
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+function dir(): string {
+  const made = tempDir();
+  cleanups.push(made.remove);
+  return made.path;
+}
+async function cli(args: string[]) {
+  const started = crac(args, { stdout: 'pipe' });
+  const { code } = await started.exited;
+  return { code, output: started.output(), events: started.events() };
+}
+
+describe('crac: usage and refusals', () => {
+  it('prints help for every command', async () => {
+    for (const command of [[], ['checkpoint'], ['restore'], ['check']]) {
+      const { code, output } = await cli([...command, '--help']);
+      expect(code).toBe(0);
+      expect(output).toMatch(/Usage: crac/);
+    }
+  });
+
+  it('exits 2 on a bad command line, naming what is wrong', async () => {
+    expect(await cli(['checkpoint'])).toMatchObject({
+      code: 2,
+      output: expect.stringContaining('[CRAC_EINVAL] crac checkpoint needs --to DIR'),
+    });
+    expect(await cli(['checkpoint', '--to', dir()])).toMatchObject({
+      code: 2,
+      output: expect.stringContaining('needs the command to start'),
+    });
+    expect(await cli(['checkpoint', '--pid', 'abc'])).toMatchObject({ code: 2, output: expect.stringContaining('positive integer') });
+    expect(await cli(['restore'])).toMatchObject({ code: 2, output: expect.stringContaining("missing required argument 'dir'") });
+    expect(await cli(['restore', dir(), '--pid-namespace', 'sometimes'])).toMatchObject({ code: 2 });
+    expect(await cli(['frobnicate'])).toMatchObject({ code: 2, output: expect.stringContaining("unknown command 'frobnicate'") });
+  });
+
+  it('says why it cannot ask a process to checkpoint', async () => {
+    expect(await cli(['checkpoint', '--pid', '4194000'])).toMatchObject({
+      code: 1,
+      output: expect.stringContaining('[CRAC_ETRIGGER] no process 4194000'),
+    });
+    const plain = start(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], { stdout: 'pipe' });
+    const refused = await cli(['checkpoint', '--pid', String(plain.child.pid)]);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain('does not accept checkpoint requests');
+    expect(refused.output).toContain('--require @crac/core/register');
+  });
+
+  it('refuses to restore what is not an image, or an image others can write, and starts nothing', async () => {
+    const missing = await cli(['restore', join(dir(), 'nothing-here')]);
+    expect(missing.code).toBe(125);
+    expect(missing.output).toContain('[CRAC_EIMAGE]');
+
+    const shared = dir();
+    writeFileSync(join(shared, 'crac-manifest.json'), JSON.stringify({ format: 1, pid: 1, ids: [1], stdio: [], imagesDir: shared }));
+    chmodSync(shared, 0o777);
+    const unsafe = await cli(['restore', shared]);
+    expect(unsafe.code).toBe(125);
+    expect(unsafe.output).toContain('writable by others');
+
+    const damaged = dir();
+    writeFileSync(join(damaged, 'crac-manifest.json'), '{ not json');
+    expect(await cli(['restore', damaged])).toMatchObject({ code: 125, output: expect.stringContaining('is damaged') });
+  });
+
+  it("refuses an incomplete image, and reports CRIU's own error lines when CRIU fails", async () => {
+    const image = join(dir(), 'image');
+    const checkpoint = await cli(['checkpoint', '--to', image, '--warmup', 'true', '--', process.execPath, APP]);
+    expect(checkpoint.code, checkpoint.output).toBe(0);
+    rmSync(join(image, 'pstree.img'));
+    expect(await cli(['restore', image])).toMatchObject({ code: 125, output: expect.stringContaining('[CRAC_EIMAGE]') });
+    expect((await cli(['restore', image])).output).toContain('pstree.img missing');
+
+    const other = join(dir(), 'image');
+    expect((await cli(['checkpoint', '--to', other, '--warmup', 'true', '--', process.execPath, APP])).code).toBe(0);
+    rmSync(join(other, 'pages-1.img'));
+    const restore = await cli(['restore', other]);
+    expect(restore.code).toBe(125);
+    expect(restore.output).toContain('[CRAC_ECRIU_RESTORE]');
+    expect(restore.output).toMatch(/Error \(/);
+  });
+
+  it('stops the app and makes no image when the warm-up command fails', async () => {
+    const image = join(dir(), 'image');
+    const result = await cli(['checkpoint', '--to', image, '--warmup', 'exit 3', '--', process.execPath, APP]);
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('the warm-up command failed (exit code 3)');
+    expect(result.events.find((e) => e.event === 'before-checkpoint')).toBeUndefined();
+  });
+
+  it('crac check says whether this host can checkpoint, as text and as JSON', async () => {
+    const text = await cli(['check']);
+    expect(text.code).toBe(0);
+    expect(text.output).toMatch(/ok\s+criu\s+4\.\d+/);
+    const json = await cli(['check', '--json']);
+    const [report] = json.events as [{ ok: boolean; checks: { name: string; ok: boolean }[] }];
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((check) => check.name)).toEqual(
+      expect.arrayContaining(['criu', 'criu check', 'native bridge', 'io_uring guard']),
+    );
+  });
+
+  it('crac check fails with the fix when CRIU is missing', async () => {
+    const missing = join(dir(), 'no-criu');
+    mkdirSync(missing);
+    const started = crac(['check'], { stdout: 'pipe', env: { CRAC_CRIU_PATH: join(missing, 'criu') } });
+    expect((await started.exited).code).toBe(1);
+    expect(started.output()).toMatch(/FAIL criu .*no executable CRIU/);
+    expect(started.output()).toContain('setup-criu.sh');
+  });
+});
+
+describe('the criu engine without the CLI', () => {
+  it('refuses a checkpoint with no image directory, and the app runs on', async () => {
+    const result = await run(process.execPath, [APP], { env: { FIXTURE_TRIGGER: 'api', CRAC_ENGINE: 'criu', CRAC_IMAGES_DIR: '' } });
+    expect(result.code).toBe(0);
+    expect(result.events).toContainEqual(
+      expect.objectContaining({ event: 'checkpoint-error', code: 'CRAC_ECHECKPOINT', message: expect.stringContaining('image directory') }),
+    );
+    expect(result.events).toContainEqual(expect.objectContaining({ event: 'summary', stateIntact: true }));
+  });
+});
