@@ -3,10 +3,11 @@ import { isMainThread } from 'node:worker_threads';
 import type { Context } from './context.js';
 import { cycleScope, DEFAULT_HOOK_TIMEOUT_MS } from './cycle-state.js';
 import { publish } from './diagnostics.js';
-import type { Engine, EngineName, EngineOutcome } from './engines/engine.js';
+import type { Engine, EngineName, EngineOutcome, EngineResult } from './engines/engine.js';
 import { resolveEngine } from './engines/index.js';
 import { CheckpointError, CracError, ErrorCode, type ResourceError, RestoreError } from './errors.js';
 import { core } from './global-context.js';
+import type { EnvironmentChanges } from './restore/environment.js';
 
 /** Options of {@link checkpointRestore}. */
 export interface CheckpointOptions {
@@ -38,6 +39,8 @@ export interface CheckpointResult {
   engine: string;
   /** The image directory, when the engine made one. */
   imagesDir?: string;
+  /** In a restored copy: what the restoring environment changed in `process.env` (before any afterRestore hook). */
+  environment?: EnvironmentChanges;
   /** Duration of each phase as seen by this process (in a restored process, `checkpointMs` spans the gap). */
   timings: PhaseTimings;
 }
@@ -108,14 +111,15 @@ async function runCycle(engine: Engine, options: CheckpointOptions, globalContex
     }
     const beforeCheckpointMs = stopwatch.end('beforeCheckpoint');
 
-    let outcome: EngineOutcome;
+    let engineResult: EngineResult;
     try {
-      outcome = await engine.checkpoint({ imagesDir, leaveRunning });
+      engineResult = await engine.checkpoint({ imagesDir, leaveRunning });
     } catch (error) {
       stopwatch.end('checkpoint');
       throw await rollback(context, [error], stopwatch);
     }
     const checkpointMs = stopwatch.end('checkpoint');
+    const { outcome, environment } = engineResult;
 
     let restoreError: RestoreError | undefined;
     try {
@@ -128,6 +132,7 @@ async function runCycle(engine: Engine, options: CheckpointOptions, globalContex
       outcome,
       engine: engine.name,
       ...(imagesDir === undefined ? {} : { imagesDir }),
+      ...(environment === undefined ? {} : { environment }),
       timings: { beforeCheckpointMs, checkpointMs, afterRestoreMs, totalMs: performance.now() - started },
     };
     if (restoreError) throw restoreError;

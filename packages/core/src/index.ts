@@ -14,7 +14,7 @@ export {
   type HookStartMessage,
   type PhaseEndMessage,
 } from './diagnostics.js';
-export type { Engine, EngineName, EngineOutcome, EngineRequest } from './engines/engine.js';
+export type { Engine, EngineName, EngineOutcome, EngineRequest, EngineResult } from './engines/engine.js';
 export { ENGINE_ENV } from './engines/index.js';
 export { createSimulateEngine, type SimulateEngineOptions } from './engines/simulate.js';
 export {
@@ -28,4 +28,10 @@ export {
   RestoreError,
 } from './errors.js';
 export { getGlobalContext } from './global-context.js';
+export type { EnvironmentChanges } from './restore/environment.js';
 export { Priority, type RegisterOptions, type Resource, type Unregister } from './types.js';
+
+import { listenForRestoreInWorker } from './restore/random.js';
+
+// A worker thread that loaded @crac/core refreshes its randomness when the process is restored.
+listenForRestoreInWorker();

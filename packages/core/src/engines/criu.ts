@@ -4,7 +4,8 @@ import { CracError, ErrorCode } from '../errors.js';
 import { prepareImagesDir } from '../image/images-dir.js';
 import { currentManifest, writeManifest } from '../image/manifest.js';
 import { loadNative, type NativeBinding } from '../native/binding.js';
-import type { Engine, EngineOutcome, EngineRequest } from './engine.js';
+import { prepareRestoredProcess } from '../restore/after-restore.js';
+import type { Engine, EngineRequest, EngineResult } from './engine.js';
 
 /** The file, inside the image directory, where CRIU logs the dump. */
 export const DUMP_LOG = 'dump.log';
@@ -26,7 +27,7 @@ export function createCriuEngine(): Engine {
   };
 }
 
-async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequest): Promise<EngineOutcome> {
+async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequest): Promise<EngineResult> {
   if (!request.imagesDir) {
     throw new CracError(ErrorCode.INVALID_ARGUMENT, 'the criu engine needs an image directory: pass `imagesDir` or set CRAC_IMAGES_DIR');
   }
@@ -35,17 +36,18 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   writeManifest(imagesDir, currentManifest(imagesDir, criu));
   // CRIU writes the image with this process's umask: keep it private to the owner.
   const umask = process.umask(0o077);
+  let result: 'restored' | 'checkpointed';
   try {
-    const { result } = native.checkpoint({
+    ({ result } = native.checkpoint({
       criuPath: criu.path,
       imagesDir,
       logFile: DUMP_LOG,
       leaveRunning: request.leaveRunning,
       // The process is rarely a session leader (started from a shell or a supervisor).
       shellJob: true,
-    });
-    return result;
+    }));
   } finally {
     process.umask(umask);
   }
+  return result === 'restored' ? { outcome: result, ...prepareRestoredProcess(native) } : { outcome: result };
 }

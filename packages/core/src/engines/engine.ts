@@ -1,8 +1,17 @@
+import type { EnvironmentChanges } from '../restore/environment.js';
+
 /**
  * What the engine reports: `restored` in a process that was restored from the image,
  * `checkpointed` in a process that was saved and left running, `simulated` when no image was made.
  */
 export type EngineOutcome = 'restored' | 'checkpointed' | 'simulated';
+
+/** What an engine reports once the process runs again. */
+export interface EngineResult {
+  outcome: EngineOutcome;
+  /** In a restored copy: how the restoring environment changed `process.env`. */
+  environment?: EnvironmentChanges;
+}
 
 /** What `checkpointRestore()` asks of an engine, once every resource has let go. */
 export interface EngineRequest {
@@ -20,7 +29,7 @@ export interface Engine {
   /** Short name, shown in results and diagnostics. */
   readonly name: string;
   /** Save the process; resolve once it runs again (restored, left running or simulated). */
-  checkpoint(request: EngineRequest): Promise<EngineOutcome>;
+  checkpoint(request: EngineRequest): Promise<EngineResult>;
 }
 
 /** Names of the built-in engines, for `checkpointRestore({ engine })` and `CRAC_ENGINE`. */

@@ -1,4 +1,4 @@
-import type { Engine, EngineOutcome, EngineRequest } from './engine.js';
+import type { Engine, EngineRequest, EngineResult } from './engine.js';
 
 /** Options of {@link createSimulateEngine}. */
 export interface SimulateEngineOptions {
@@ -23,9 +23,9 @@ export interface SimulateEngineOptions {
 export function createSimulateEngine(options: SimulateEngineOptions = {}): Engine {
   return {
     name: 'simulate',
-    async checkpoint(request: EngineRequest): Promise<EngineOutcome> {
+    async checkpoint(request: EngineRequest): Promise<EngineResult> {
       await options.onCheckpoint?.(request);
-      return 'simulated';
+      return { outcome: 'simulated' };
     },
   };
 }
