@@ -27,7 +27,7 @@ export function assertRealCriuHost(): void {
   const criu = process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu';
   if (!existsSync(criu)) missing.push(`CRIU at ${criu} (bash scripts/setup-criu.sh)`);
   for (const built of ['packages/core/dist/cli.js', 'packages/core/native/build/crac.node', 'packages/core/native/build/crac-guard']) {
-    if (!existsSync(join(ROOT, built))) missing.push(`${built} (pnpm setup)`);
+    if (!existsSync(join(ROOT, built))) missing.push(`${built} (pnpm bootstrap)`);
   }
   for (const node of NODES) if (!existsSync(node.bin)) missing.push(`${node.name} at ${node.bin} (pnpm install)`);
   if (missing.length > 0) throw new Error(`the real-CRIU suite cannot run here; missing: ${missing.join('; ')}`);

@@ -9,7 +9,7 @@ const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The published entry points, loaded by plain Node as a user's app would (no CRIU needed).
 describe('the built package', () => {
   it('exists (scripts/setup.mjs builds it before the tests)', () => {
-    expect(existsSync(join(packageDir, 'dist', 'index.js')), 'run `pnpm setup` to build @crac/core').toBe(true);
+    expect(existsSync(join(packageDir, 'dist', 'index.js')), 'run `pnpm bootstrap` to build @crac/core').toBe(true);
   });
 
   for (const [format, code] of [

@@ -74,13 +74,13 @@ function runChecks(): Check[] {
     name: 'native bridge',
     ok: existsSync(addon),
     detail: addon,
-    fix: 'build it: node packages/core/native/build.mjs (or pnpm setup)',
+    fix: 'build it: node packages/core/native/build.mjs (or pnpm bootstrap)',
   });
   checks.push({
     name: 'io_uring guard',
     ok: existsSync(guard),
     detail: guard,
-    fix: 'build it: node packages/core/native/build.mjs (or pnpm setup)',
+    fix: 'build it: node packages/core/native/build.mjs (or pnpm bootstrap)',
   });
 
   const ioUring = readSysctl('kernel/io_uring_disabled');
