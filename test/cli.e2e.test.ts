@@ -99,6 +99,20 @@ describe('crac: usage and refusals', () => {
     expect(result.events.find((e) => e.event === 'before-checkpoint')).toBeUndefined();
   });
 
+  it('reports a refused checkpoint after warm-up, stops the app, and makes no image', async () => {
+    const image = join(dir(), 'image');
+    const started = crac(['checkpoint', '--to', image, '--warmup', 'sleep 0.3', '--', process.execPath, APP], {
+      stdout: 'pipe',
+      env: { FIXTURE_HOOK: 'throw' },
+    });
+    expect((await started.exited).code).toBe(1);
+    expect(started.output()).toContain('[CRAC_ECHECKPOINT]');
+    expect(started.output()).toContain('not now, I am busy');
+    expect(started.output()).toContain('stopping the app');
+    expect(started.events()).toContainEqual(expect.objectContaining({ event: 'rolled-back' }));
+    expect(started.events()).toContainEqual(expect.objectContaining({ event: 'sigterm' }));
+  });
+
   it('crac check says whether this host can checkpoint, as text and as JSON', async () => {
     const text = await cli(['check']);
     expect(text.code).toBe(0);

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,9 +62,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
   }
   const started = performance.now();
   const app = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir) });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
-    app.once('exit', (code, signal) => resolveExit({ code, signal })),
-  );
+  const exited = new Promise<Exit>((resolveExit) => app.once('exit', (code, signal) => resolveExit({ code, signal })));
   const stopForwarding = forwardSignals(app);
   try {
     if (!options.warmup) {
@@ -84,8 +83,13 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     report.phase('warmup', performance.now() - warmupStarted);
 
     const checkpointStarted = performance.now();
-    const { outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false });
-    if (outcome === 'dumped') await assertDumped(imagesDir);
+    let outcome: string;
+    try {
+      ({ outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false }));
+      if (outcome === 'dumped') await assertDumped(imagesDir);
+    } catch (error) {
+      return await afterFailedCheckpoint(error as Error, app, exited, options, report);
+    }
     report.phase(
       'checkpoint',
       performance.now() - checkpointStarted,
@@ -94,11 +98,40 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     report.finish({ ok: true, pid, outcome, imagesDir });
     if (outcome === 'dumped') return ExitCode.OK;
     // Left running: stay its parent, as if it had been started directly.
-    const { code, signal } = await exited;
-    return code ?? (signal ? 128 : ExitCode.FAILED);
+    return exitCodeOf(await exited);
   } finally {
     stopForwarding();
   }
+}
+
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+/**
+ * The app refused or failed the checkpoint, and runs on. As a build step (no --leave-running)
+ * it is stopped, not left behind; with --leave-running it keeps running under this command.
+ */
+async function afterFailedCheckpoint(
+  error: Error,
+  app: ChildProcess,
+  exited: Promise<Exit>,
+  options: CheckpointCommandOptions,
+  report: Report,
+): Promise<number> {
+  report.error(error);
+  report.finish({ ok: false }, error);
+  if (options.leaveRunning) {
+    report.info('no image was made; the app keeps running');
+    await exited;
+  } else {
+    report.info('no image was made; stopping the app');
+    app.kill('SIGTERM');
+    await exited;
+  }
+  return ExitCode.FAILED;
+}
+
+function exitCodeOf({ code, signal }: Exit): number {
+  return code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : ExitCode.FAILED);
 }
 
 /** The app's environment: the trigger preloaded, the image directory and the engine chosen. */
@@ -112,12 +145,7 @@ function appEnvironment(imagesDir: string): NodeJS.ProcessEnv {
  * The app ended without --warmup: CRIU ended it with the dump, or it exited on its own, after a
  * leave-running checkpoint (its exit code is passed on) or without any.
  */
-async function finishOnExit(
-  exit: { code: number | null; signal: NodeJS.Signals | null },
-  imagesDir: string,
-  started: number,
-  report: Report,
-): Promise<number> {
+async function finishOnExit(exit: Exit, imagesDir: string, started: number, report: Report): Promise<number> {
   const dumped = await dumpSucceeded(imagesDir, exit.signal === 'SIGKILL' ? 10_000 : 0);
   if (dumped && exit.signal === 'SIGKILL') {
     report.phase('checkpoint', performance.now() - started, `image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`);
@@ -128,7 +156,7 @@ async function finishOnExit(
   if (dumped) {
     report.info(`the app ended (${how}) after a leave-running checkpoint into ${imagesDir}`);
     report.finish({ ok: true, outcome: 'checkpointed', imagesDir, exitCode: exit.code });
-    return exit.code ?? ExitCode.FAILED;
+    return exitCodeOf(exit);
   }
   const error = new CracError(ErrorCode.CHECKPOINT, `the app ended (${how}) without a checkpoint`);
   report.error(error);
