@@ -75,10 +75,18 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     report.phase('start', performance.now() - started, `pid ${pid}`);
 
     const warmupStarted = performance.now();
-    const warmup = await runWarmup(options.warmup);
-    if (warmup !== 0) {
+    const warmup = runWarmup(options.warmup);
+    const warmedUp = await Promise.race([warmup.exited, exited.then((exit) => ({ appExit: exit }))]);
+    if (typeof warmedUp !== 'number') {
+      warmup.stop();
+      throw new CracError(ErrorCode.CHECKPOINT, `the app ended during the warm-up (${describeExit(warmedUp.appExit)}); no image was made`);
+    }
+    if (warmedUp !== 0) {
       app.kill('SIGTERM');
-      throw new CracError(ErrorCode.CHECKPOINT, `the warm-up command failed (exit code ${warmup}); the app was stopped, no image was made`);
+      throw new CracError(
+        ErrorCode.CHECKPOINT,
+        `the warm-up command failed (exit code ${warmedUp}); the app was stopped, no image was made`,
+      );
     }
     report.phase('warmup', performance.now() - warmupStarted);
 
@@ -152,7 +160,7 @@ async function finishOnExit(exit: Exit, imagesDir: string, started: number, repo
     report.finish({ ok: true, outcome: 'dumped', imagesDir });
     return ExitCode.OK;
   }
-  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+  const how = describeExit(exit);
   if (dumped) {
     report.info(`the app ended (${how}) after a leave-running checkpoint into ${imagesDir}`);
     report.finish({ ok: true, outcome: 'checkpointed', imagesDir, exitCode: exit.code });
@@ -170,10 +178,24 @@ async function waitForTrigger(pid: number): Promise<boolean> {
   return true;
 }
 
-function runWarmup(command: string): Promise<number> {
+/** The warm-up command, in a process group of its own so that all of it can be stopped. */
+function runWarmup(command: string): { exited: Promise<number>; stop(): void } {
   // Its output goes to stderr: stdout is the app's.
-  const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 2, 2] });
-  return new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code ?? 1)));
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 2, 2], detached: true });
+  return {
+    exited: new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code ?? 1))),
+    stop: () => {
+      try {
+        process.kill(-(child.pid as number), 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+function describeExit({ code, signal }: Exit): string {
+  return signal ? `signal ${signal}` : `exit code ${code}`;
 }
 
 /**

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// pnpm demo:checkpoint: for each example, a cold start, a checkpoint after warm-up, a restore,
+// and a table of what a user feels. Progress on stderr, the table on stdout (--json: results).
+// Every process and throwaway server is stopped at the end, on failure and on Ctrl-C too.
+// Options: --json (results as JSON), --only=a,b (some examples), --skip-setup (development).
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { firstSuccess, latencies, percentile } from '../bench/lib/measure.mjs';
+import { atEnd, isStopping, start, stop, stopEverything, stopEverythingOnSignals } from '../bench/lib/processes.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(root, 'packages', 'core', 'dist', 'cli.js');
+const json = process.argv.includes('--json');
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+const progress = (message) => process.stderr.write(`demo: ${message}\n`);
+
+stopEverythingOnSignals();
+try {
+  if (!process.argv.includes('--skip-setup')) {
+    progress('setting up (dependencies, CRIU, builds)...');
+    const setup = spawnSync(process.execPath, [join(root, 'scripts', 'setup.mjs'), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (setup.status !== 0) throw new Error('set-up failed (see above)');
+  }
+  const results = [];
+  for (const name of examples()) results.push(await demo(name));
+  if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  else process.stdout.write(table(results));
+} catch (error) {
+  if (!isStopping()) {
+    progress(`failed: ${error.message}`);
+    process.exitCode = 1;
+  }
+} finally {
+  await stopEverything();
+}
+
+function examples() {
+  const dir = join(root, 'examples');
+  return readdirSync(dir).filter((name) => existsSync(join(dir, name, 'demo.json')) && (!only || only.split(',').includes(name)));
+}
+
+async function demo(name) {
+  const dir = join(root, 'examples', name);
+  const config = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8'));
+  const env = { ...process.env, NODE_ENV: 'production' };
+  const [command, ...args] = config.start;
+  const node = command === 'node' ? process.execPath : command;
+
+  progress(`${name}: cold start...`);
+  const coldPort = await freePort();
+  const coldUrl = `http://127.0.0.1:${coldPort}${config.probe}`;
+  const coldStarted = performance.now();
+  const cold = start(node, args, { cwd: dir, env: { ...env, PORT: String(coldPort) } });
+  const coldFirst = await firstSuccess(coldUrl, coldStarted, { isAlive: cold.isAlive });
+  const coldLatencies = await latencies(coldUrl);
+  await stop(cold);
+  progress(`${name}: cold start answered after ${coldFirst.ms.toFixed(0)} ms`);
+
+  progress(`${name}: warming up (${config.warmup.requests} requests) and checkpointing...`);
+  const work = mkdtempSync(join(tmpdir(), `crac-demo-${name}-`));
+  atEnd(work);
+  const image = join(work, 'image');
+  const port = await freePort();
+  const warmupUrl = `http://127.0.0.1:${port}${config.warmup.path}`;
+  const warmup = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(root, 'bench', 'warmup.mjs'))} ${JSON.stringify(warmupUrl)} ${config.warmup.requests}`;
+  // stdout on a file: the image records it, and a file (unlike a socket) can be handed over at restore
+  const log = openSync(join(work, 'checkpoint.log'), 'w');
+  const checkpoint = start(process.execPath, [CLI, 'checkpoint', '--to', image, '--json', '--warmup', warmup, '--', node, ...args], {
+    cwd: dir,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', log, log],
+  });
+  const { code } = await checkpoint.exited;
+  closeSync(log);
+  const output = readFileSync(join(work, 'checkpoint.log'), 'utf8');
+  const report = output
+    .split('\n')
+    .filter((line) => line.includes('"phases"'))
+    .map((line) => JSON.parse(line))[0];
+  if (code !== 0 || !report?.ok) throw new Error(`${name}: the checkpoint failed:\n${output}`);
+  const checkpointMs = report.phases.find((phase) => phase.phase === 'checkpoint').ms;
+  const imageBytes = readdirSync(image).reduce((sum, file) => sum + statSync(join(image, file)).size, 0);
+  progress(`${name}: checkpointed in ${checkpointMs.toFixed(0)} ms, image ${(imageBytes / 2 ** 20).toFixed(1)} MiB`);
+
+  progress(`${name}: restoring...`);
+  const restoreUrl = `http://127.0.0.1:${port}${config.probe}`;
+  const restoreStarted = performance.now();
+  const restored = start(process.execPath, [CLI, 'restore', image], { env });
+  const restoredFirst = await firstSuccess(restoreUrl, restoreStarted, { isAlive: restored.isAlive });
+  const restoredLatencies = await latencies(restoreUrl);
+  await stop(restored);
+  if (restoredFirst.body !== coldFirst.body) throw new Error(`${name}: the restored app answered something else than the cold one`);
+  progress(`${name}: restored, answered after ${restoredFirst.ms.toFixed(0)} ms`);
+
+  return {
+    example: name,
+    cold: { firstResponseMs: coldFirst.ms, first100: summary(coldLatencies) },
+    restored: { firstResponseMs: restoredFirst.ms, first100: summary(restoredLatencies), sameAnswer: true },
+    speedup: coldFirst.ms / restoredFirst.ms,
+    checkpointMs,
+    imageBytes,
+  };
+}
+
+function summary(times) {
+  return { firstMs: times[0], p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
+}
+
+function table(results) {
+  const rows = [
+    ['example', 'cold: first 200', 'restore: first 200', 'speed-up', 'first 100 req p50/p99 cold', 'restored', 'image', 'checkpoint'],
+    ...results.map((r) => [
+      r.example,
+      `${r.cold.firstResponseMs.toFixed(0)} ms`,
+      `${r.restored.firstResponseMs.toFixed(0)} ms`,
+      `${r.speedup.toFixed(1)}x`,
+      `${r.cold.first100.p50Ms.toFixed(2)} / ${r.cold.first100.p99Ms.toFixed(2)} ms`,
+      `${r.restored.first100.p50Ms.toFixed(2)} / ${r.restored.first100.p99Ms.toFixed(2)} ms`,
+      `${(r.imageBytes / 2 ** 20).toFixed(1)} MiB`,
+      `${r.checkpointMs.toFixed(0)} ms`,
+    ]),
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const line = (row) => `${row.map((cell, column) => cell.padEnd(widths[column])).join('  ')}\n`;
+  return `\n${line(rows[0])}${line(widths.map((width) => '-'.repeat(width)))}${rows.slice(1).map(line).join('')}`;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
