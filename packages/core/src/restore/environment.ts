@@ -20,15 +20,25 @@ const MAX_ANCESTORS = 3;
  * `criu restore`): the image's environment then stays.
  */
 export function readRestorerEnvironment(): Record<string, string> | undefined {
-  let pid = process.ppid;
-  for (let depth = 0; depth < MAX_ANCESTORS && pid > 0; depth++) {
+  // CRIU may exit while we look (the app is then reparented to crac-init): look again.
+  for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      if (basename(readlinkSync(`/proc/${pid}/exe`)) === RESTORER) return parseEnviron(readFileSync(`/proc/${pid}/environ`));
-      pid = parentOf(pid);
+      return findRestorerEnvironment();
     } catch {
-      return undefined;
+      // an ancestor ended meanwhile
     }
   }
+  return undefined;
+}
+
+function findRestorerEnvironment(): Record<string, string> | undefined {
+  let pid = process.ppid;
+  for (let depth = 0; depth < MAX_ANCESTORS && pid > 1; depth++) {
+    if (basename(readlinkSync(`/proc/${pid}/exe`)) === RESTORER) return parseEnviron(readFileSync(`/proc/${pid}/environ`));
+    pid = parentOf(pid);
+  }
+  // in a new pid namespace crac-init is pid 1
+  if (pid === 1 && basename(readlinkSync('/proc/1/exe')) === RESTORER) return parseEnviron(readFileSync('/proc/1/environ'));
   return undefined;
 }
 
