@@ -82,9 +82,14 @@ describe('crac: usage and refusals', () => {
     expect(await cli(['restore', image])).toMatchObject({ code: 125, output: expect.stringContaining('[CRAC_EIMAGE]') });
     expect((await cli(['restore', image])).output).toContain('pstree.img missing');
 
+    // an intact image CRIU cannot restore: the app's working directory is gone (a damaged image
+    // is refused before CRIU runs: see image.e2e.test.ts)
     const other = join(dir(), 'image');
-    expect((await cli(['checkpoint', '--to', other, '--warmup', 'true', '--', process.execPath, APP])).code).toBe(0);
-    rmSync(join(other, 'pages-1.img'));
+    const cwd = join(dir(), 'cwd');
+    mkdirSync(cwd);
+    const made = crac(['checkpoint', '--to', other, '--warmup', 'true', '--', process.execPath, APP], { stdout: 'pipe', cwd });
+    expect((await made.exited).code).toBe(0);
+    rmSync(cwd, { recursive: true });
     const restore = await cli(['restore', other]);
     expect(restore.code).toBe(125);
     expect(restore.output).toContain('[CRAC_ECRIU_RESTORE]');

@@ -12,7 +12,8 @@
  *             (a file name inside imagesDir), leaveRunning: boolean,
  *             shellJob: boolean, tcpClose?: boolean, fileLocks?: boolean,
  *             extUnixSk?: boolean, tcpEstablished?: boolean,
- *             ghostLimit?: number, logLevel?: number (0-4, default 4) }
+ *             ghostLimit?: number, logLevel?: number (0-4, default 4),
+ *             configFile?: string (absolute: a CRIU configuration file) }
  *     'checkpointed': the dump succeeded and the process was left running
  *                     (leaveRunning: true).
  *     'restored':     this process is a copy restored from the image.
@@ -403,7 +404,7 @@ static napi_value throw_dump_error(napi_env env, int dirfd, const char *images_d
 /* ---------------------------------------------------------- checkpoint */
 
 struct ckpt_args {
-	char *criu_path, *images_dir, *log_file;
+	char *criu_path, *images_dir, *log_file, *config_file;
 	int leave_running, shell_job, tcp_close, file_locks, ext_unix_sk, tcp_established;
 	int has_ghost_limit;
 	uint32_t ghost_limit;
@@ -415,6 +416,7 @@ static void free_args(struct ckpt_args *a)
 	free(a->criu_path);
 	free(a->images_dir);
 	free(a->log_file);
+	free(a->config_file);
 }
 
 static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a)
@@ -437,6 +439,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	if (get_string_opt(env, obj, "criuPath", 1, &a->criu_path) ||
 	    get_string_opt(env, obj, "imagesDir", 1, &a->images_dir) ||
 	    get_string_opt(env, obj, "logFile", 1, &a->log_file) ||
+	    get_string_opt(env, obj, "configFile", 0, &a->config_file) ||
 	    get_bool_opt(env, obj, "leaveRunning", &a->leave_running) ||
 	    get_bool_opt(env, obj, "shellJob", &a->shell_job) ||
 	    get_bool_opt(env, obj, "tcpClose", &a->tcp_close) ||
@@ -448,6 +451,11 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
 					"checkpoint(): options.criuPath must be an absolute path (got '%s')",
 					a->criu_path),
+		       -1;
+	if (a->config_file && a->config_file[0] != '/')
+		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+					"checkpoint(): options.configFile must be an absolute path (got '%s')",
+					a->config_file),
 		       -1;
 	if (!a->log_file[0] || strchr(a->log_file, '/'))
 		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
@@ -528,6 +536,7 @@ static napi_value Checkpoint(napi_env env, napi_callback_info info)
 	o.ghost_limit = a.ghost_limit;
 	o.log_level = a.log_level;
 	o.log_file = a.log_file;
+	o.config_file = a.config_file;
 	req_len = criu_rpc_encode_dump_req(&o, req, sizeof(req));
 	if (req_len < 0) {
 		napi_throw_error(env, "CRAC_EIO", "checkpoint(): CRIU request too large");

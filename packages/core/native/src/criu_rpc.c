@@ -89,6 +89,8 @@ int criu_rpc_encode_dump_req(const struct criu_dump_opts *o, uint8_t *buf, size_
 		put_bytes(&ow, 10, o->log_file, strlen(o->log_file));
 	if (o->has_ghost_limit)
 		put_uint32(&ow, 35, o->ghost_limit);
+	if (o->config_file)
+		put_bytes(&ow, 51, o->config_file, strlen(o->config_file));
 	if (o->tcp_close)
 		put_bool(&ow, 52, 1);
 	if (ow.overflow)

@@ -40,6 +40,7 @@ struct criu_dump_opts {
 	int has_ghost_limit;
 	uint32_t ghost_limit;         /* criu_opts.ghost_limit     = 35 */
 	int tcp_close;                /* criu_opts.tcp_close       = 52 */
+	const char *config_file;      /* criu_opts.config_file     = 51 (NULL: omit) */
 };
 
 /* Decoded message criu_resp (only the fields crac-node reads). */

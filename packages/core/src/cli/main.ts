@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkCommand } from './check-command.js';
 import { checkpointCommand } from './checkpoint-command.js';
+import { inspectCommand } from './inspect-command.js';
 import { ExitCode } from './output.js';
 import { restoreCommand } from './restore-command.js';
 
@@ -41,9 +42,23 @@ export async function main(argv: string[]): Promise<number> {
     .description("restore an image in the foreground; exits with the app's exit code (125: the restore failed)")
     .argument('<dir>', 'the image directory')
     .addOption(new Option('--pid-namespace <mode>', 'restore in a new pid namespace').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(
+      new Option('--verify <mode>', 'hash only the image files touched since the checkpoint, or all of them')
+        .choices(['quick', 'full'])
+        .default('quick'),
+    )
     .option('--json', 'print the result as one JSON line on stdout once restored', false)
     .action(async (dir: string, options) => {
       exitCode = await restoreCommand(dir, options);
+    });
+
+  program
+    .command('inspect')
+    .description("print an image's manifest, and whether it verifies on this host (exit code 1 when not)")
+    .argument('<dir>', 'the image directory')
+    .option('--json', 'print the manifest and the verification as one JSON line', false)
+    .action(async (dir: string, options) => {
+      exitCode = await inspectCommand(dir, options);
     });
 
   program

@@ -8,9 +8,10 @@ import { findCriu } from '../criu/binary.js';
 import { criuErrorLines, restoreAdvice } from '../criu/restore-errors.js';
 import { CracError, ErrorCode } from '../errors.js';
 import { type Manifest, readManifest } from '../image/manifest.js';
+import { verifyImage } from '../image/verify.js';
 import { nativeBuildPaths } from '../native/binding.js';
 import { packageRoot } from '../package-root.js';
-import { ExitCode, Report } from './output.js';
+import { ExitCode, formatBytes, Report } from './output.js';
 import { forwardSignals } from './signals.js';
 
 /** Options of `crac restore`. */
@@ -18,6 +19,8 @@ export interface RestoreCommandOptions {
   json?: boolean;
   /** Restore into a new pid namespace: `auto` (when a pid is taken), `always`, `never`. */
   pidNamespace?: 'auto' | 'always' | 'never';
+  /** `quick` (default): hash only the image files touched since the seal; `full`: hash them all. */
+  verify?: 'quick' | 'full';
 }
 
 /** The restorer's fd on which CRIU finds the image directory (remapped for the image's own fd). */
@@ -38,6 +41,11 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     assertPrivate(imagesDir);
     assertComplete(imagesDir);
     const criu = findCriu();
+    // Same host and build, every file as sealed after the dump: or refuse, before anything starts.
+    const verification = await verifyImage(imagesDir, manifest, { criuVersion: criu.version, mode: options.verify ?? 'quick' });
+    for (const warning of verification.warnings) report.info(`warning: ${warning}`);
+    const { files, hashed, bytesHashed } = verification.seal;
+    report.phase('verify', verification.durationMs, `${files} files as sealed, ${hashed} hashed (${formatBytes(bytesHashed)})`);
     const namespace = await usePidNamespace(manifest, options.pidNamespace ?? 'auto');
     const pidFile = join(workDir, 'restored.pid');
     const criuArgs = [

@@ -3,6 +3,7 @@ import { type CriuBinary, findCriu } from '../criu/binary.js';
 import { CracError, ErrorCode } from '../errors.js';
 import { prepareImagesDir } from '../image/images-dir.js';
 import { currentManifest, writeManifest } from '../image/manifest.js';
+import { prepareSealHook, removeSealHook } from '../image/seal-hook.js';
 import { loadNative, type NativeBinding } from '../native/binding.js';
 import { prepareRestoredProcess } from '../restore/after-restore.js';
 import type { Engine, EngineRequest, EngineResult } from './engine.js';
@@ -34,6 +35,9 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   const imagesDir = resolve(request.imagesDir);
   prepareImagesDir(imagesDir);
   writeManifest(imagesDir, currentManifest(imagesDir, criu));
+  // CRIU's post-dump hook seals the image (checksums into the manifest) before the process is
+  // killed or resumed; a failed seal fails the dump.
+  const configFile = prepareSealHook(imagesDir);
   // CRIU writes the image with this process's umask: keep it private to the owner.
   const umask = process.umask(0o077);
   let result: 'restored' | 'checkpointed';
@@ -45,7 +49,11 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
       leaveRunning: request.leaveRunning,
       // The process is rarely a session leader (started from a shell or a supervisor).
       shellJob: true,
+      configFile,
     }));
+  } catch (error) {
+    removeSealHook(imagesDir);
+    throw error;
   } finally {
     process.umask(umask);
   }

@@ -4,7 +4,7 @@ import { CracError, ErrorCode } from '../errors.js';
 import { MANIFEST_FILE } from './manifest.js';
 
 /** The files a dump leaves in the image directory: cleared before the next dump. */
-const IMAGE_FILE = /\.img$|^dump\.log$|^restore\.log$/;
+const IMAGE_FILE = /\.img$|^dump\.log$|^restore\.log$|^stats-(dump|restore)$|^crac-seal\.(conf|sh)$|^crac-manifest\.json\.\d+\.tmp$/;
 
 /**
  * Makes the image directory ready for a dump: created private (0700), owned by this user,

@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
+import { type BinaryRecord, describeBinaries } from './binaries.js';
+import { describeHost, type HostRecord } from './host.js';
 
 /** The file beside CRIU's images that describes them. */
 export const MANIFEST_FILE = 'crac-manifest.json';
@@ -13,9 +15,34 @@ export interface StdioRecord {
   target: string;
 }
 
+/** The manifest format this version writes. Format 1 (no identities, no seal) is read, and refused as unsealed. */
+export const MANIFEST_FORMAT = 2;
+
+/** One sealed file of an image. */
+export interface SealedFile {
+  size: number;
+  sha256: string;
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/** Checksums of every file CRIU wrote, taken by the post-dump hook right after the dump. */
+export interface ImageSeal {
+  algorithm: 'sha256';
+  sealedAt: string;
+  /**
+   * By file name inside the image directory: size and SHA-256, and the file's identity when
+   * sealed (device, inode, mtime, ctime): a file with the same identity has not been written since,
+   * so a quick verification need not hash it.
+   */
+  files: Record<string, SealedFile>;
+}
+
 /** Everything a restorer must know before it hands the image to CRIU. */
 export interface Manifest {
-  format: 1;
+  format: 1 | 2;
   createdAt: string;
   /** The root process: `process.pid` in the app. */
   pid: number;
@@ -29,6 +56,12 @@ export interface Manifest {
   /** Where the image was written: the restorer remaps the directory fd held during the dump. */
   imagesDir: string;
   stdio: StdioRecord[];
+  /** The host that made the image (format 2). */
+  host?: HostRecord;
+  /** The node binary and every file mapped into the process (format 2). */
+  binaries?: BinaryRecord[];
+  /** Added after the dump; an image without one is refused. */
+  seal?: ImageSeal;
 }
 
 /** Reads what this process's stdin, stdout and stderr are. */
@@ -81,7 +114,7 @@ function treeIds(pid: number): number[] {
 /** The manifest of this process, taken just before the dump. */
 export function currentManifest(imagesDir: string, criu: { path: string; version: string }): Manifest {
   return {
-    format: 1,
+    format: MANIFEST_FORMAT,
     createdAt: new Date().toISOString(),
     pid: process.pid,
     ids: treeIds(process.pid),
@@ -89,11 +122,17 @@ export function currentManifest(imagesDir: string, criu: { path: string; version
     criu,
     imagesDir,
     stdio: describeStdio(),
+    host: describeHost(),
+    binaries: describeBinaries(),
   };
 }
 
+/** Writes the manifest (0600) in place of the old one, atomically: a reader sees the old or the new one. */
 export function writeManifest(dir: string, manifest: Manifest): void {
-  writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  const path = join(dir, MANIFEST_FILE);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
 }
 
 /** @throws {@link CracError} `CRAC_EIMAGE` when the manifest is missing or unreadable. */
@@ -111,7 +150,7 @@ export function readManifest(dir: string): Manifest {
   }
   try {
     const manifest = JSON.parse(text) as Manifest;
-    if (manifest.format !== 1 || typeof manifest.pid !== 'number') throw new Error('unknown format');
+    if ((manifest.format !== 1 && manifest.format !== 2) || typeof manifest.pid !== 'number') throw new Error('unknown format');
     return manifest;
   } catch (cause) {
     throw new CracError(ErrorCode.IMAGE, `${path} is damaged: ${(cause as Error).message}`, { cause });

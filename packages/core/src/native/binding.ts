@@ -16,6 +16,8 @@ export interface NativeCheckpointOptions {
   extUnixSk?: boolean;
   ghostLimit?: number;
   logLevel?: number;
+  /** Absolute path of a CRIU configuration file (RPC `config_file`): the criu engine's seal hook. */
+  configFile?: string;
 }
 
 /** The functions of native/build/crac.node. */

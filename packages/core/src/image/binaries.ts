@@ -1,0 +1,126 @@
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { cachedDigests } from './digest-cache.js';
+
+/**
+ * A file mapped into the process when it was dumped. CRIU maps it again by path at restore and
+ * fails with a cryptic `bad size` (or a build-id mismatch) when it changed: the manifest keeps
+ * its identity so that the restorer can refuse early and say which file differs.
+ */
+export interface BinaryRecord {
+  path: string;
+  /** `node`: the node binary; `addon`: a `.node` file; `preload`: crac-nouring.so; `library`: a shared library. */
+  role: 'node' | 'addon' | 'preload' | 'library';
+  size: number;
+  mtimeMs: number;
+  dev: number;
+  ino: number;
+  ctimeMs: number;
+  /** SHA-256 of the content, for `node`, `addon` and `preload` (libraries: size only). */
+  sha256?: string;
+}
+
+/** One way a file on this host differs from the one in the image. */
+export interface BinaryDifference {
+  path: string;
+  role: BinaryRecord['role'];
+  /** `missing`, or what differs: `size` or `content` (same size, another SHA-256). */
+  what: 'missing' | 'size' | 'content';
+  recorded: string;
+  found: string;
+}
+
+const HASHED: ReadonlySet<BinaryRecord['role']> = new Set(['node', 'addon', 'preload']);
+
+/** The regular files mapped into `/proc/<pid>/maps` (deleted files, devices and memfds left out). */
+export function mappedFiles(pid: number | 'self' = 'self'): string[] {
+  const paths = new Set<string>();
+  for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    const path = line.split(/\s+/).slice(5).join(' ');
+    if (!path.startsWith('/') || path.endsWith(' (deleted)') || path.startsWith('/dev/') || path.startsWith('/memfd:')) continue;
+    paths.add(path);
+  }
+  return [...paths];
+}
+
+function roleOf(path: string, execPath: string): BinaryRecord['role'] {
+  if (path === execPath) return 'node';
+  if (path.endsWith('.node')) return 'addon';
+  if (basename(path) === 'crac-nouring.so') return 'preload';
+  return 'library';
+}
+
+/** Identity of the node binary and of every file mapped into this process (taken before a dump). */
+export function describeBinaries(execPath = process.execPath, mapped: string[] = mappedFiles()): BinaryRecord[] {
+  const paths = [...new Set([execPath, ...mapped])];
+  const roles = new Map(paths.map((path) => [path, roleOf(path, execPath)]));
+  const digests = cachedDigests(paths.filter((path) => HASHED.has(roles.get(path) as BinaryRecord['role'])));
+  return paths.map((path) => {
+    const stat = statSync(path);
+    const sha256 = digests.get(path);
+    return {
+      path,
+      role: roles.get(path) as BinaryRecord['role'],
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      dev: stat.dev,
+      ino: stat.ino,
+      ctimeMs: stat.ctimeMs,
+      ...(sha256 ? { sha256 } : {}),
+    };
+  });
+}
+
+/**
+ * Compares the recorded files with those at the same paths on this host. Cheap when nothing
+ * changed: a file with the same device, inode, size, mtime and ctime is the same file; only
+ * another file of the same size (another host, a rebuild) is hashed, through the digest cache.
+ */
+export function compareBinaries(records: readonly BinaryRecord[]): BinaryDifference[] {
+  const differences: BinaryDifference[] = [];
+  const toHash: BinaryRecord[] = [];
+  for (const record of records) {
+    let stat: ReturnType<typeof statSync>;
+    try {
+      stat = statSync(record.path);
+    } catch {
+      differences.push({ path: record.path, role: record.role, what: 'missing', recorded: describe(record), found: 'no such file' });
+      continue;
+    }
+    if (stat.size !== record.size) {
+      differences.push({
+        path: record.path,
+        role: record.role,
+        what: 'size',
+        recorded: describe(record),
+        found: describe({ size: stat.size, mtimeMs: stat.mtimeMs }),
+      });
+      continue;
+    }
+    const untouched =
+      stat.dev === record.dev && stat.ino === record.ino && stat.mtimeMs === record.mtimeMs && stat.ctimeMs === record.ctimeMs;
+    if (record.sha256 && !untouched) toHash.push(record);
+  }
+  if (toHash.length > 0) {
+    const digests = cachedDigests(toHash.map((record) => record.path));
+    for (const record of toHash) {
+      const found = digests.get(record.path) as string;
+      if (found !== record.sha256) {
+        const stat = statSync(record.path);
+        differences.push({
+          path: record.path,
+          role: record.role,
+          what: 'content',
+          recorded: describe(record),
+          found: describe({ size: stat.size, mtimeMs: stat.mtimeMs, sha256: found }),
+        });
+      }
+    }
+  }
+  return differences;
+}
+
+function describe(file: { size: number; mtimeMs: number; sha256?: string }): string {
+  const digest = file.sha256 ? `, sha256 ${file.sha256.slice(0, 12)}…` : '';
+  return `${file.size} bytes, modified ${new Date(file.mtimeMs).toISOString()}${digest}`;
+}
