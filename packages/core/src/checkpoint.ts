@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
+import { auditHandles } from './audit/audit.js';
+import { trackCreationSites } from './audit/creation-sites.js';
+import { resolveAuditMode, resolvePolicy } from './audit/policy.js';
+import type { AuditMode, AuditReport, UnreleasedOption } from './audit/types.js';
+import { UnreleasedHandlesError } from './audit/unreleased-error.js';
+import { registerBuiltins } from './builtins/index.js';
 import type { Context } from './context.js';
 import { cycleScope, DEFAULT_HOOK_TIMEOUT_MS } from './cycle-state.js';
 import { publish } from './diagnostics.js';
@@ -7,6 +13,9 @@ import type { Engine, EngineName, EngineOutcome, EngineResult } from './engines/
 import { resolveEngine } from './engines/index.js';
 import { CheckpointError, CracError, ErrorCode, type ResourceError, RestoreError } from './errors.js';
 import { core } from './global-context.js';
+
+// Where handles are opened is recorded from the moment @crac/core loads (see audit/creation-sites.ts).
+trackCreationSites();
 import type { EnvironmentChanges } from './restore/environment.js';
 
 /** Options of {@link checkpointRestore}. */
@@ -21,11 +30,25 @@ export interface CheckpointOptions {
   hookTimeoutMs?: number;
   /** The context to notify. Default: the global context. */
   context?: Context;
+  /**
+   * What to do with open handles that no resource released (sockets, servers, files...), found
+   * by the audit after the `beforeCheckpoint` hooks: `'refuse'` (default), `'ignore'`, `'close'`,
+   * or one per kind (`{ 'tcp-socket': 'close', default: 'refuse' }`). Default: `CRAC_UNRELEASED`.
+   */
+  unreleased?: UnreleasedOption;
+  /**
+   * Whether the audit applies that policy (`'enforce'`), only reports (`'report'`, in
+   * `CheckpointResult.audit`) or does not run (`'off'`). Default: `CRAC_AUDIT`, else `'report'`
+   * for the simulate engine (it makes no image) and `'enforce'` for the others.
+   */
+  audit?: AuditMode;
 }
 
 /** How long each phase took, in milliseconds. */
 export interface PhaseTimings {
   beforeCheckpointMs: number;
+  /** The audit of open handles (0 when it was off). */
+  auditMs: number;
   checkpointMs: number;
   afterRestoreMs: number;
   totalMs: number;
@@ -43,15 +66,19 @@ export interface CheckpointResult {
   environment?: EnvironmentChanges;
   /** Duration of each phase as seen by this process (in a restored process, `checkpointMs` spans the gap). */
   timings: PhaseTimings;
+  /** What the audit of open handles found and did (absent when it was off). */
+  audit?: AuditReport;
 }
 
 /**
- * Checkpoints the process: every resource lets go (`beforeCheckpoint`, in order), the engine
- * saves the process, then every resource takes back what it released (`afterRestore`).
+ * Checkpoints the process: every resource lets go (`beforeCheckpoint`, in order), the audit
+ * looks for handles that none released (see `unreleased`), the engine saves the process, then
+ * every resource takes back what it released (`afterRestore`).
  *
  * Resolves in the restored process (and, with `leaveRunning`, in the original one too).
- * If a `beforeCheckpoint` hook or the engine fails, the resources already notified get
- * `afterRestore`, and the promise rejects with a {@link CheckpointError}: the app runs on.
+ * If a `beforeCheckpoint` hook, the audit or the engine fails, the resources already notified get
+ * `afterRestore`, and the promise rejects with a {@link CheckpointError}: the app runs on. A
+ * refusal of the audit is an {@link UnreleasedHandlesError} (`CRAC_EUNRELEASED`) in its `errors`.
  * If only `afterRestore` hooks fail, it rejects with a {@link RestoreError} whose `outcome`
  * says what happened to the process.
  *
@@ -87,15 +114,23 @@ export async function checkpointRestore(options: CheckpointOptions = {}): Promis
     throw new CracError(ErrorCode.INVALID_ARGUMENT, `hookTimeoutMs must be a positive number, got ${String(hookTimeoutMs)}`);
   }
   const engine = resolveEngine(options.engine);
+  const auditMode = resolveAuditMode(options.audit, engine.name);
+  const policyFor = resolvePolicy(options.unreleased);
+  registerBuiltins(state.context);
   state.cycleRunning = true;
   try {
-    return await cycleScope.run({ hookTimeoutMs }, () => runCycle(engine, options, state.context));
+    return await cycleScope.run({ hookTimeoutMs }, () => runCycle(engine, { ...options, audit: auditMode }, policyFor, state.context));
   } finally {
     state.cycleRunning = false;
   }
 }
 
-async function runCycle(engine: Engine, options: CheckpointOptions, globalContext: Context): Promise<CheckpointResult> {
+async function runCycle(
+  engine: Engine,
+  options: CheckpointOptions & { audit: AuditMode },
+  policyFor: ReturnType<typeof resolvePolicy>,
+  globalContext: Context,
+): Promise<CheckpointResult> {
   const context = options.context ?? globalContext;
   const leaveRunning = options.leaveRunning ?? false;
   const imagesDir = options.imagesDir ?? process.env.CRAC_IMAGES_DIR;
@@ -110,6 +145,17 @@ async function runCycle(engine: Engine, options: CheckpointOptions, globalContex
       throw await rollback(context, errorsOf(error), stopwatch);
     }
     const beforeCheckpointMs = stopwatch.end('beforeCheckpoint');
+
+    let audit: AuditReport | undefined;
+    if (options.audit !== 'off') {
+      try {
+        audit = await auditHandles(policyFor, options.audit === 'enforce');
+      } catch (error) {
+        throw await rollback(context, [error], stopwatch);
+      }
+      if (audit.enforced && audit.refused.length > 0) throw await rollback(context, [new UnreleasedHandlesError(audit.refused)], stopwatch);
+    }
+    const auditMs = stopwatch.lap();
 
     let engineResult: EngineResult;
     try {
@@ -133,7 +179,8 @@ async function runCycle(engine: Engine, options: CheckpointOptions, globalContex
       engine: engine.name,
       ...(imagesDir === undefined ? {} : { imagesDir }),
       ...(environment === undefined ? {} : { environment }),
-      timings: { beforeCheckpointMs, checkpointMs, afterRestoreMs, totalMs: performance.now() - started },
+      timings: { beforeCheckpointMs, auditMs, checkpointMs, afterRestoreMs, totalMs: performance.now() - started },
+      ...(audit ? { audit } : {}),
     };
     if (restoreError) throw restoreError;
     publish.cycleEnd({ outcome, durationMs: result.timings.totalMs });
@@ -169,6 +216,13 @@ function phaseStopwatch() {
       const durationMs = now - last;
       last = now;
       publish.phaseEnd({ phase, durationMs });
+      return durationMs;
+    },
+    /** Ends a stretch that is not a published phase (the audit). */
+    lap(): number {
+      const now = performance.now();
+      const durationMs = now - last;
+      last = now;
       return durationMs;
     },
   };
