@@ -1,0 +1,279 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CracError, ErrorCode } from '../errors.js';
+import { getGlobalContext } from '../global-context.js';
+import { Priority, type Resource, type Unregister } from '../types.js';
+import type { DrainTimeoutAction, HttpServerLike, ListenAddress, ServerResourceOptions } from './types.js';
+
+/** Marks a server that has its resource: one per server, whoever registers it (shared by copies of @crac/core). */
+const RESOURCE = Symbol.for('@crac/core:server-resource');
+const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/** The hooks' own timeout is the drain's plus this: closing what is left and listening again take a moment. */
+const HOOK_MARGIN_MS = 5_000;
+/** How often the drain closes the connections that became idle (a response that ended on a kept-alive socket). */
+const POLL_MS = 10;
+/** After the drain timed out and every connection was destroyed: how long their closing may take. */
+const CLOSE_GRACE_MS = 1_000;
+
+type Registered = HttpServerLike & { [RESOURCE]?: ServerResource };
+
+/** What a drained server let go of: where it listened, and what the port variable said then. */
+interface Released {
+  readonly address: ListenAddress;
+  readonly portEnvValue: string | undefined;
+}
+
+/**
+ * Lets an HTTP server go quiet before a checkpoint and listen again after the restore. Create
+ * it with {@link serverResource}, which registers it (once per server).
+ *
+ * Before a checkpoint: stops accepting connections; requests in flight finish, and their
+ * responses (and those of requests that still arrive on open connections) carry
+ * `Connection: close`; idle keep-alive connections are closed; after `drainTimeoutMs` the
+ * rest are closed (or the checkpoint is refused); the listener is closed.
+ * After a restore (or a rollback): listens again on the same address, or on the port the
+ * restoring environment names (`PORT`).
+ */
+export class ServerResource implements Resource {
+  readonly name: string;
+  /** The server this resource drains and reopens. */
+  readonly server: HttpServerLike;
+  readonly #drainTimeoutMs: number;
+  readonly #onDrainTimeout: DrainTimeoutAction;
+  readonly #portEnv: string | false;
+  readonly #responses = new Set<ServerResponse>();
+  readonly #sockets = new Set<Socket>();
+  #draining = false;
+  #released: Released | undefined;
+  #unregister: Unregister | undefined;
+
+  constructor(server: HttpServerLike, options: ServerResourceOptions = {}) {
+    validate(server, options);
+    this.server = server;
+    this.name = options.name ?? 'http server';
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    this.#onDrainTimeout = options.onDrainTimeout ?? 'close';
+    this.#portEnv = options.portEnv ?? 'PORT';
+    // First in line: the response is marked before the app writes its headers.
+    server.prependListener('request', this.#onRequest);
+    server.on('connection', this.#onConnection);
+    server.on('close', this.#onClose);
+  }
+
+  /** The resource's hooks' timeout: the drain's plus a margin. */
+  get hookTimeoutMs(): number {
+    return this.#drainTimeoutMs + HOOK_MARGIN_MS;
+  }
+
+  /** Where the server listened when it was drained, until it listens again. */
+  get releasedAddress(): ListenAddress | undefined {
+    return this.#released?.address;
+  }
+
+  /** Drains the server and closes its listener (see the class). */
+  async beforeCheckpoint(): Promise<void> {
+    const server = this.server;
+    // Not listening: nothing to let go of (or a previous restore could not listen: still released, tried again after this one).
+    if (!server.listening) return;
+    const address = toListenAddress(server.address());
+    this.#released = { address, portEnvValue: this.#portEnv ? process.env[this.#portEnv] : undefined };
+    this.#draining = true;
+    for (const response of this.#responses) markLast(response);
+    // Stops accepting; Node also closes the idle connections here.
+    server.close();
+    server.closeIdleConnections?.();
+    if (await this.#waitForConnections(this.#drainTimeoutMs)) return;
+
+    const busy = await connectionCount(server);
+    if (this.#onDrainTimeout === 'refuse') {
+      throw new CracError(
+        ErrorCode.DRAIN,
+        `${this.name} on ${describe(address)}: ${busy} connection(s) still busy after ${this.#drainTimeoutMs} ms; ` +
+          'refusing the checkpoint (onDrainTimeout: "refuse"); the server listens again',
+      );
+    }
+    server.closeAllConnections?.();
+    for (const socket of this.#sockets) socket.destroy();
+    if (!(await this.#waitForConnections(CLOSE_GRACE_MS))) {
+      throw new CracError(
+        ErrorCode.DRAIN,
+        `${this.name} on ${describe(address)}: ${await connectionCount(server)} connection(s) could not be closed ` +
+          '(a connection upgraded before the resource was registered?)',
+      );
+    }
+  }
+
+  /** Listens again where the server listened, or on the port the restoring environment names. */
+  async afterRestore(): Promise<void> {
+    this.#draining = false;
+    const released = this.#released;
+    if (released === undefined) return;
+    if (this.server.listening) {
+      // someone else reopened it
+      this.#released = undefined;
+      return;
+    }
+    const target = this.#target(released);
+    try {
+      await listen(this.server, target);
+    } catch (cause) {
+      throw new CracError(ErrorCode.LISTEN, this.#listenFailure(target, cause), { cause });
+    }
+    this.#released = undefined;
+  }
+
+  /** Removes the resource from its context; the server is left as it is. Calling it twice is harmless. */
+  unregister(): void {
+    this.#unregister?.();
+    this.#unregister = undefined;
+    const server = this.server as Registered;
+    if (server[RESOURCE] === this) delete server[RESOURCE];
+    server.off('request', this.#onRequest);
+    server.off('connection', this.#onConnection);
+    server.off('close', this.#onClose);
+  }
+
+  /** @internal Called by {@link serverResource} once registered. */
+  attach(unregister: Unregister): void {
+    this.#unregister = unregister;
+    (this.server as Registered)[RESOURCE] = this;
+  }
+
+  readonly #onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    this.#responses.add(response);
+    response.once('close', () => this.#responses.delete(response));
+    // A connection accepted before the resource existed is known from its first request.
+    this.#track(request.socket);
+    if (this.#draining) markLast(response);
+  };
+
+  readonly #onConnection = (socket: Socket): void => this.#track(socket);
+
+  /** The server closed by the app itself (a shutdown, not our drain): it is not ours to reopen. */
+  readonly #onClose = (): void => {
+    if (!this.#draining && this.#released === undefined && !this.server.listening) this.unregister();
+  };
+
+  #track(socket: Socket): void {
+    if (this.#sockets.has(socket)) return;
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
+  /** Resolves true once the server has no connection left, false after `timeoutMs`. */
+  async #waitForConnections(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // A kept-alive connection whose response just ended is idle now: close it.
+      this.server.closeIdleConnections?.();
+      if ((await connectionCount(this.server)) === 0) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(POLL_MS);
+    }
+  }
+
+  #target(released: Released): ListenAddress {
+    const { address } = released;
+    if ('path' in address || !this.#portEnv) return address;
+    const now = process.env[this.#portEnv];
+    const changed = now !== undefined && now !== released.portEnvValue;
+    // The variable named this server's port at the checkpoint (or was unset): follow it.
+    const named = released.portEnvValue === undefined || Number(released.portEnvValue) === address.port;
+    if (!changed || !named) return address;
+    const port = Number(now);
+    if (!(Number.isInteger(port) && port >= 0 && port <= 65_535) || now.trim() === '') {
+      throw new CracError(
+        ErrorCode.LISTEN,
+        `${this.name}: ${this.#portEnv}=${JSON.stringify(now)} in the restoring environment is not a port number`,
+      );
+    }
+    return { host: address.host, port };
+  }
+
+  #listenFailure(target: ListenAddress, cause: unknown): string {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const where = describe(target);
+    if (code === 'EADDRINUSE') {
+      const hint = 'port' in target && this.#portEnv ? `free it, or restore with ${this.#portEnv}=<another port>` : 'free it';
+      return `${this.name} cannot listen on ${where} after the restore: the address is taken (EADDRINUSE); ${hint}; the app runs on without it`;
+    }
+    return `${this.name} cannot listen on ${where} after the restore: ${(cause as Error)?.message ?? String(cause)}`;
+  }
+}
+
+/**
+ * Registers an HTTP server (`http.Server`, `https.Server`) as a resource of the global context
+ * (or `options.context`) at {@link Priority.ENTRY_POINT}: it is drained before a checkpoint and
+ * listens again after the restore. Registering the same server again returns its resource.
+ *
+ * This is the one drain of crac-node: `@crac/express` and `@crac/fastify` call it for the
+ * servers they find; call it yourself for any other server.
+ *
+ * @example
+ * ```ts
+ * const server = http.createServer(handler).listen(3000);
+ * serverResource(server, { drainTimeoutMs: 5_000, portEnv: 'HTTP_PORT' });
+ * ```
+ * @throws {@link CracError} `CRAC_EINVAL` for something that is not a server, or a bad option.
+ */
+export function serverResource(server: HttpServerLike, options: ServerResourceOptions = {}): ServerResource {
+  const existing = (server as Registered)?.[RESOURCE];
+  if (existing) return existing;
+  const resource = new ServerResource(server, options);
+  const context = options.context ?? getGlobalContext();
+  resource.attach(context.register(resource, { priority: Priority.ENTRY_POINT, timeoutMs: resource.hookTimeoutMs }));
+  return resource;
+}
+
+/** Marks a response as the connection's last: `Connection: close` while its headers can still change. */
+function markLast(response: ServerResponse): void {
+  if (!response.headersSent) response.setHeader('Connection', 'close');
+}
+
+function listen(server: HttpServerLike, target: ListenAddress): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError).once('listening', onListening);
+    server.listen('path' in target ? { path: target.path } : { host: target.host, port: target.port });
+  });
+}
+
+function connectionCount(server: HttpServerLike): Promise<number> {
+  return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
+}
+
+function toListenAddress(address: AddressInfo | string | null): ListenAddress {
+  if (typeof address === 'string') return { path: address };
+  if (address === null) throw new CracError(ErrorCode.INVALID_ARGUMENT, 'the server listens but has no address');
+  return { host: address.address, port: address.port };
+}
+
+/** `127.0.0.1:3000`, `[::1]:3000`, or the socket's path. */
+export function describe(address: ListenAddress): string {
+  if ('path' in address) return address.path;
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+function validate(server: HttpServerLike, options: ServerResourceOptions): void {
+  if (server === null || typeof server !== 'object' || typeof server.listen !== 'function' || typeof server.close !== 'function') {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, 'serverResource() takes a server (http.Server, https.Server)');
+  }
+  const { drainTimeoutMs, onDrainTimeout, portEnv } = options;
+  if (drainTimeoutMs !== undefined && !(Number.isFinite(drainTimeoutMs) && drainTimeoutMs >= 0)) {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, `drainTimeoutMs must be a number of ms, got ${String(drainTimeoutMs)}`);
+  }
+  if (onDrainTimeout !== undefined && onDrainTimeout !== 'close' && onDrainTimeout !== 'refuse') {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, `onDrainTimeout must be "close" or "refuse", got ${String(onDrainTimeout)}`);
+  }
+  if (portEnv !== undefined && portEnv !== false && (typeof portEnv !== 'string' || portEnv === '')) {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, `portEnv must be a variable name or false, got ${String(portEnv)}`);
+  }
+}

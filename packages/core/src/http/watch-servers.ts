@@ -1,0 +1,62 @@
+import { Server } from 'node:net';
+
+/** Decides whether a server that is about to listen is one the watcher wants. */
+export type ServerMatcher = (server: Server) => boolean;
+
+interface Watcher {
+  readonly match: ServerMatcher;
+  readonly found: (server: Server) => void;
+}
+
+interface ListenHook {
+  readonly watchers: Set<Watcher>;
+  readonly original: Server['listen'];
+}
+
+// Keyed on globalThis: two copies of @crac/core in one process (ESM and CJS builds) patch once.
+const HOOK = Symbol.for('@crac/core:listen-hook');
+
+/**
+ * Calls `found(server)` for every server that starts listening from now on and that `match`
+ * accepts, just before it listens, however it was started: `app.listen()`,
+ * `http.createServer(app).listen()`, `https.createServer(options, app).listen()`, a framework's
+ * extra bindings. `net.Server.prototype.listen` is wrapped once per process (every `http`,
+ * `https` and `net` server listens through it); the wrapper never lets a watcher break a listen.
+ *
+ * This is how the HTTP adapters find the servers of the app they were given without another
+ * line of code from the user.
+ *
+ * @returns a function that stops watching.
+ *
+ * @example
+ * ```ts
+ * const stop = watchServers((server) => server.listeners('request').includes(app), (server) => serverResource(server));
+ * ```
+ */
+export function watchServers(match: ServerMatcher, found: (server: Server) => void): () => void {
+  const watcher: Watcher = { match, found };
+  const { watchers } = listenHook();
+  watchers.add(watcher);
+  return () => {
+    watchers.delete(watcher);
+  };
+}
+
+function listenHook(): ListenHook {
+  const holder = globalThis as { [HOOK]?: ListenHook };
+  if (holder[HOOK]) return holder[HOOK];
+  const hook: ListenHook = { watchers: new Set(), original: Server.prototype.listen };
+  holder[HOOK] = hook;
+  const { original, watchers } = hook;
+  Server.prototype.listen = function listen(this: Server, ...args: unknown[]) {
+    for (const watcher of watchers) {
+      try {
+        if (watcher.match(this)) watcher.found(this);
+      } catch (error) {
+        process.emitWarning(`@crac/core: a server watcher failed: ${(error as Error).message}`, { code: 'CRAC_EWATCH' });
+      }
+    }
+    return Reflect.apply(original, this, args);
+  } as Server['listen'];
+  return hook;
+}
