@@ -31,10 +31,22 @@ export const ErrorCode = {
   CRIU_RESTORE: 'CRAC_ECRIU_RESTORE',
   /** The image directory is missing, incomplete, unsafe or not from this host. */
   IMAGE: 'CRAC_EIMAGE',
+  /** An image file is missing, truncated, altered or unexpected, or the image was never sealed. */
+  IMAGE_CORRUPT: 'CRAC_EIMAGE_CORRUPT',
+  /** The image was made with another node binary, addon, library, CPU or architecture than this host has. */
+  IMAGE_FOREIGN: 'CRAC_EIMAGE_FOREIGN',
   /** A running process could not be asked to checkpoint (`crac checkpoint --pid`). */
   TRIGGER: 'CRAC_ETRIGGER',
   /** A system call around the checkpoint failed (opening the image directory, the RPC socket...). */
   IO: 'CRAC_EIO',
+  /** A pool's borrowed connections were not given back before the checkpoint's timeout (`@crac/pg`, `@crac/generic-pool`). */
+  BORROWED: 'CRAC_EBORROWED',
+  /** The audit refused the checkpoint: handles that no resource released are open (see `unreleased`). */
+  UNRELEASED: 'CRAC_EUNRELEASED',
+  /** A server could not listen again after a restore (the port is taken, say); `cause` holds the system error. */
+  LISTEN: 'CRAC_ELISTEN',
+  /** Requests were still running when a server's drain timed out, and the server was told to refuse the checkpoint then. */
+  DRAIN: 'CRAC_EDRAIN',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

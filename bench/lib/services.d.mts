@@ -1,0 +1,24 @@
+// Types of services.mjs.
+/** A server this process started. */
+export interface Service {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** A connection URL (`postgres://postgres@127.0.0.1:PORT/postgres`, `redis://127.0.0.1:PORT`). */
+  readonly url: string;
+  /** The server's pid while it runs. */
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** Stops the server (fast shutdown), keeping its data. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data; a running server is stopped first. */
+  restart(): Promise<void>;
+  /** Stops it if it runs and removes its data. Safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+/** A port nobody listens on now. */
+export function freePort(): Promise<number>;
+/** A throwaway PostgreSQL 15 on a free port of 127.0.0.1 (trust auth, user and database `postgres`). */
+export function startPostgres(options?: { port?: number }): Promise<Service>;
+/** A throwaway Redis on a free port of 127.0.0.1, without persistence. */
+export function startRedis(options?: { port?: number }): Promise<Service>;

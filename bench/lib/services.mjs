@@ -1,0 +1,210 @@
+// Throwaway PostgreSQL and Redis servers for tests and demos: each on a free port of
+// 127.0.0.1, with its own data directory, stopped and started again at will (same port, same
+// data). Plain JavaScript (types in services.d.mts), no test framework: the tests and
+// `pnpm demo:checkpoint` share it.
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+
+/** A port nobody listens on now. */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const live = new Set();
+let exitHookInstalled = false;
+function track(child) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // last resort: a test runner that dies must not leave servers behind
+    process.once('exit', () => {
+      for (const server of live) server.kill('SIGKILL');
+    });
+  }
+}
+
+async function waitForPort(port, child, output, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited before it was ready:\n${output()}`);
+    if (await canConnect(port)) return;
+    await sleep(50);
+  }
+  throw new Error(`the server did not listen on port ${port} within ${timeoutMs} ms:\n${output()}`);
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, '127.0.0.1', () => done(true));
+  });
+}
+
+/** Starts a server process and gives back start/stop around it. */
+function managed(url, port, launch, ready, stopSignal, dataDir) {
+  let child;
+  let output = '';
+  const stop = async () => {
+    const current = child;
+    child = undefined;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise((resolve) => current.once('exit', () => resolve()));
+    current.kill(stopSignal);
+    const timer = setTimeout(() => current.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const start = async () => {
+    output = '';
+    const started = launch();
+    track(started);
+    started.stdout?.setEncoding('utf8').on('data', (chunk) => {
+      output += chunk;
+    });
+    started.stderr?.setEncoding('utf8').on('data', (chunk) => {
+      output += chunk;
+    });
+    child = started;
+    await waitForPort(port, started, () => output);
+    await ready(port);
+  };
+  return {
+    host: '127.0.0.1',
+    port,
+    url: url(port),
+    get pid() {
+      return child?.pid;
+    },
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    start,
+    stop,
+    async restart() {
+      await stop();
+      await start();
+    },
+    async dispose() {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A throwaway PostgreSQL 15: initdb'd into a fresh directory owned by `postgres` (it refuses
+ * root), trust authentication, 127.0.0.1 on a free port, durability off for speed. Connect as
+ * user `postgres`, database `postgres`.
+ */
+export async function startPostgres(options = {}) {
+  const port = options.port ?? (await freePort());
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  const dir = mkdtempSync(join(tmpdir(), 'crac-pg-'));
+  chownSync(dir, uid, gid);
+  const data = join(dir, 'data');
+  execFileSync(join(POSTGRES_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'], {
+    uid,
+    gid,
+    cwd: dir,
+    stdio: 'pipe',
+  });
+  const service = managed(
+    (p) => `postgres://postgres@127.0.0.1:${p}/postgres`,
+    port,
+    () =>
+      spawn(
+        join(POSTGRES_BIN, 'postgres'),
+        [
+          '-D',
+          data,
+          '-p',
+          String(port),
+          '-k',
+          dir,
+          '-c',
+          'listen_addresses=127.0.0.1',
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
+          '-c',
+          'max_connections=50',
+          '-c',
+          'shared_buffers=16MB',
+        ],
+        { uid, gid, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    async (p) => {
+      // listening is not accepting yet: wait for the end of recovery
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          execFileSync(join(POSTGRES_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(p), '-U', 'postgres', '-q'], { stdio: 'ignore' });
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await sleep(50);
+        }
+      }
+    },
+    'SIGINT', // fast shutdown: disconnects the clients
+    dir,
+  );
+  try {
+    await service.start();
+  } catch (error) {
+    await service.dispose();
+    throw error;
+  }
+  return service;
+}
+
+/** A throwaway Redis: no persistence, 127.0.0.1 on a free port. */
+export async function startRedis(options = {}) {
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'crac-redis-'));
+  const service = managed(
+    (p) => `redis://127.0.0.1:${p}`,
+    port,
+    () =>
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir],
+        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    async () => {},
+    'SIGTERM',
+    dir,
+  );
+  try {
+    await service.start();
+  } catch (error) {
+    await service.dispose();
+    throw error;
+  }
+  return service;
+}

@@ -1,0 +1,27 @@
+import type { Context } from '@crac/core';
+import type { RedisOptions } from 'ioredis';
+
+/** Options of {@link cracRedis}. */
+export interface CracRedisOptions {
+  /** Name shown in errors and diagnostics. Default `"redis"` (`"redis cluster"` for a cluster). */
+  name?: string;
+  /**
+   * How long `beforeCheckpoint` lets the pending commands finish (`QUIT` waits for their
+   * replies) before it drops the connection anyway, in ms. Default 10 000.
+   */
+  timeoutMs?: number;
+  /**
+   * Settings for the connection made after a restore, read in `afterRestore` (so from the
+   * restoring environment) and merged into `client.options`. Standalone `Redis` only.
+   * @example `config: () => ({ host: process.env.REDIS_HOST, port: Number(process.env.REDIS_PORT) })`
+   */
+  config?: () => Partial<RedisOptions>;
+  /**
+   * After a restore, read the connection URL from the environment: `true` for `REDIS_URL`, or
+   * the variable's name. When it is set, its host, port, username, password, database and
+   * `rediss:` (TLS) replace the client's. Standalone `Redis` only. Default `false`.
+   */
+  fromEnv?: boolean | string;
+  /** The context to register in. Default: the global context. */
+  context?: Context;
+}

@@ -1,0 +1,138 @@
+import { once } from 'node:events';
+import { CracError, claimOnce, ErrorCode, Gate, getGlobalContext, Priority, type Resource, waitUntil } from '@crac/core';
+import type { Pool, PoolClient } from 'pg';
+import { pgSettingsFromEnv } from './env.js';
+import type { CracPgOptions } from './types.js';
+
+const TAG = '@crac/pg';
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * What this adapter reads from a `pg.Pool` (pg-pool 3). Public: `connect`, `totalCount`,
+ * `idleCount`, `waitingCount`, `options`, `ending`, `client.release(true)`. Internal, only with
+ * `onTimeout: 'destroy'`: `_clients` and `_idle`. `pool.query()` borrows through
+ * `this.connect()`, which is what lets one gate on `connect` hold both.
+ */
+type Connect = (callback?: unknown) => Promise<PoolClient> | undefined;
+
+interface PoolInternals {
+  connect: Connect;
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  options: Record<string, unknown>;
+  ending?: boolean;
+  _clients?: PoolClient[];
+  _idle?: { client: PoolClient }[];
+}
+
+/**
+ * Registers a `pg.Pool` with the checkpoint cycle and returns it.
+ *
+ * Before a checkpoint, new borrowers (`pool.query()`, `pool.connect()`) wait in a queue, the
+ * clients already borrowed are waited for (`timeoutMs`), then every idle connection is closed.
+ * After the restore the queue goes on and the pool connects again lazily, as it does at start,
+ * with `config` / `fromEnv` applied. The pool is never ended. Wrapping a pool twice returns it
+ * unchanged.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { cracPg } from '@crac/pg';
+ *
+ * const pool = cracPg(new pg.Pool({ connectionString: process.env.DATABASE_URL }), { fromEnv: true });
+ * ```
+ * @throws {@link CracError} `CRAC_EINVAL` when `pool` is not a pg.Pool this adapter knows.
+ */
+export function cracPg<P extends Pool>(pool: P, options: CracPgOptions = {}): P {
+  const internals = pool as unknown as PoolInternals;
+  if (
+    internals === null ||
+    typeof internals !== 'object' ||
+    typeof internals.connect !== 'function' ||
+    typeof internals.totalCount !== 'number' ||
+    typeof internals.options !== 'object'
+  ) {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, 'cracPg() takes a pg.Pool (pg 8); for a lone pg.Client use cracPgClient()');
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  }
+  if (claimOnce(pool, TAG, true)) return pool;
+
+  const name = options.name ?? 'pg pool';
+  const gate = new Gate();
+  const connect = internals.connect;
+  // One gate in front of every borrower: pool.query() borrows through this.connect().
+  internals.connect = function gatedConnect(callback?: unknown) {
+    if (gate.isOpen) return connect.call(pool, callback);
+    if (typeof callback === 'function') {
+      gate.run(() => connect.call(pool, callback));
+      return undefined;
+    }
+    return gate.call(() => connect.call(pool) as Promise<PoolClient>);
+  };
+
+  const out = () => internals.totalCount - internals.idleCount + internals.waitingCount;
+
+  const resource: Resource = {
+    name,
+    async beforeCheckpoint() {
+      gate.close();
+      if (internals.ending) return;
+      if (!(await waitUntil(() => out() === 0, { timeoutMs }))) {
+        const count = out();
+        if (options.onTimeout !== 'destroy') {
+          throw new CracError(
+            ErrorCode.BORROWED,
+            `${name}: ${count} client${count === 1 ? ' is' : 's are'} still borrowed after ${timeoutMs} ms ` +
+              '(a pool.connect() without release(), or a long query); release them, raise timeoutMs, or set onTimeout: "destroy"',
+          );
+        }
+        await destroyBorrowed(internals);
+      }
+      await closeIdle(internals, connect);
+    },
+    afterRestore() {
+      const settings = { ...(options.fromEnv ? pgSettingsFromEnv() : {}), ...(options.config?.() ?? {}) };
+      for (const [key, value] of Object.entries(settings)) {
+        if (value !== undefined) internals.options[key] = value;
+      }
+      gate.open();
+    },
+  };
+  (options.context ?? getGlobalContext()).register(resource, { priority: Priority.CONNECTION, timeoutMs: timeoutMs + 10_000 });
+  return pool;
+}
+
+/** Borrows every idle client through the real connect() and gives it back destroyed: only public API. */
+async function closeIdle(pool: PoolInternals, connect: Connect): Promise<void> {
+  while (pool.idleCount > 0) {
+    const clients = await Promise.all(Array.from({ length: pool.idleCount }, () => connect.call(pool) as Promise<PoolClient>));
+    await Promise.all(
+      clients.map((client) => {
+        const ended = once(client, 'end');
+        client.release(true);
+        return ended;
+      }),
+    );
+  }
+}
+
+/** Ends the connections of the clients still borrowed; their borrowers see a closed connection. */
+async function destroyBorrowed(pool: PoolInternals): Promise<void> {
+  const idle = new Set((pool._idle ?? []).map((item) => item.client));
+  const borrowed = (pool._clients ?? []).filter((client) => !idle.has(client));
+  await Promise.all(
+    borrowed.map(async (client) => {
+      const internal = client as unknown as { _ending?: boolean; _ended?: boolean };
+      if (internal._ended) return;
+      const ended = once(client, 'end');
+      // the borrower may be waiting on a query: let it see an error, not an unhandled one
+      client.on('error', () => {});
+      client.end().catch(() => {});
+      await ended;
+    }),
+  );
+}

@@ -1,0 +1,60 @@
+import type { Context } from '@crac/core';
+import type { PoolConfig } from 'pg';
+
+/** What to do with connections still borrowed when `timeoutMs` has passed. */
+export type OnBorrowedTimeout = 'fail' | 'destroy';
+
+/** Options of {@link cracPg}. */
+export interface CracPgOptions {
+  /** Name shown in errors and diagnostics. Default `"pg pool"`. */
+  name?: string;
+  /**
+   * How long `beforeCheckpoint` waits for borrowed clients (`pool.connect()` without a
+   * `release()`, queries in flight) to come back, in ms. Default 10 000.
+   */
+  timeoutMs?: number;
+  /**
+   * Past `timeoutMs`: `'fail'` (default) refuses the checkpoint with an error naming the pool
+   * and how many clients are still out (the app runs on); `'destroy'` ends their connections
+   * (their borrowers' queries fail, as if the server had closed them) and checkpoints.
+   */
+  onTimeout?: OnBorrowedTimeout;
+  /**
+   * Settings for the connections made after a restore, read in `afterRestore` (so from the
+   * restoring environment) and merged into the pool's options.
+   * @example `config: () => ({ connectionString: process.env.DATABASE_URL })`
+   */
+  config?: () => Partial<PoolConfig>;
+  /**
+   * Shorthand for `config`: after a restore, `DATABASE_URL` (as `connectionString`), `PGHOST`,
+   * `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE`, those that are set, replace the pool's
+   * settings. Default `false`. (pg itself reads the `PG*` variables for every new connection
+   * when the pool's options leave them out; this option also overrides settings given explicitly.)
+   */
+  fromEnv?: boolean;
+  /** The context to register in. Default: the global context. */
+  context?: Context;
+}
+
+/** Options of {@link cracPgClient}. */
+export interface CracPgClientOptions {
+  /** Name shown in errors and diagnostics. Default `"pg client"`. */
+  name?: string;
+  /** How long `beforeCheckpoint` waits for the calls in flight, in ms. Default 10 000. */
+  timeoutMs?: number;
+  /** Past `timeoutMs`: `'fail'` (default) refuses the checkpoint; `'destroy'` ends the connection anyway. */
+  onTimeout?: OnBorrowedTimeout;
+  /**
+   * Runs on every new client once it is connected, before any call goes through: `LISTEN`,
+   * `SET`, prepared state, event listeners. A client made after a restore starts from scratch.
+   */
+  setup?: (client: import('pg').Client) => void | Promise<void>;
+  /**
+   * Errors of the connection between calls (the server went away), reported once per client:
+   * the client is dropped and the next call connects a new one. Default: ignored (they reach the caller of the next call
+   * as a connection error, as pg would).
+   */
+  onError?: (error: Error) => void;
+  /** The context to register in. Default: the global context. */
+  context?: Context;
+}
