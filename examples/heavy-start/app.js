@@ -2,7 +2,7 @@
 // Run cold: `node app.js`. Checkpoint warm: see README.md.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { getGlobalContext, Priority } from '@crac/core';
+import { serverResource } from '@crac/core';
 import { buildCatalog } from './src/catalog.js';
 import { loadRules } from './src/rules.js';
 import { compileSchemas } from './src/schemas.js';
@@ -32,21 +32,9 @@ const server = http.createServer((request, response) => {
   json(response, 404, { error: 'not found' });
 });
 
-// The listening socket cannot travel in an image: close it before, listen again after
-// (on PORT from the restoring environment, if it names one).
-getGlobalContext().register(
-  {
-    name: 'heavy-start http server',
-    beforeCheckpoint: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-    afterRestore: () =>
-      new Promise((resolve, reject) => server.once('error', reject).listen(Number(process.env.PORT ?? port), '127.0.0.1', resolve)),
-  },
-  { priority: Priority.ENTRY_POINT },
-);
+// The listening socket cannot travel in an image: @crac/core drains and closes it before the
+// checkpoint and listens again after the restore (on PORT from the restoring environment).
+serverResource(server, { name: 'heavy-start http server' });
 
 const port = Number(process.env.PORT ?? 3000);
 server.listen(port, '127.0.0.1', () => {

@@ -66,9 +66,9 @@ export function buildCatalog(size = 60_000) {
     products[id] = { id, sku: `SKU-${id.toString(36).toUpperCase()}`, name, description, price: Math.round(random() * 50_000) / 100 };
     for (const token of new Set(`${name} ${description}`.toLowerCase().split(/[^a-z0-9]+/))) {
       if (token.length < 2) continue;
-      let list = postings.get(token);
-      if (!list) postings.set(token, (list = []));
-      list.push(id);
+      const list = postings.get(token);
+      if (list) list.push(id);
+      else postings.set(token, [id]);
     }
   }
   const index = new Map([...postings].map(([token, ids]) => [token, Int32Array.from(ids)]));
