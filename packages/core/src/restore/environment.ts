@@ -1,5 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 /** What the restoring environment changed in `process.env`. */
 export interface EnvironmentChanges {
@@ -11,7 +10,7 @@ export interface EnvironmentChanges {
 
 /** The restore supervisor of `crac restore`: it was started with the restorer's environment. */
 const RESTORER = 'crac-init';
-/** criu, then crac-init (the restored app is a child of the first, then of the second). */
+/** criu, then crac-init (the restored app is a child of the first, then of the second); in a new pid namespace crac-init is pid 1. */
 const MAX_ANCESTORS = 3;
 
 /**
@@ -20,25 +19,35 @@ const MAX_ANCESTORS = 3;
  * `criu restore`): the image's environment then stays.
  */
 export function readRestorerEnvironment(): Record<string, string> | undefined {
-  // CRIU may exit while we look (the app is then reparented to crac-init): look again.
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; ; attempt++) {
     try {
       return findRestorerEnvironment();
-    } catch {
-      // an ancestor ended meanwhile
+    } catch (error) {
+      // an ancestor ended while we looked (CRIU exits as the app resumes): look again
+      if (attempt === LOOKUP_ATTEMPTS) {
+        process.emitWarning(
+          `@crac/core: the restoring environment could not be read (${(error as Error).message}); process.env stays the image's`,
+          {
+            code: 'CRAC_ERESTORE_ENV',
+          },
+        );
+        return undefined;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
     }
   }
-  return undefined;
 }
+
+const LOOKUP_ATTEMPTS = 25;
 
 function findRestorerEnvironment(): Record<string, string> | undefined {
   let pid = process.ppid;
-  for (let depth = 0; depth < MAX_ANCESTORS && pid > 1; depth++) {
-    if (basename(readlinkSync(`/proc/${pid}/exe`)) === RESTORER) return parseEnviron(readFileSync(`/proc/${pid}/environ`));
-    pid = parentOf(pid);
+  for (let depth = 0; depth < MAX_ANCESTORS && pid > 0; depth++) {
+    // /proc/PID/stat stays readable while a process exits (its exe link does not)
+    const { comm, ppid } = readStat(pid);
+    if (comm === RESTORER) return parseEnviron(readFileSync(`/proc/${pid}/environ`));
+    pid = ppid;
   }
-  // in a new pid namespace crac-init is pid 1
-  if (pid === 1 && basename(readlinkSync('/proc/1/exe')) === RESTORER) return parseEnviron(readFileSync('/proc/1/environ'));
   return undefined;
 }
 
@@ -69,8 +78,9 @@ function parseEnviron(raw: Buffer): Record<string, string> {
   return environment;
 }
 
-function parentOf(pid: number): number {
+function readStat(pid: number): { comm: string; ppid: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  const close = stat.lastIndexOf(')');
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(stat.slice(close + 2).split(' ')[1]) };
 }
