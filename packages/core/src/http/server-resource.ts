@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '../errors.js';
 import { getGlobalContext } from '../global-context.js';
@@ -11,6 +12,8 @@ const RESOURCE = Symbol.for('@crac/core:server-resource');
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 /** The hooks' own timeout is the drain's plus this: closing what is left and listening again take a moment. */
 const HOOK_MARGIN_MS = 5_000;
+/** How long a connection accepted just before the drain may take to send its first request. */
+const FIRST_REQUEST_GRACE_MS = 1_000;
 /** How often the drain closes the connections that became idle (a response that ended on a kept-alive socket). */
 const POLL_MS = 10;
 /** After the drain timed out and every connection was destroyed: how long their closing may take. */
@@ -44,6 +47,8 @@ export class ServerResource implements Resource {
   readonly #portEnv: string | false;
   readonly #responses = new Set<ServerResponse>();
   readonly #sockets = new Set<Socket>();
+  /** Responses in flight per connection: a connection with none that already served one is idle. */
+  readonly #inFlight = new Map<Socket, number>();
   #draining = false;
   #released: Released | undefined;
   #unregister: Unregister | undefined;
@@ -57,7 +62,7 @@ export class ServerResource implements Resource {
     this.#portEnv = options.portEnv ?? 'PORT';
     // First in line: the response is marked before the app writes its headers.
     server.prependListener('request', this.#onRequest);
-    server.on('connection', this.#onConnection);
+    server.on(connectionEvent(server), this.#onConnection);
     server.on('close', this.#onClose);
   }
 
@@ -80,9 +85,9 @@ export class ServerResource implements Resource {
     this.#released = { address, portEnvValue: this.#portEnv ? process.env[this.#portEnv] : undefined };
     this.#draining = true;
     for (const response of this.#responses) markLast(response);
-    // Stops accepting; Node also closes the idle connections here.
-    server.close();
-    server.closeIdleConnections?.();
+    // Stops accepting. Not http's close(): it also closes the connections that were just
+    // accepted and whose request has not arrived yet; those get their answer (the last one).
+    NetServer.prototype.close.call(server as unknown as NetServer);
     if (await this.#waitForConnections(this.#drainTimeoutMs)) return;
 
     const busy = await connectionCount(server);
@@ -130,7 +135,7 @@ export class ServerResource implements Resource {
     const server = this.server as Registered;
     if (server[RESOURCE] === this) delete server[RESOURCE];
     server.off('request', this.#onRequest);
-    server.off('connection', this.#onConnection);
+    server.off(connectionEvent(server), this.#onConnection);
     server.off('close', this.#onClose);
   }
 
@@ -141,10 +146,15 @@ export class ServerResource implements Resource {
   }
 
   readonly #onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    const socket = request.socket;
     this.#responses.add(response);
-    response.once('close', () => this.#responses.delete(response));
+    this.#inFlight.set(socket, (this.#inFlight.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      this.#responses.delete(response);
+      this.#inFlight.set(socket, (this.#inFlight.get(socket) ?? 1) - 1);
+    });
     // A connection accepted before the resource existed is known from its first request.
-    this.#track(request.socket);
+    this.#track(socket);
     if (this.#draining) markLast(response);
   };
 
@@ -158,15 +168,32 @@ export class ServerResource implements Resource {
   #track(socket: Socket): void {
     if (this.#sockets.has(socket)) return;
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#inFlight.delete(socket);
+    });
+  }
+
+  /**
+   * Closes the kept-alive connections that are idle: they served a request and have none in
+   * flight. A connection that has not sent its first request yet is given until
+   * `firstRequestDeadline` to send it (and gets its answer, the connection's last).
+   */
+  #closeIdle(firstRequestDeadline: number): void {
+    const now = Date.now();
+    for (const socket of this.#sockets) {
+      const inFlight = this.#inFlight.get(socket);
+      if (inFlight === 0 || (inFlight === undefined && now >= firstRequestDeadline)) socket.destroy();
+    }
   }
 
   /** Resolves true once the server has no connection left, false after `timeoutMs`. */
   async #waitForConnections(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    const firstRequestDeadline = Date.now() + Math.min(FIRST_REQUEST_GRACE_MS, timeoutMs);
     for (;;) {
       // A kept-alive connection whose response just ended is idle now: close it.
-      this.server.closeIdleConnections?.();
+      this.#closeIdle(firstRequestDeadline);
       if ((await connectionCount(this.server)) === 0) return true;
       if (Date.now() >= deadline) return false;
       await sleep(POLL_MS);
@@ -224,6 +251,11 @@ export function serverResource(server: HttpServerLike, options: ServerResourceOp
   const context = options.context ?? getGlobalContext();
   resource.attach(context.register(resource, { priority: Priority.ENTRY_POINT, timeoutMs: resource.hookTimeoutMs }));
   return resource;
+}
+
+/** The sockets requests arrive on: TLS ones for an https server, not the TCP ones under them. */
+function connectionEvent(server: HttpServerLike): 'connection' | 'secureConnection' {
+  return server instanceof TlsServer ? 'secureConnection' : 'connection';
 }
 
 /** Marks a response as the connection's last: `Connection: close` while its headers can still change. */
