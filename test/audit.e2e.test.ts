@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, NODES, stopAll, tempDir } from './helpers/harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, FIXTURES, NODES, imageDir } from './helpers/harness.js';
 
 const APP = join(FIXTURES, 'audit-app.cjs');
 type Event = Record<string, unknown>;
@@ -34,16 +34,6 @@ afterAll(() => {
   httpPeer?.close();
 });
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  stopAll();
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-function imageDir(): string {
-  const dir = tempDir('crac-image-');
-  cleanups.push(dir.remove);
-  return join(dir.path, 'image');
-}
 const portOf = (server: Server | http.Server) => (server.address() as AddressInfo).port;
 
 /** Checkpoints the fixture under the CLI (the io_uring guard on), then restores it. */

@@ -1,20 +1,11 @@
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, run, start, stopAll, tempDir } from './helpers/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, FIXTURES, run, start, testDir } from './helpers/harness.js';
 
 const APP = join(FIXTURES, 'lifecycle-app.cjs');
-const cleanups: (() => void)[] = [];
 beforeAll(() => assertRealCriuHost());
-afterEach(() => {
-  stopAll();
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-function dir(): string {
-  const made = tempDir();
-  cleanups.push(made.remove);
-  return made.path;
-}
+const dir = () => testDir();
 async function cli(args: string[]) {
   const started = crac(args, { stdout: 'pipe' });
   const { code } = await started.exited;

@@ -1,23 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, NODES, type StdoutKind, start, stopAll, tempDir } from './helpers/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, FIXTURES, NODES, type StdoutKind, start, imageDir } from './helpers/harness.js';
 
 const APP = join(FIXTURES, 'lifecycle-app.cjs');
 type Event = Record<string, unknown>;
 
 beforeAll(() => assertRealCriuHost());
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  stopAll();
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-function imageDir(): string {
-  const dir = tempDir('crac-image-');
-  cleanups.push(dir.remove);
-  return join(dir.path, 'image');
-}
 
 /** Checks what the fixture reports at its end: it carried on where it was checkpointed. */
 function expectCarriedOn(events: Event[], before: Event) {

@@ -2,12 +2,11 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, ROOT, run, start, stopAll } from './helpers/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, ROOT, run, start } from './helpers/harness.js';
 
 const DEMO = join(ROOT, 'scripts', 'demo.mjs');
 beforeAll(() => assertRealCriuHost());
-afterEach(() => stopAll());
 
 const leftovers = () => readdirSync(tmpdir()).filter((name) => name.startsWith('crac-demo-'));
 

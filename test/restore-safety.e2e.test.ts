@@ -1,22 +1,15 @@
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, NODES, stopAll, tempDir } from './helpers/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES } from './helpers/harness.js';
 
 const APP = join(FIXTURES, 'random-app.cjs');
-const cleanups: (() => void)[] = [];
 beforeAll(() => assertRealCriuHost());
-afterEach(() => {
-  stopAll();
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
 
 type Sample = Record<'mathRandom' | 'randomBytes' | 'randomUUID' | 'getRandomValues', unknown>;
 
 describe.each(NODES)('restored copies on $name', ({ bin: node }) => {
   it('have their own randomness (main thread and worker) and their own environment', async () => {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    const image = join(dir.path, 'image');
+    const image = imageDir();
     const checkpoint = crac(['checkpoint', '--to', image, '--', node, APP], {
       stdout: 'file',
       env: { COPY_NAME: 'original', FIXTURE_SECRET: 'from-the-image' },

@@ -112,6 +112,17 @@ function managed(url, port, launch, ready, stopSignal, dataDir) {
   };
 }
 
+/** Starts a service; one that cannot start leaves nothing behind. */
+async function started(service) {
+  try {
+    await service.start();
+  } catch (error) {
+    await service.dispose();
+    throw error;
+  }
+  return service;
+}
+
 /**
  * A throwaway PostgreSQL 15: initdb'd into a fresh directory owned by `postgres` (it refuses
  * root), trust authentication, 127.0.0.1 on a free port, durability off for speed. Connect as
@@ -174,13 +185,7 @@ export async function startPostgres(options = {}) {
     'SIGINT', // fast shutdown: disconnects the clients
     dir,
   );
-  try {
-    await service.start();
-  } catch (error) {
-    await service.dispose();
-    throw error;
-  }
-  return service;
+  return started(service);
 }
 
 /** A throwaway Redis: no persistence, 127.0.0.1 on a free port. */
@@ -200,11 +205,5 @@ export async function startRedis(options = {}) {
     'SIGTERM',
     dir,
   );
-  try {
-    await service.start();
-  } catch (error) {
-    await service.dispose();
-    throw error;
-  }
-  return service;
+  return started(service);
 }

@@ -1,11 +1,9 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base.js';
 
 export default defineConfig({
+  ...packageBuild,
   entry: ['src/index.ts', 'src/cli.ts', 'src/register.ts'],
-  format: ['esm', 'cjs'],
   dts: { entry: ['src/index.ts'] },
-  clean: true,
-  sourcemap: true,
   shims: true,
-  target: 'node20',
 });

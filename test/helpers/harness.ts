@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
@@ -38,6 +39,26 @@ export function tempDir(prefix = 'crac-e2e-'): { path: string; remove: () => voi
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+const scratch: (() => void)[] = [];
+
+/** A fresh private directory for the running test: removed after it, with what the test started. */
+export function testDir(prefix = 'crac-e2e-'): string {
+  const dir = tempDir(prefix);
+  scratch.push(dir.remove);
+  return dir.path;
+}
+
+/** Where the running test's image goes (not created: the engine makes it 0700). */
+export function imageDir(): string {
+  return join(testDir('crac-image-'), 'image');
+}
+
+// After every test of a file that imports this harness.
+afterEach(() => {
+  stopAll();
+  for (const remove of scratch.splice(0)) remove();
+});
 
 /** Where a command's stdout and stderr go: a real pipe, a file, or a terminal (a pty). */
 export type StdoutKind = 'pipe' | 'file' | 'tty';
