@@ -82,6 +82,7 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
   };
 
   let reconnect = false;
+  let subscriptions: Subscriptions | undefined;
   const resource: Resource = {
     name,
     async beforeCheckpoint() {
@@ -96,6 +97,7 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
         return;
       }
       reconnect = true;
+      subscriptions = isCluster ? undefined : subscriptionsOf(internals);
       if (status === 'ready') {
         quitting = true;
         const quit = internals.quit().catch(() => {});
@@ -124,8 +126,37 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
       gate.open();
       // Not ready (the server is down): ioredis goes on retrying by its retryStrategy, as it would at start.
       await connected.catch(() => {});
+      // ioredis resubscribes by itself only if it saw the connection close while ready: make
+      // sure (subscribing again to a channel is a no-op for Redis; offline, it waits in the queue)
+      if (subscriptions) resubscribe(internals, subscriptions);
+      subscriptions = undefined;
     },
   };
   (options.context ?? getGlobalContext()).register(resource, { priority: Priority.CONNECTION, timeoutMs: timeoutMs + 10_000 });
   return client;
+}
+
+type SubscribeMode = 'subscribe' | 'psubscribe';
+type Subscriptions = Record<SubscribeMode, string[]>;
+/** ioredis's record of what a connection subscribed to (internal: `condition.subscriber`). */
+interface SubscriptionState {
+  condition?: { subscriber?: false | { channels(mode: SubscribeMode): string[] } };
+  subscribe?(...channels: string[]): Promise<unknown>;
+  psubscribe?(...patterns: string[]): Promise<unknown>;
+}
+
+function subscriptionsOf(client: unknown): Subscriptions | undefined {
+  const subscriber = (client as SubscriptionState).condition?.subscriber;
+  if (!subscriber) return undefined;
+  const found = { subscribe: subscriber.channels('subscribe'), psubscribe: subscriber.channels('psubscribe') };
+  return found.subscribe.length + found.psubscribe.length > 0 ? found : undefined;
+}
+
+function resubscribe(client: unknown, wanted: Subscriptions): void {
+  const state = client as SubscriptionState;
+  const current = subscriptionsOf(client);
+  for (const mode of ['subscribe', 'psubscribe'] as const) {
+    const missing = wanted[mode].filter((channel) => !current?.[mode].includes(channel));
+    if (missing.length > 0) state[mode]?.(...missing).catch(() => {});
+  }
 }

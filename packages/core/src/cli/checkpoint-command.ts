@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -172,10 +173,22 @@ async function finishOnExit(exit: Exit, imagesDir: string, started: number, repo
   return exit.code || ExitCode.FAILED;
 }
 
+/** Waits until the app's trigger answers (a socket file alone may be a dead process's with the same pid). */
 async function waitForTrigger(pid: number): Promise<boolean> {
   const path = controlSocketPath(pid);
-  while (!existsSync(path)) await sleep(10);
+  while (!(existsSync(path) && (await accepts(path)))) await sleep(10);
   return true;
+}
+
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolveAccepts) => {
+    const socket = connect(path)
+      .once('connect', () => {
+        socket.destroy();
+        resolveAccepts(true);
+      })
+      .once('error', () => resolveAccepts(false));
+  });
 }
 
 /** The warm-up command, in a process group of its own so that all of it can be stopped. */

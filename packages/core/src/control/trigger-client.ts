@@ -37,7 +37,17 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
   }
   const id = randomUUID();
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  const first = await exchange(path, { command: 'checkpoint', id, imagesDir: options.imagesDir, leaveRunning: options.leaveRunning });
+  const first = await exchange(path, { command: 'checkpoint', id, imagesDir: options.imagesDir, leaveRunning: options.leaveRunning }).catch(
+    (cause: NodeJS.ErrnoException) => {
+      throw new CracError(
+        TRIGGER,
+        `cannot reach the checkpoint trigger of process ${pid} at ${path} (${cause.code ?? cause.message}): is it still starting?`,
+        {
+          cause,
+        },
+      );
+    },
+  );
   let reply = first;
   // The socket closes for the dump: the process either ends with it or answers again.
   while (reply?.event !== 'settled' && reply?.event !== 'refused') {

@@ -27,6 +27,8 @@ export class CheckpointTrigger implements Resource {
   /** Opens the socket and registers in the global context. */
   async start(): Promise<void> {
     getGlobalContext().register(this, { priority: TRIGGER_PRIORITY });
+    // A socket file left behind would mislead a requester once this pid is reused.
+    process.once('exit', () => rmSync(this.path, { force: true }));
     await this.#listen();
   }
 
