@@ -76,13 +76,19 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
   let quitting = false;
   const sendCommand = internals.sendCommand;
   internals.sendCommand = function gatedSendCommand(command: CommandLike, ...rest: unknown[]) {
+    // ioredis writes (p|s)subscribe during its handshake (they may run while Redis loads): the
+    // connection then fails its ready check (INFO) and, reconnecting, forgets the subscription.
+    // Held until ready, they go out after the check.
+    if (internals.status === 'connect' && SUBSCRIBE_COMMANDS.has(command.name)) {
+      internals.once('ready', () => gatedSendCommand(command, ...rest));
+      return command.promise;
+    }
     if (gate.isOpen || (quitting && command.name === 'quit')) return sendCommand.call(client, command, ...rest);
     gate.run(() => sendCommand.call(client, command, ...rest));
     return command.promise;
   };
 
   let reconnect = false;
-  let subscriptions: Subscriptions | undefined;
   const resource: Resource = {
     name,
     async beforeCheckpoint() {
@@ -97,7 +103,6 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
         return;
       }
       reconnect = true;
-      subscriptions = isCluster ? undefined : subscriptionsOf(internals);
       if (status === 'ready') {
         quitting = true;
         const quit = internals.quit().catch(() => {});
@@ -126,37 +131,11 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
       gate.open();
       // Not ready (the server is down): ioredis goes on retrying by its retryStrategy, as it would at start.
       await connected.catch(() => {});
-      // ioredis resubscribes by itself only if it saw the connection close while ready: make
-      // sure (subscribing again to a channel is a no-op for Redis; offline, it waits in the queue)
-      if (subscriptions) resubscribe(internals, subscriptions);
-      subscriptions = undefined;
     },
   };
   (options.context ?? getGlobalContext()).register(resource, { priority: Priority.CONNECTION, timeoutMs: timeoutMs + 10_000 });
   return client;
 }
 
-type SubscribeMode = 'subscribe' | 'psubscribe';
-type Subscriptions = Record<SubscribeMode, string[]>;
-/** ioredis's record of what a connection subscribed to (internal: `condition.subscriber`). */
-interface SubscriptionState {
-  condition?: { subscriber?: false | { channels(mode: SubscribeMode): string[] } };
-  subscribe?(...channels: string[]): Promise<unknown>;
-  psubscribe?(...patterns: string[]): Promise<unknown>;
-}
-
-function subscriptionsOf(client: unknown): Subscriptions | undefined {
-  const subscriber = (client as SubscriptionState).condition?.subscriber;
-  if (!subscriber) return undefined;
-  const found = { subscribe: subscriber.channels('subscribe'), psubscribe: subscriber.channels('psubscribe') };
-  return found.subscribe.length + found.psubscribe.length > 0 ? found : undefined;
-}
-
-function resubscribe(client: unknown, wanted: Subscriptions): void {
-  const state = client as SubscriptionState;
-  const current = subscriptionsOf(client);
-  for (const mode of ['subscribe', 'psubscribe'] as const) {
-    const missing = wanted[mode].filter((channel) => !current?.[mode].includes(channel));
-    if (missing.length > 0) state[mode]?.(...missing).catch(() => {});
-  }
-}
+/** Commands that put a connection in subscriber mode. */
+const SUBSCRIBE_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe']);
