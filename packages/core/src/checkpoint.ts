@@ -42,6 +42,12 @@ export interface CheckpointOptions {
    * for the simulate engine (it makes no image) and `'enforce'` for the others.
    */
   audit?: AuditMode;
+  /**
+   * Make the process small right before the dump (V8's low-memory notification, then
+   * `malloc_trim`): a smaller image that restores faster, for about 100-200 ms more checkpoint
+   * time. Engines that make no image ignore it. Default: `CRAC_SHRINK` (`0` turns it off), else `true`.
+   */
+  shrink?: boolean;
 }
 
 /** How long each phase took, in milliseconds. */
@@ -159,7 +165,11 @@ async function runCycle(
 
     let engineResult: EngineResult;
     try {
-      engineResult = await engine.checkpoint({ imagesDir, leaveRunning });
+      engineResult = await engine.checkpoint({
+        imagesDir,
+        leaveRunning,
+        ...(options.shrink === undefined ? {} : { shrink: options.shrink }),
+      });
     } catch (error) {
       stopwatch.end('checkpoint');
       throw await rollback(context, [error], stopwatch);

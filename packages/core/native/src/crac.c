@@ -41,6 +41,16 @@
  *
  *   mallocTrim() -> number   (malloc_trim(0)'s return value: 1 if memory was
  *                             released to the OS, 0 otherwise)
+ *
+ *   v8Notify(kind) -> true   kind: 'low-memory' calls
+ *     v8::Isolate::LowMemoryNotification() on the current isolate;
+ *     'pressure-critical' / 'pressure-moderate' / 'pressure-none' call
+ *     v8::Isolate::MemoryPressureNotification(level). The C++ methods are
+ *     resolved with dlsym from the node binary's exported (mangled) symbols,
+ *     verified present in Node 20.20 and 24.21; the Itanium ABI passes `this`
+ *     as the first argument. Must be called on a JS thread (it acts on that
+ *     thread's isolate). Throws CRAC_ESHRINK if a symbol or the isolate is
+ *     missing, ERR_INVALID_ARG_VALUE for an unknown kind.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -710,6 +720,63 @@ static napi_value MallocTrim(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* ------------------------------------------------------------ v8Notify */
+
+/* V8's C++ API, reached from C: static Isolate* Isolate::GetCurrent(); member
+ * functions take the isolate as their first (implicit `this`) argument. */
+typedef void *(*isolate_get_current_fn)(void);
+typedef void (*isolate_low_memory_fn)(void *isolate);
+typedef void (*isolate_pressure_fn)(void *isolate, int level);
+
+#define SYM_GET_CURRENT "_ZN2v87Isolate10GetCurrentEv"
+#define SYM_LOW_MEMORY "_ZN2v87Isolate21LowMemoryNotificationEv"
+#define SYM_PRESSURE "_ZN2v87Isolate26MemoryPressureNotificationENS_19MemoryPressureLevelE"
+
+static napi_value V8Notify(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], t;
+	char kind[32];
+	size_t len = 0;
+	int level = -1; /* v8::MemoryPressureLevel: kNone 0, kModerate 1, kCritical 2 */
+
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 1 || napi_get_value_string_utf8(env, argv[0], kind, sizeof(kind), &len) != napi_ok) {
+		napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "v8Notify(kind): kind must be a string");
+		return NULL;
+	}
+	if (strcmp(kind, "pressure-critical") == 0)
+		level = 2;
+	else if (strcmp(kind, "pressure-moderate") == 0)
+		level = 1;
+	else if (strcmp(kind, "pressure-none") == 0)
+		level = 0;
+	else if (strcmp(kind, "low-memory") != 0) {
+		napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+				      "v8Notify(kind): kind must be 'low-memory' or 'pressure-critical|moderate|none'");
+		return NULL;
+	}
+	isolate_get_current_fn get_current = (isolate_get_current_fn)dlsym(RTLD_DEFAULT, SYM_GET_CURRENT);
+	void *fn = dlsym(RTLD_DEFAULT, level < 0 ? SYM_LOW_MEMORY : SYM_PRESSURE);
+	if (!get_current || !fn) {
+		napi_throw_error(env, "CRAC_ESHRINK",
+				 "v8Notify(): this node binary does not export v8::Isolate's GetCurrent / "
+				 "LowMemoryNotification / MemoryPressureNotification");
+		return NULL;
+	}
+	void *isolate = get_current();
+	if (!isolate) {
+		napi_throw_error(env, "CRAC_ESHRINK", "v8Notify(): no current V8 isolate on this thread");
+		return NULL;
+	}
+	if (level < 0)
+		((isolate_low_memory_fn)fn)(isolate);
+	else
+		((isolate_pressure_fn)fn)(isolate, level);
+	napi_get_boolean(env, true, &t);
+	return t;
+}
+
 /* ---------------------------------------------------------------- init */
 
 NAPI_MODULE_INIT()
@@ -718,6 +785,7 @@ NAPI_MODULE_INIT()
 		{ "checkpoint", NULL, Checkpoint, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "reseedRandom", NULL, ReseedRandom, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "mallocTrim", NULL, MallocTrim, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "v8Notify", NULL, V8Notify, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
 		return NULL;

@@ -6,6 +6,7 @@ import { currentManifest, writeManifest } from '../image/manifest.js';
 import { prepareSealHook, removeSealHook } from '../image/seal-hook.js';
 import { loadNative, type NativeBinding } from '../native/binding.js';
 import { prepareRestoredProcess } from '../restore/after-restore.js';
+import { fullGc, resolveShrink, type ShrinkReport, shrinkProcess } from '../shrink/index.js';
 import type { Engine, EngineRequest, EngineResult } from './engine.js';
 
 /** The file, inside the image directory, where CRIU logs the dump. */
@@ -32,12 +33,19 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   if (!request.imagesDir) {
     throw new CracError(ErrorCode.INVALID_ARGUMENT, 'the criu engine needs an image directory: pass `imagesDir` or set CRAC_IMAGES_DIR');
   }
+  // A bad CRAC_SHRINK fails here, before the image directory is touched.
+  const shrinkBeforeDump = resolveShrink(request.shrink);
   const imagesDir = resolve(request.imagesDir);
   prepareImagesDir(imagesDir);
   writeManifest(imagesDir, currentManifest(imagesDir, criu));
   // CRIU's post-dump hook seals the image (checksums into the manifest) before the process is
   // killed or resumed; a failed seal fails the dump.
   const configFile = prepareSealHook(imagesDir);
+  // Last thing before CRIU reads the memory: after the hooks, the audit and the preparation
+  // above, which allocate too. Best effort: shrinkProcess() records a failing lever, never throws.
+  const shrink: ShrinkReport | undefined = shrinkBeforeDump
+    ? shrinkProcess({ v8Notify: native.v8Notify, mallocTrim: native.mallocTrim, fullGc })
+    : undefined;
   // CRIU writes the image with this process's umask: keep it private to the owner.
   const umask = process.umask(0o077);
   let result: 'restored' | 'checkpointed';
@@ -57,5 +65,8 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   } finally {
     process.umask(umask);
   }
-  return result === 'restored' ? { outcome: result, ...prepareRestoredProcess(native) } : { outcome: result };
+  const shrinkReport = shrink ? { shrink } : {};
+  return result === 'restored'
+    ? { outcome: result, ...prepareRestoredProcess(native), ...shrinkReport }
+    : { outcome: result, ...shrinkReport };
 }

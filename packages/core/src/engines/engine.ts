@@ -1,3 +1,4 @@
+import type { ShrinkReport } from '../shrink/shrink.js';
 import type { EnvironmentChanges } from '../restore/environment.js';
 
 /**
@@ -11,6 +12,8 @@ export interface EngineResult {
   outcome: EngineOutcome;
   /** In a restored copy: how the restoring environment changed `process.env`. */
   environment?: EnvironmentChanges;
+  /** What the shrink before the dump did (absent when it was off or the engine makes no image). */
+  shrink?: ShrinkReport;
 }
 
 /** What `checkpointRestore()` asks of an engine, once every resource has let go. */
@@ -19,6 +22,11 @@ export interface EngineRequest {
   readonly imagesDir?: string;
   /** Keep the process running after the image is written. */
   readonly leaveRunning: boolean;
+  /**
+   * Make the process small right before the dump (engines that make an image; see
+   * `shrink/shrink.ts`). Undefined: `CRAC_SHRINK`, else on.
+   */
+  readonly shrink?: boolean;
 }
 
 /**

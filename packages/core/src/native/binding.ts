@@ -25,6 +25,8 @@ export interface NativeBinding {
   checkpoint(options: NativeCheckpointOptions): { result: 'restored' | 'checkpointed'; imagesDirFd: number };
   reseedRandom(): true;
   mallocTrim(): number;
+  /** V8's low-memory / memory-pressure notification on the calling thread's isolate (`CRAC_ESHRINK` when unavailable). */
+  v8Notify(kind: 'low-memory' | 'pressure-critical' | 'pressure-moderate' | 'pressure-none'): true;
 }
 
 /** Where the native build puts the addon and the io_uring guard. */
