@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// pnpm bench: start-up benchmark of the examples. For each example, in every round and one after
+// the other: a cold start (Node 20 and 24), a cold start with Node's module compile cache warm
+// (Node 24), a restore with crac-node (shrunk image, and with CRAC_SHRINK=0), the same image
+// restored by crac-init + CRIU alone (the floor without the Node CLI), and a plain CRIU
+// dump/restore with no coordination. Then restore time against image size (a fixture retaining
+// 50/200/500 MB). Medians, ratios, JSON (bench/results/latest.json), a Markdown table
+// (bench/results/latest.md) and a chart (bench/results/chart.svg).
+// Options: --rounds=N (5), --requests=N (first requests timed after start, 100), --only=a,b,
+// --heap-sizes=50,200,500 (MB; empty: skip), --skip-setup, --out=DIR.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchChart } from './lib/chart.mjs';
+import { machine } from './lib/machine.mjs';
+import { atEnd, isStopping, stopEverything, stopEverythingOnSignals } from './lib/processes.mjs';
+import { prepareExample, runRound, summarize } from './lib/runs.mjs';
+import { scaling } from './lib/scaling.mjs';
+import { startPostgres, startRedis } from './lib/services.mjs';
+import { markdown } from './lib/table.mjs';
+
+const bench = dirname(fileURLToPath(import.meta.url));
+const root = join(bench, '..');
+const option = (name, fallback) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const rounds = Number(option('rounds', '5'));
+const count = Number(option('requests', '100'));
+const only = option('only', '');
+const heapSizes = option('heap-sizes', '50,200,500').split(',').filter(Boolean).map(Number);
+const out = option('out', join(bench, 'results'));
+const progress = (message) => process.stderr.write(`bench: ${message}\n`);
+
+const env = {
+  root,
+  bench,
+  cli: join(root, 'packages', 'core', 'dist', 'cli.js'),
+  node20: process.execPath,
+  node24: join(root, 'test', 'node_modules', 'node24', 'bin', 'node'),
+  init: join(root, 'packages', 'core', 'native', 'build', 'crac-init'),
+  criu: process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu',
+  count,
+  progress,
+};
+
+stopEverythingOnSignals();
+try {
+  if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds must be a positive integer, got ${option('rounds')}`);
+  if (!process.argv.includes('--skip-setup')) {
+    progress('setting up (dependencies, CRIU, builds)...');
+    const setup = spawnSync(process.execPath, [join(root, 'scripts', 'setup.mjs'), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (setup.status !== 0) throw new Error('set-up failed (see above)');
+  }
+  if (!existsSync(env.node24)) throw new Error(`Node 24 is missing at ${env.node24} (pnpm install)`);
+  const work = mkdtempSync(join(tmpdir(), 'crac-bench-'));
+  atEnd(work);
+  const names = readdirSync(join(root, 'examples')).filter(
+    (name) => existsSync(join(root, 'examples', name, 'demo.json')) && (!only || only.split(',').includes(name)),
+  );
+  const configs = Object.fromEntries(
+    names.map((name) => [name, JSON.parse(readFileSync(join(root, 'examples', name, 'demo.json'), 'utf8'))]),
+  );
+  const services = await serviceEnvironment(new Set(Object.values(configs).flatMap((config) => config.services)));
+  const started = Date.now();
+  const prepared = [];
+  for (const name of names) prepared.push(await prepareExample(env, { name, config: configs[name], services, work }));
+  const runs = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 1; round <= rounds; round++) {
+    progress(`round ${round}/${rounds}`);
+    for (const example of prepared) runs[example.name].push(await runRound(env, example));
+  }
+  const examples = prepared.map((example) => summarize(example, runs[example.name]));
+  const heap = heapSizes.length > 0 ? await scaling(env, { sizes: heapSizes, rounds: Math.min(rounds, 3), work }) : [];
+  const results = {
+    takenAt: new Date().toISOString(),
+    durationS: Math.round((Date.now() - started) / 1000),
+    machine: machine({ nodes: { node20: env.node20, node24: env.node24 }, criu: env.criu }),
+    rounds,
+    requestsAfterStart: count,
+    examples,
+    imageSizeScaling: heap,
+  };
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const table = markdown(results);
+  writeFileSync(join(out, 'latest.md'), table);
+  writeFileSync(join(out, 'chart.svg'), benchChart(results));
+  process.stdout.write(table);
+  progress(`results in ${out} (latest.json, latest.md, chart.svg)`);
+} catch (error) {
+  if (!isStopping()) {
+    progress(`failed: ${error.stack}`);
+    process.exitCode = 1;
+  }
+} finally {
+  await stopEverything();
+}
+
+/** DATABASE_URL / REDIS_URL when set, else throwaway servers stopped at the end. */
+async function serviceEnvironment(needed) {
+  const services = {};
+  if (needed.has('postgres')) {
+    if (process.env.DATABASE_URL) services.DATABASE_URL = process.env.DATABASE_URL;
+    else {
+      progress('starting a throwaway PostgreSQL...');
+      const postgres = await startPostgres();
+      atEnd(() => postgres.dispose());
+      services.DATABASE_URL = postgres.url;
+    }
+  }
+  if (needed.has('redis')) {
+    if (process.env.REDIS_URL) services.REDIS_URL = process.env.REDIS_URL;
+    else {
+      progress('starting a throwaway Redis...');
+      const redis = await startRedis();
+      atEnd(() => redis.dispose());
+      services.REDIS_URL = redis.url;
+    }
+  }
+  return services;
+}

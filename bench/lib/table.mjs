@@ -1,0 +1,121 @@
+// The benchmark's results as Markdown tables (bench/results/latest.md, the README's).
+import { mib } from './images.mjs';
+import { markdownTable } from './markdown.mjs';
+import { VARIANTS } from './runs.mjs';
+
+const ms = (value) => (value === null || value === undefined ? 'n/a' : `${Math.round(value)} ms`);
+const x = (value) => (value ? `${value.toFixed(1)}x` : 'n/a');
+const pair = (value) => (value ? `${value.p50Ms.toFixed(2)} / ${value.p99Ms.toFixed(2)} ms` : 'n/a');
+const right = (count) => ['l', ...Array.from({ length: count - 1 }, () => 'r')];
+
+/** Every table of a run, with the machine it ran on. */
+export function markdown(results) {
+  const { machine, examples } = results;
+  const variants = Object.keys(VARIANTS);
+  const firstResponse = examples.map((example) => [
+    example.example,
+    ...variants.map((variant) => {
+      const value = example.variants[variant];
+      const failed = value.failures.length > 0 ? ` (${value.failures.length} failed)` : '';
+      return variant === 'crac'
+        ? `**${ms(value.firstResponseMs)}**`
+        : `${ms(value.firstResponseMs)} (${x(example.speedup[variant])})${failed}`;
+    }),
+  ]);
+  const images = examples.map((example) => [
+    example.example,
+    mib(example.rssAtCheckpointBytes),
+    `${mib(example.imageBytes.crac)} (${Math.round((100 * example.imageBytes.crac) / example.rssAtCheckpointBytes)}% of RSS)`,
+    mib(example.imageBytes.cracNoShrink),
+    mib(example.imageBytes.raw),
+    ms(example.checkpointMs.crac),
+    ms(example.checkpointMs.cracNoShrink),
+    ms(example.checkpointMs.raw),
+  ]);
+  const latency = examples.map((example) => [
+    example.example,
+    ...['cold', 'compileCache', 'raw', 'crac'].map((variant) => pair(example.variants[variant].firstRequests)),
+    pair(example.steady),
+    example.steady && example.variants.crac.firstRequests
+      ? `${(example.variants.crac.firstRequests.p99Ms / example.steady.p99Ms).toFixed(2)}x`
+      : 'n/a',
+  ]);
+  const breakdown = examples.map(({ example, restoreBreakdownMs: b }) => [
+    example,
+    ms(b.nodeStart),
+    ms(b.cliLoad),
+    `${b.verify.toFixed(1)} ms`,
+    ms(b.initAndCriu),
+    ms(b.afterRestoreAndFirstResponse),
+    ms(b.total),
+  ]);
+  const lines = [
+    `Taken ${results.takenAt.slice(0, 10)} on ${machine.cpu}, ${machine.memoryGiB} GiB, ${machine.kernel}, CRIU ${machine.criu}; ` +
+      `Node ${machine.nodes.node20} (Node ${machine.nodes.node24} for the Node 24 rows); ${results.rounds} rounds, medians; ` +
+      `first ${results.requestsAfterStart} requests after start.`,
+    '',
+    '**Time to the first successful response** (from starting the command; speed-up of crac restore over each)',
+    '',
+    ...markdownTable(
+      [['example', ...Object.values(VARIANTS).map((variant) => variant.label)], ...firstResponse],
+      right(variants.length + 1),
+    ),
+    '',
+    '**Image and checkpoint** (RSS: the warm app just before the plain CRIU dump)',
+    '',
+    ...markdownTable(
+      [
+        [
+          'example',
+          'RSS at checkpoint',
+          'image crac',
+          'image CRAC_SHRINK=0',
+          'image plain CRIU',
+          'checkpoint crac',
+          'CRAC_SHRINK=0',
+          'plain criu dump',
+        ],
+        ...images,
+      ],
+      right(8),
+    ),
+    '',
+    '**Latency after start** (p50 / p99 of the first requests, all rounds; steady: requests 101-400 after a restore)',
+    '',
+    ...markdownTable(
+      [['example', 'cold (Node 20)', 'compile cache', 'plain CRIU', 'crac restore', 'steady state', 'crac p99 / steady p99'], ...latency],
+      right(7),
+    ),
+    '',
+    '**Where a crac restore spends its time** (medians; node start and CLI load measured with `crac --help`)',
+    '',
+    ...markdownTable(
+      [
+        ['example', 'node start', 'CLI modules', 'verify (quick)', 'crac-init + CRIU restore', 'afterRestore + first response', 'total'],
+        ...breakdown,
+      ],
+      right(7),
+    ),
+    '',
+  ];
+  if (results.imageSizeScaling.length > 0) {
+    lines.push(
+      '**Restore time against image size** (fixture retaining N MB, crac checkpoint and restore)',
+      '',
+      ...markdownTable(
+        [
+          ['retained', 'image', 'checkpoint', 'restore: first 200'],
+          ...results.imageSizeScaling.map((entry) => [
+            `${entry.retainedMB} MB`,
+            mib(entry.imageBytes),
+            ms(entry.checkpointMs),
+            ms(entry.restoreFirstResponseMs),
+          ]),
+        ],
+        ['r', 'r', 'r', 'r'],
+      ),
+      '',
+    );
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
