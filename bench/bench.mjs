@@ -18,7 +18,7 @@ import { machine } from './lib/machine.mjs';
 import { atEnd, isStopping, stopEverything, stopEverythingOnSignals } from './lib/processes.mjs';
 import { prepareExample, runRound, summarize } from './lib/runs.mjs';
 import { scaling } from './lib/scaling.mjs';
-import { startPostgres, startRedis } from './lib/services.mjs';
+import { serviceEnvironment } from './lib/services.mjs';
 import { markdown } from './lib/table.mjs';
 
 const bench = dirname(fileURLToPath(import.meta.url));
@@ -60,7 +60,7 @@ try {
   const configs = Object.fromEntries(
     names.map((name) => [name, JSON.parse(readFileSync(join(root, 'examples', name, 'demo.json'), 'utf8'))]),
   );
-  const services = await serviceEnvironment(new Set(Object.values(configs).flatMap((config) => config.services)));
+  const services = await serviceEnvironment(new Set(Object.values(configs).flatMap((config) => config.services)), { atEnd, progress });
   const started = Date.now();
   const prepared = [];
   for (const name of names) prepared.push(await prepareExample(env, { name, config: configs[name], services, work }));
@@ -96,26 +96,3 @@ try {
   await stopEverything();
 }
 
-/** DATABASE_URL / REDIS_URL when set, else throwaway servers stopped at the end. */
-async function serviceEnvironment(needed) {
-  const services = {};
-  if (needed.has('postgres')) {
-    if (process.env.DATABASE_URL) services.DATABASE_URL = process.env.DATABASE_URL;
-    else {
-      progress('starting a throwaway PostgreSQL...');
-      const postgres = await startPostgres();
-      atEnd(() => postgres.dispose());
-      services.DATABASE_URL = postgres.url;
-    }
-  }
-  if (needed.has('redis')) {
-    if (process.env.REDIS_URL) services.REDIS_URL = process.env.REDIS_URL;
-    else {
-      progress('starting a throwaway Redis...');
-      const redis = await startRedis();
-      atEnd(() => redis.dispose());
-      services.REDIS_URL = redis.url;
-    }
-  }
-  return services;
-}

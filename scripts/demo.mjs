@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { firstSuccess, latencies, percentile } from '../bench/lib/measure.mjs';
 import { atEnd, isStopping, start, stop, stopEverything, stopEverythingOnSignals } from '../bench/lib/processes.mjs';
-import { startPostgres, startRedis } from '../bench/lib/services.mjs';
+import { serviceEnvironment } from '../bench/lib/services.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'packages', 'core', 'dist', 'cli.js');
@@ -29,7 +29,7 @@ try {
   }
   const results = [];
   const names = examples();
-  const services = await serviceEnvironment(names);
+  const services = await serviceEnvironment(new Set(names.flatMap((name) => readConfig(name).services)), { atEnd, progress });
   for (const name of names) results.push(await demo(name, services));
   if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else process.stdout.write(table(results));
@@ -47,33 +47,6 @@ function examples() {
   return readdirSync(dir).filter((name) => existsSync(join(dir, name, 'demo.json')) && (!only || only.split(',').includes(name)));
 }
 
-/**
- * The servers the examples need: DATABASE_URL and REDIS_URL when set, else throwaway ones on
- * free ports, stopped at the end.
- */
-async function serviceEnvironment(names) {
-  const needed = new Set(names.flatMap((name) => readConfig(name).services));
-  const env = {};
-  if (needed.has('postgres')) {
-    if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
-    else {
-      progress('starting a throwaway PostgreSQL (set DATABASE_URL to use yours)...');
-      const postgres = await startPostgres();
-      atEnd(() => postgres.dispose());
-      env.DATABASE_URL = postgres.url;
-    }
-  }
-  if (needed.has('redis')) {
-    if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
-    else {
-      progress('starting a throwaway Redis (set REDIS_URL to use yours)...');
-      const redis = await startRedis();
-      atEnd(() => redis.dispose());
-      env.REDIS_URL = redis.url;
-    }
-  }
-  return env;
-}
 
 function readConfig(name) {
   return JSON.parse(readFileSync(join(root, 'examples', name, 'demo.json'), 'utf8'));

@@ -22,3 +22,8 @@ export function freePort(): Promise<number>;
 export function startPostgres(options?: { port?: number }): Promise<Service>;
 /** A throwaway Redis on a free port of 127.0.0.1, without persistence. */
 export function startRedis(options?: { port?: number }): Promise<Service>;
+/** DATABASE_URL / REDIS_URL for the servers needed: the caller's when set, else throwaway ones disposed through `atEnd`. */
+export function serviceEnvironment(
+  needed: Iterable<'postgres' | 'redis'>,
+  options: { atEnd(cleanup: () => Promise<void>): void; progress?(message: string): void },
+): Promise<Record<string, string>>;

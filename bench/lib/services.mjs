@@ -207,3 +207,28 @@ export async function startRedis(options = {}) {
   );
   return started(service);
 }
+
+const KNOWN = {
+  postgres: { variable: 'DATABASE_URL', label: 'PostgreSQL', start: startPostgres },
+  redis: { variable: 'REDIS_URL', label: 'Redis', start: startRedis },
+};
+
+/**
+ * The environment naming the servers that are `needed` ('postgres', 'redis'): the caller's own
+ * DATABASE_URL / REDIS_URL when set, else throwaway servers, handed to `atEnd` to be disposed.
+ */
+export async function serviceEnvironment(needed, { atEnd, progress = () => {} }) {
+  const env = {};
+  for (const name of needed) {
+    const { variable, label, start } = KNOWN[name];
+    if (process.env[variable]) {
+      env[variable] = process.env[variable];
+      continue;
+    }
+    progress(`starting a throwaway ${label} (set ${variable} to use yours)...`);
+    const service = await start();
+    atEnd(() => service.dispose());
+    env[variable] = service.url;
+  }
+  return env;
+}
