@@ -95,4 +95,3 @@ try {
 } finally {
   await stopEverything();
 }
-

@@ -47,7 +47,6 @@ function examples() {
   return readdirSync(dir).filter((name) => existsSync(join(dir, name, 'demo.json')) && (!only || only.split(',').includes(name)));
 }
 
-
 function readConfig(name) {
   return JSON.parse(readFileSync(join(root, 'examples', name, 'demo.json'), 'utf8'));
 }
