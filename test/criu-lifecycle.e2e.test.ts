@@ -172,6 +172,25 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
     expect(app.output()).toContain('after a leave-running checkpoint');
   });
 
+  it('ends the restored app when crac restore itself is killed (SIGKILL), in and out of a pid namespace', async () => {
+    const dir = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {
+      stdout: 'file',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '600' },
+    });
+    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+    await sleep(1_600);
+    for (const mode of ['never', 'always']) {
+      const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout: 'file' });
+      await restore.waitFor((e) => e.event === 'after-restore');
+      restore.child.kill('SIGKILL');
+      // crac-init takes its parent's death as a SIGTERM for the app; the app's lines still reach the file
+      const deadline = Date.now() + 10_000;
+      while (!restore.events().some((e) => e.event === 'sigterm') && Date.now() < deadline) await sleep(50);
+      expect(restore.events(), `${mode}: the app was told to stop`).toContainEqual(expect.objectContaining({ event: 'sigterm' }));
+    }
+  });
+
   it('forwards SIGTERM from crac restore to the app, and exits with its exit code', async () => {
     const dir = imageDir();
     const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {

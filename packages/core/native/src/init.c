@@ -350,6 +350,16 @@ int main(int argc, char **argv)
 	char **criu_argv = argv + i;
 
 	setup_signals();
+	/*
+	 * crac restore may die without a word (SIGKILL): take it as a SIGTERM, forwarded to the
+	 * app like any other, so that no restored copy outlives its restorer. Set before the
+	 * --pidns fork, so it stays with the process outside the namespace (a fork clears it).
+	 */
+	pid_t restorer = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
+		msg("prctl(PR_SET_PDEATHSIG): %s (a killed crac restore would leave the app running)", strerror(errno));
+	else if (getppid() != restorer)
+		raise(SIGTERM);
 	if (pidns)
 		enter_pidns();
 	else if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
