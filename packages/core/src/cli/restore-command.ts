@@ -144,14 +144,15 @@ function inheritFds(manifest: Manifest): string[] {
  * process sends the restore into a new pid namespace, where `process.pid` stays the same.
  */
 async function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'never'): Promise<boolean> {
-  if (mode !== 'auto') return mode === 'always';
+  if (mode === 'always') return true;
   const deadline = Date.now() + ZOMBIE_WAIT_MS;
   let taken = takenIds(manifest);
   while (taken.length > 0 && taken.every(isZombie) && Date.now() < deadline) {
     await sleep(50);
     taken = takenIds(manifest);
   }
-  if (taken.length === 0) return false;
+  // never: CRIU then says which pid is taken, and the fix
+  if (taken.length === 0 || mode === 'never') return false;
   if (manifest.stdio.some((entry) => entry.kind === 'tty')) {
     throw new CracError(
       ErrorCode.CRIU_RESTORE,
