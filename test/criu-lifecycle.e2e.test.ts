@@ -33,16 +33,21 @@ function expectCarriedOn(events: Event[], before: Event) {
 }
 
 describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
-  it('checkpoints via the CLI after warm-up and restores the image with stdout on a pipe, a file and a terminal', async () => {
-    const dir = imageDir();
-    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.8', '--', node, APP], {
+  /** Starts the fixture under `crac checkpoint`, warms it up and checkpoints it (CRIU ends it). */
+  async function checkpointWarm(env: NodeJS.ProcessEnv, warmup = 'sleep 0.5', dir = imageDir()) {
+    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', warmup, '--', node, APP], {
       stdout: 'file',
-      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_EXIT_CODE: '3', FIXTURE_CHILD_MS: '5000' },
+      env: { FIXTURE_TRIGGER: 'cli', ...env },
     });
-    expect(await checkpoint.exited).toEqual({ code: 0, signal: null });
+    expect(await checkpoint.exited, checkpoint.output()).toEqual({ code: 0, signal: null });
+    const before = checkpoint.events().find((e) => e.event === 'before-checkpoint') as Event;
+    return { dir, checkpoint, before };
+  }
+
+  it('checkpoints via the CLI after warm-up and restores the image with stdout on a pipe, a file and a terminal', async () => {
+    const { dir, checkpoint, before } = await checkpointWarm({ FIXTURE_EXIT_CODE: '3', FIXTURE_CHILD_MS: '5000' }, 'sleep 0.8');
     expect(checkpoint.output()).toMatch(/crac: warmup .* ms/);
     expect(checkpoint.output()).toMatch(/crac: checkpoint .* dumped, image/);
-    const before = checkpoint.events().find((e) => e.event === 'before-checkpoint') as Event;
     expect(before).toBeDefined();
     await sleep(1_600);
 
@@ -68,13 +73,7 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
   });
 
   it('restores one image twice at once: the second copy gets a pid namespace and keeps process.pid', async () => {
-    const dir = imageDir();
-    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {
-      stdout: 'file',
-      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '25' },
-    });
-    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
-    const before = checkpoint.events().find((e) => e.event === 'before-checkpoint') as Event;
+    const { dir, before } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '25' });
     await sleep(1_600);
 
     const first = crac(['restore', dir], { stdout: 'pipe' });
@@ -90,14 +89,8 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
   });
 
   it('checkpoints a restored process again, and restores that image', async () => {
-    const first = imageDir();
     const second = imageDir();
-    const checkpoint = crac(['checkpoint', '--to', first, '--warmup', 'sleep 0.5', '--', node, APP], {
-      stdout: 'file',
-      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '40', FIXTURE_CHILD_MS: '9000' },
-    });
-    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
-    const before = checkpoint.events().find((e) => e.event === 'before-checkpoint') as Event;
+    const { dir: first, before } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '40', FIXTURE_CHILD_MS: '9000' });
     await sleep(1_600);
 
     const restored = crac(['restore', first], { stdout: 'pipe' });
@@ -173,12 +166,7 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
   });
 
   it('ends the restored app when crac restore itself is killed (SIGKILL), in and out of a pid namespace', async () => {
-    const dir = imageDir();
-    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {
-      stdout: 'file',
-      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '600' },
-    });
-    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+    const { dir } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '600' });
     await sleep(1_600);
     for (const mode of ['never', 'always']) {
       const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout: 'file' });
@@ -192,12 +180,7 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
   });
 
   it('forwards SIGTERM from crac restore to the app, and exits with its exit code', async () => {
-    const dir = imageDir();
-    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {
-      stdout: 'file',
-      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '600' },
-    });
-    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+    const { dir } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '600' });
     // stdout on a file: the signal goes straight to crac restore (a shell in front would not pass it on)
     const restore = crac(['restore', dir], { stdout: 'file' });
     await restore.waitFor((e) => e.event === 'after-restore');
