@@ -34,7 +34,7 @@ const progress = (message) => process.stderr.write(`bench: ${message}\n`);
 const env = {
   root,
   bench,
-  cli: join(root, 'packages', 'core', 'dist', 'cli.js'),
+  cli: join(root, 'packages', 'cli', 'dist', 'cli.js'),
   node20: process.execPath,
   node24: join(root, 'test', 'node_modules', 'node24', 'bin', 'node'),
   init: join(root, 'packages', 'core', 'native', 'build', 'crac-init'),

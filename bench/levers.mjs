@@ -20,7 +20,7 @@ import { freePort, startPostgres } from './lib/services.mjs';
 
 const bench = dirname(fileURLToPath(import.meta.url));
 const root = join(bench, '..');
-const cli = join(root, 'packages', 'core', 'dist', 'cli.js');
+const cli = join(root, 'packages', 'cli', 'dist', 'cli.js');
 const option = (name, fallback) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const only = option('only', 'heavy-start,express-pg').split(',');
 const restores = Number(option('restores', '2'));

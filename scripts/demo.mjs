@@ -15,7 +15,7 @@ import { atEnd, isStopping, start, stop, stopEverything, stopEverythingOnSignals
 import { serviceEnvironment } from '../bench/lib/services.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(root, 'packages', 'core', 'dist', 'cli.js');
+const CLI = join(root, 'packages', 'cli', 'dist', 'cli.js');
 const json = process.argv.includes('--json');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 const progress = (message) => process.stderr.write(`demo: ${message}\n`);

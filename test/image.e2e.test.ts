@@ -13,7 +13,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Manifest } from '@crac/core';
+import type { Manifest } from '@crac/core/image';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, NODES, run, stopAll, tempDir } from './helpers/harness.js';
 

@@ -1,29 +1,22 @@
 // The restore path without the `crac` CLI: crac-init running `criu restore -d` with the same
 // arguments `crac restore` builds (no image verification, no pid checks). Measures the floor a
 // restorer written in C would reach; not a way to restore in production.
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IMAGES_DIR_FD, readManifest } from '../../packages/core/dist/image.js';
+import { criuRestoreArguments } from '../../packages/core/dist/protocol.js';
 import { start } from './processes.mjs';
 
 /** Starts crac-init + CRIU on `image`; `logLevel` is CRIU's -v (crac restore uses 4). */
 export function directRestore({ init, criu, image, env, logLevel = 4 }) {
-  const manifest = JSON.parse(readFileSync(join(image, 'crac-manifest.json'), 'utf8'));
   const work = mkdtempSync(join(tmpdir(), 'crac-direct-'));
   const pidFile = join(work, 'restored.pid');
-  const inherit = [];
-  const mapped = new Set();
-  for (const { fd, kind, target } of manifest.stdio) {
-    if ((kind === 'pipe' || kind === 'file' || kind === 'socket') && !mapped.has(target)) {
-      mapped.add(target);
-      inherit.push('--inherit-fd', `fd[${fd}]:${target.replace(/^\//, '')}`);
-    }
-  }
-  inherit.push('--inherit-fd', `fd[3]:${manifest.imagesDir.replace(/^\//, '')}`);
-  const args = ['--pidfile', pidFile, '--', criu, 'restore', '-d', '-D', image, '-W', work, '-o', 'restore.log', `-v${logLevel}`];
-  args.push('--shell-job', '--pidfile', pidFile, ...inherit);
+  const args = criuRestoreArguments(readManifest(image), { imagesDir: image, workDir: work, pidFile, logLevel });
   const dirFd = openSync(image, 'r');
-  const handle = start(init, args, { env, stdio: ['ignore', 'ignore', 'ignore', dirFd] });
+  const stdio = ['ignore', 'ignore', 'ignore'];
+  stdio[IMAGES_DIR_FD] = dirFd;
+  const handle = start(init, ['--pidfile', pidFile, '--', criu, ...args], { env, stdio });
   closeSync(dirFd);
   return { ...handle, work };
 }

@@ -8,7 +8,7 @@ import { afterEach } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
-export const CLI = join(ROOT, 'packages', 'core', 'dist', 'cli.js');
+export const CLI = join(ROOT, 'packages', 'cli', 'dist', 'cli.js');
 export const FIXTURES = join(here, '..', 'fixtures');
 
 /** The Node versions every real-CRIU suite runs on: the machine's, and the current LTS. */
@@ -27,7 +27,7 @@ export function assertRealCriuHost(): void {
   if (process.getuid?.() !== 0) missing.push('root (CRIU needs it)');
   const criu = process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu';
   if (!existsSync(criu)) missing.push(`CRIU at ${criu} (bash scripts/setup-criu.sh)`);
-  for (const built of ['packages/core/dist/cli.js', 'packages/core/native/build/crac.node', 'packages/core/native/build/crac-guard']) {
+  for (const built of ['packages/cli/dist/cli.js', 'packages/core/native/build/crac.node', 'packages/core/native/build/crac-guard']) {
     if (!existsSync(join(ROOT, built))) missing.push(`${built} (pnpm bootstrap)`);
   }
   for (const node of NODES) if (!existsSync(node.bin)) missing.push(`${node.name} at ${node.bin} (pnpm install)`);

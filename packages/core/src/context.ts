@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { CheckpointError, CracError, ErrorCode, type HookPhase, HookTimeoutError, ResourceError, RestoreError } from './errors.js';
-import { cycleScope, DEFAULT_HOOK_TIMEOUT_MS } from './cycle-state.js';
-import { publish } from './diagnostics.js';
+import { cycleScope, DEFAULT_HOOK_TIMEOUT_MS } from './cycle/scope.js';
+import { publish } from './cycle/diagnostics.js';
 import { Priority, type RegisterOptions, type Resource, type Unregister } from './types.js';
 
 interface Entry {

@@ -1,4 +1,4 @@
-import type { EngineOutcome } from './engines/engine.js';
+import type { EngineOutcome } from './types.js';
 
 /**
  * Every error thrown by crac-node carries a stable `code` (`CRAC_E...`) that scripts and
@@ -47,6 +47,18 @@ export const ErrorCode = {
   LISTEN: 'CRAC_ELISTEN',
   /** Requests were still running when a server's drain timed out, and the server was told to refuse the checkpoint then. */
   DRAIN: 'CRAC_EDRAIN',
+  /** A Node-API call of the native bridge failed (a bug or a very unusual Node build). */
+  NAPI: 'CRAC_ENAPI',
+  /** The native bridge ran out of memory. */
+  NO_MEMORY: 'CRAC_ENOMEM',
+  /** A restored copy could not reseed OpenSSL: its randomness would be the image's; the restore is refused. */
+  RESEED: 'CRAC_ERESEED',
+  /** A lever of the shrink before the dump is missing from this node binary (recorded, never fatal). */
+  SHRINK: 'CRAC_ESHRINK',
+  /** Warning: a watcher of `listen()` calls (server discovery of `@crac/express`) failed. */
+  WATCH: 'CRAC_EWATCH',
+  /** Warning: a restored copy could not read its restoring environment; `process.env` stays the image's. */
+  RESTORE_ENVIRONMENT: 'CRAC_ERESTORE_ENV',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -1,4 +1,6 @@
+import { trackCreationSites } from './audit/creation-sites.js';
 import { Context } from './context.js';
+import { listenForRestoreInWorker } from './restored/randomness.js';
 
 /** The process-wide state: the one global context and whether a cycle is running. */
 interface Core {
@@ -10,11 +12,27 @@ interface Core {
 // or two versions) still share one context and one cycle.
 const KEY = Symbol.for('@crac/core');
 
-/** Internal: the process-wide state, created on first use. */
+/**
+ * Internal: the process-wide state, created on first use (a preload, an adapter, the app's own
+ * register() or checkpointRestore()): nothing happens at import time.
+ */
 export function core(): Core {
   const holder = globalThis as { [KEY]?: Core };
-  holder[KEY] ??= { context: new Context('global'), cycleRunning: false };
+  if (!holder[KEY]) {
+    holder[KEY] = { context: new Context('global'), cycleRunning: false };
+    startThreadServices();
+  }
   return holder[KEY];
+}
+
+/**
+ * What every thread that uses crac-node needs from its first use on: where handles are opened is
+ * recorded (for the audit's hints, see audit/creation-sites.ts), and a worker refreshes its
+ * randomness when the process is restored.
+ */
+function startThreadServices(): void {
+  trackCreationSites();
+  listenForRestoreInWorker();
 }
 
 /**

@@ -1,22 +1,32 @@
 /**
- * Coordinated Restore at Checkpoint for Node.js: the Resource API, contexts, and the
- * checkpoint cycle.
+ * Coordinated Restore at Checkpoint for Node.js: the Resource API, contexts, the checkpoint
+ * cycle and the HTTP server resource. What an app needs.
+ *
+ * The other entry points, each for its own audience:
+ * - `@crac/core/kit`: for authors of adapters (the gate that holds borrowers, the suspendable pool);
+ * - `@crac/core/testing`: the simulated engine, to test resources without CRIU;
+ * - `@crac/core/image`: image tooling (manifest, seal, verification);
+ * - `@crac/core/protocol`: what the `crac` CLI, the app and the restorer tell each other;
+ * - `@crac/core/register`: the preload that lets `crac checkpoint` ask the app to checkpoint.
  *
  * @packageDocumentation
  */
-export { checkpointRestore, type CheckpointOptions, type CheckpointResult, type PhaseTimings } from './checkpoint.js';
+export { AUDIT_ENV, UNRELEASED_ENV } from './audit/policy.js';
+export type { AuditEntry, AuditMode, AuditReport, CreationSite, HandleKind, UnreleasedOption, UnreleasedPolicy } from './audit/types.js';
+export { UnreleasedHandlesError } from './audit/unreleased-error.js';
+export { KeepAliveSockets } from './builtins/keep-alive.js';
 export { Context } from './context.js';
+export { type CheckpointOptions, type CheckpointResult, checkpointRestore, type PhaseTimings } from './cycle/checkpoint-restore.js';
 export {
-  channels,
   type CycleEndMessage,
   type CycleStartMessage,
+  channels,
   type HookEndMessage,
   type HookStartMessage,
   type PhaseEndMessage,
-} from './diagnostics.js';
-export type { Engine, EngineName, EngineOutcome, EngineRequest, EngineResult } from './engines/engine.js';
-export { ENGINE_ENV } from './engines/index.js';
-export { createSimulateEngine, type SimulateEngineOptions } from './engines/simulate.js';
+} from './cycle/diagnostics.js';
+export type { Engine, EngineName, EngineRequest, EngineResult } from './engine/engine.js';
+export { ENGINE_ENV } from './engine/select.js';
 export {
   CheckpointError,
   CracError,
@@ -28,32 +38,15 @@ export {
   RestoreError,
 } from './errors.js';
 export { getGlobalContext } from './global-context.js';
-export type { BinaryDifference, BinaryRecord } from './image/binaries.js';
-export { type CorruptReason, ImageCorruptError, ImageForeignError } from './image/errors.js';
-export type { HostRecord } from './image/host.js';
-export { type ImageSeal, MANIFEST_FILE, type Manifest, readManifest, type SealedFile, type StdioRecord } from './image/manifest.js';
-export { type SealCheck, sealImage, type VerifySealOptions } from './image/seal.js';
-export { type Verification, type VerifyOptions, verifyImage } from './image/verify.js';
-export type { EnvironmentChanges } from './restore/environment.js';
-export { Priority, type RegisterOptions, type Resource, type Unregister } from './types.js';
+export { describe as describeAddress, ServerResource, serverResource } from './http/server-resource.js';
+export type { DrainTimeoutAction, HttpServerLike, ListenAddress, ServerResourceOptions } from './http/types.js';
+export { type ServerMatcher, watchServers } from './http/watch-servers.js';
+export type { EnvironmentChanges } from './restored/environment.js';
 export {
-  type DrainTimeoutAction,
-  describeAddress,
-  type HttpServerLike,
-  type ListenAddress,
-  type ServerMatcher,
-  ServerResource,
-  type ServerResourceOptions,
-  serverResource,
-  watchServers,
-} from './http/index.js';
-
-import { listenForRestoreInWorker } from './restore/random.js';
-
-// A worker thread that loaded @crac/core refreshes its randomness when the process is restored.
-listenForRestoreInWorker();
-export { UNRELEASED_ENV, AUDIT_ENV } from './audit/policy.js';
-export type { AuditEntry, AuditMode, AuditReport, CreationSite, HandleKind, UnreleasedOption, UnreleasedPolicy } from './audit/types.js';
-export { UnreleasedHandlesError } from './audit/unreleased-error.js';
-export { KeepAliveSockets } from './builtins/keep-alive.js';
-export { claimOnce, Gate, waitUntil, type WaitUntilOptions } from './pool/index.js';
+  type EngineOutcome,
+  Priority,
+  type RegisterOptions,
+  type Resource,
+  type ResourceContext,
+  type Unregister,
+} from './types.js';

@@ -4,11 +4,16 @@
  * `crac checkpoint -- <command>` preloads it for you.
  */
 import { isMainThread } from 'node:worker_threads';
-import { CheckpointTrigger } from './control/trigger-server.js';
+import { ErrorCode } from './errors.js';
+import { getGlobalContext } from './global-context.js';
+import { CheckpointTrigger } from './protocol/trigger-server.js';
 
-// Preloads run in worker threads too: the process has one trigger, in its main thread.
+// Preloads run in worker threads too: the process has one trigger, in its main thread; every
+// thread starts using crac-node now (a worker then refreshes its randomness after a restore).
 if (isMainThread) {
   new CheckpointTrigger().start().catch((error: Error) => {
-    process.emitWarning(`@crac/core: the checkpoint trigger is off: ${error.message}`, { code: 'CRAC_ETRIGGER' });
+    process.emitWarning(`@crac/core: the checkpoint trigger is off: ${error.message}`, { code: ErrorCode.TRIGGER });
   });
+} else {
+  getGlobalContext();
 }

@@ -1,5 +1,3 @@
-import type { Context } from './context.js';
-
 /**
  * Something that holds what cannot travel in a checkpoint image (a listening socket, a
  * database connection...) and knows how to let go of it and take it back.
@@ -20,9 +18,9 @@ export interface Resource {
   /** A name for errors and diagnostics; `register()`'s `name` option takes precedence. */
   readonly name?: string;
   /** Release what cannot be saved in the image. Throwing cancels the checkpoint. */
-  beforeCheckpoint(context: Context): void | Promise<void>;
+  beforeCheckpoint(context: ResourceContext): void | Promise<void>;
   /** Take back what was released, with the restoring host's configuration. */
-  afterRestore(context: Context): void | Promise<void>;
+  afterRestore(context: ResourceContext): void | Promise<void>;
 }
 
 /** Options of {@link Context.register}. */
@@ -53,3 +51,19 @@ export const Priority = {
 
 /** Removes a registration; calling it twice is harmless. */
 export type Unregister = () => void;
+
+/**
+ * The context that notifies a resource (a `Context`): what a hook may use of it, for instance to
+ * register a resource for the next cycle.
+ */
+export interface ResourceContext {
+  readonly name: string;
+  register(resource: Resource, options?: RegisterOptions): Unregister;
+  unregister(resource: Resource): boolean;
+}
+
+/**
+ * What the engine reports: `restored` in a process that was restored from the image,
+ * `checkpointed` in a process that was saved and left running, `simulated` when no image was made.
+ */
+export type EngineOutcome = 'restored' | 'checkpointed' | 'simulated';

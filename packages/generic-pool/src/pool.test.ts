@@ -1,4 +1,5 @@
-import { CheckpointError, Context, checkpointRestore, createSimulateEngine } from '@crac/core';
+import { CheckpointError, Context, checkpointRestore } from '@crac/core';
+import { createSimulateEngine } from '@crac/core/testing';
 import { createPool, type Pool } from 'generic-pool';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
-import { CracError, claimOnce, ErrorCode, Gate, getGlobalContext, Priority, type Resource, waitUntil } from '@crac/core';
+import { CracError, ErrorCode, getGlobalContext, Priority, type Resource } from '@crac/core';
+import { claimOnce, Gate, waitUntil } from '@crac/core/kit';
 import type { Pool } from 'generic-pool';
 import type { CracPoolOptions } from './types.js';
 

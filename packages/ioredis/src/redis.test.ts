@@ -1,4 +1,5 @@
-import { Context, checkpointRestore, createSimulateEngine } from '@crac/core';
+import { Context, checkpointRestore } from '@crac/core';
+import { createSimulateEngine } from '@crac/core/testing';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cracRedis, redisSettingsFromUrl } from './index.js';

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CracError, claimOnce, ErrorCode, Gate, getGlobalContext, Priority, type Resource } from '@crac/core';
+import { CracError, ErrorCode, getGlobalContext, Priority, type Resource } from '@crac/core';
+import { claimOnce, Gate } from '@crac/core/kit';
 import type { Cluster, Redis } from 'ioredis';
 import { redisSettingsFromUrl } from './env.js';
 import type { CracRedisOptions } from './types.js';

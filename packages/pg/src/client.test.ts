@@ -1,4 +1,5 @@
-import { CheckpointError, Context, checkpointRestore, createSimulateEngine } from '@crac/core';
+import { CheckpointError, Context, checkpointRestore } from '@crac/core';
+import { createSimulateEngine } from '@crac/core/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { cracPgClient } from './index.js';

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { CracError, ErrorCode, Gate, getGlobalContext, Priority, type Resource, type Unregister, waitUntil } from '@crac/core';
+import { CracError, ErrorCode, getGlobalContext, Priority, type Resource, type Unregister } from '@crac/core';
+import { Gate, waitUntil } from '@crac/core/kit';
 import type { Client, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import type { CracPgClientOptions } from './types.js';
 

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { CracError, claimOnce, ErrorCode, Gate, getGlobalContext, Priority, type Resource, waitUntil } from '@crac/core';
+import { CracError, ErrorCode, getGlobalContext, Priority, type Resource } from '@crac/core';
+import { claimOnce, Gate, waitUntil } from '@crac/core/kit';
 import type { Pool, PoolClient } from 'pg';
 import { pgSettingsFromEnv } from './env.js';
 import type { CracPgOptions } from './types.js';

@@ -4,10 +4,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointError, checkpointRestore, Context, ErrorCode, UnreleasedHandlesError } from '../index.js';
+import { CheckpointError, checkpointRestore, Context, ErrorCode, getGlobalContext, UnreleasedHandlesError } from '../index.js';
 import { auditHandles, findUnreleased } from './audit.js';
 import { fdOfHandle } from './node-handles.js';
 import { resolvePolicy } from './policy.js';
+
+// The first use of crac-node starts recording where handles are opened (nothing happens at import).
+getGlobalContext();
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

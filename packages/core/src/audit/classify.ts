@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { controlSocketPath } from '../control/socket-path.js';
+import { controlSocketPath } from '../protocol/control-socket.js';
 import { fdCreationStack, type StackHolder } from './creation-sites.js';
 import { toCreationSite } from './creation-site.js';
 import { inodeOf, type OpenFd } from './fd-table.js';

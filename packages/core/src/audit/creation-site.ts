@@ -1,4 +1,4 @@
-import { packageRoot } from '../package-root.js';
+import { packageRoot } from '../protocol/programs.js';
 import type { StackHolder } from './creation-sites.js';
 import type { CreationSite } from './types.js';
 

@@ -2,9 +2,9 @@ import { Agent, createServer, get, type IncomingMessage, type Server } from 'nod
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkpointRestore } from '../checkpoint.js';
+import { checkpointRestore } from '../cycle/checkpoint-restore.js';
 import { Context } from '../context.js';
-import { createSimulateEngine } from '../engines/simulate.js';
+import { createSimulateEngine } from '../engine/simulate.js';
 import { CheckpointError, RestoreError } from '../errors.js';
 import { serverResource } from './server-resource.js';
 import { watchServers } from './watch-servers.js';

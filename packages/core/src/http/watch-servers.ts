@@ -1,4 +1,5 @@
 import { Server } from 'node:net';
+import { ErrorCode } from '../errors.js';
 
 /** Decides whether a server that is about to listen is one the watcher wants. */
 export type ServerMatcher = (server: Server) => boolean;
@@ -53,7 +54,7 @@ function listenHook(): ListenHook {
       try {
         if (watcher.match(this)) watcher.found(this);
       } catch (error) {
-        process.emitWarning(`@crac/core: a server watcher failed: ${(error as Error).message}`, { code: 'CRAC_EWATCH' });
+        process.emitWarning(`@crac/core: a server watcher failed: ${(error as Error).message}`, { code: ErrorCode.WATCH });
       }
     }
     return Reflect.apply(original, this, args);

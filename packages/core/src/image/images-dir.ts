@@ -1,10 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
-import { MANIFEST_FILE } from './manifest.js';
-
-/** The files a dump leaves in the image directory: cleared before the next dump. */
-const IMAGE_FILE = /\.img$|^dump\.log$|^restore\.log$|^stats-(dump|restore)$|^crac-seal\.(conf|sh)$|^crac-manifest\.json\.\d+\.tmp$/;
+import { isDumpFile } from './layout.js';
 
 /**
  * Makes the image directory ready for a dump: created private (0700), owned by this user,
@@ -21,6 +18,6 @@ export function prepareImagesDir(dir: string): void {
   }
   chmodSync(dir, 0o700);
   for (const name of readdirSync(dir)) {
-    if (IMAGE_FILE.test(name) || name === MANIFEST_FILE) rmSync(join(dir, name), { force: true });
+    if (isDumpFile(name)) rmSync(join(dir, name), { force: true });
   }
 }

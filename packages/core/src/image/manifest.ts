@@ -5,7 +5,9 @@ import { type BinaryRecord, describeBinaries } from './binaries.js';
 import { describeHost, type HostRecord } from './host.js';
 
 /** The file beside CRIU's images that describes them. */
-export const MANIFEST_FILE = 'crac-manifest.json';
+import { MANIFEST_FILE } from './layout.js';
+
+export { MANIFEST_FILE };
 
 /** What one of the standard fds was at checkpoint time: the restorer maps it to its own. */
 export interface StdioRecord {

@@ -1,10 +1,10 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
-import { packageRoot } from '../package-root.js';
-import { HOOK_FILES } from './seal.js';
+import { packageRoot } from '../protocol/programs.js';
+import { SEAL_HOOK_FILES } from './layout.js';
 
-const [CONFIG_FILE, SCRIPT_FILE] = HOOK_FILES;
+const [CONFIG_FILE, SCRIPT_FILE] = SEAL_HOOK_FILES;
 
 /** The code the hook runs in a fresh node: `sealImage()` of the bundled package, a one-line error otherwise. */
 const SEAL_CODE =
@@ -21,10 +21,10 @@ function shellQuote(word: string): string {
  * dump and the process runs on. The hook (`sh`, then this node binary, about 60 ms to start
  * here, plus the hashing) removes both files before it seals. Returns the configuration file,
  * for the `configFile` option of the native checkpoint (CRIU RPC `config_file`).
- * @throws {@link CracError} `CRAC_EENGINE` when the bundled package (dist/index.cjs) is missing.
+ * @throws {@link CracError} `CRAC_EENGINE` when the bundled package (dist/image.cjs) is missing.
  */
 export function prepareSealHook(imagesDir: string, node: string = process.execPath): string {
-  const entry = join(packageRoot(), 'dist', 'index.cjs');
+  const entry = join(packageRoot(), 'dist', 'image.cjs');
   if (!existsSync(entry)) {
     throw new CracError(ErrorCode.ENGINE_UNAVAILABLE, `cannot seal images: ${entry} is not built (run \`pnpm build\`)`);
   }
@@ -56,5 +56,5 @@ export function prepareSealHook(imagesDir: string, node: string = process.execPa
 
 /** Removes the hook's files (after a failed dump: a successful one has removed them). */
 export function removeSealHook(imagesDir: string): void {
-  for (const name of HOOK_FILES) rmSync(join(imagesDir, name), { force: true });
+  for (const name of SEAL_HOOK_FILES) rmSync(join(imagesDir, name), { force: true });
 }

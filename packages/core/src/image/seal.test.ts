@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageCorruptError } from './errors.js';
 import { type Manifest, readManifest, writeManifest } from './manifest.js';
-import { HOOK_FILES, sealImage, verifySeal } from './seal.js';
+import { SEAL_HOOK_FILES as HOOK_FILES } from './layout.js';
+import { sealImage, verifySeal } from './seal.js';
 
 let dir: string;
 beforeEach(() => {

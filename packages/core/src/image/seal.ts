@@ -3,17 +3,8 @@ import { join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
 import { ImageCorruptError } from './errors.js';
 import { DIGEST_ALGORITHM, digestFile, digestFileSync } from './hash.js';
-import { type ImageSeal, MANIFEST_FILE, type Manifest, readManifest, type SealedFile, writeManifest } from './manifest.js';
-
-/**
- * Files of an image directory that are not sealed: the manifest itself, CRIU's logs, and the
- * statistics CRIU writes after the post-dump hook (`stats-dump`) and at each restore
- * (`stats-restore`). CRIU never reads them to restore. Anything else is sealed, or refused.
- */
-export const UNSEALED_FILES: ReadonlySet<string> = new Set([MANIFEST_FILE, 'dump.log', 'restore.log', 'stats-dump', 'stats-restore']);
-
-/** The CRIU configuration file and the post-dump hook the criu engine puts beside a dump (see seal-hook.ts). */
-export const HOOK_FILES = ['crac-seal.conf', 'crac-seal.sh'] as const;
+import { SEAL_HOOK_FILES, UNSEALED_FILES } from './layout.js';
+import { type ImageSeal, type Manifest, readManifest, type SealedFile, writeManifest } from './manifest.js';
 
 /**
  * Seals an image right after CRIU's dump: records the size and SHA-256 of every file CRIU wrote
@@ -22,7 +13,7 @@ export const HOOK_FILES = ['crac-seal.conf', 'crac-seal.sh'] as const;
  * @throws {@link CracError} `CRAC_EIMAGE` when there is no manifest or a file is not a regular file.
  */
 export function sealImage(dir: string): ImageSeal {
-  for (const name of HOOK_FILES) rmSync(join(dir, name), { force: true });
+  for (const name of SEAL_HOOK_FILES) rmSync(join(dir, name), { force: true });
   const manifest = readManifest(dir);
   const files: ImageSeal['files'] = {};
   for (const name of readdirSync(dir).sort()) {

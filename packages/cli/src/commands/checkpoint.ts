@@ -1,0 +1,234 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CracError, ErrorCode } from '@crac/core';
+import { DUMP_LOG } from '@crac/core/image';
+import {
+  controlSocketPath,
+  exitCodeOf,
+  type ProcessExit,
+  registerPreloadPath,
+  requestCheckpoint,
+  requireNativeProgram,
+} from '@crac/core/protocol';
+import { ExitCode, formatBytes, Report } from '../output.js';
+import { forwardSignals } from '../signals.js';
+
+/** Options of `crac checkpoint`. */
+export interface CheckpointCommandOptions {
+  to?: string;
+  pid?: number;
+  leaveRunning?: boolean;
+  warmup?: string;
+  json?: boolean;
+}
+
+/**
+ * `crac checkpoint --to DIR -- <command>`: starts the app under the io_uring guard with the
+ * checkpoint trigger preloaded, and checkpoints it when it calls the API, or when the warm-up
+ * command ends. `crac checkpoint --pid PID`: asks a running app to checkpoint now.
+ */
+export async function checkpointCommand(command: string[], options: CheckpointCommandOptions): Promise<number> {
+  const report = new Report(options.json ?? false);
+  try {
+    if (options.pid !== undefined) return await checkpointPid(options.pid, options, report);
+    if (!options.to) throw new CracError(ErrorCode.INVALID_ARGUMENT, 'crac checkpoint needs --to DIR (where the image goes) or --pid PID');
+    if (command.length === 0)
+      throw new CracError(ErrorCode.INVALID_ARGUMENT, 'crac checkpoint --to DIR needs the command to start: -- node app.js');
+    return await checkpointLaunch(command, resolve(options.to), options, report);
+  } catch (error) {
+    report.error(error as Error);
+    report.finish({ ok: false }, error as Error);
+    return (error as CracError).code === ErrorCode.INVALID_ARGUMENT ? ExitCode.USAGE : ExitCode.FAILED;
+  }
+}
+
+async function checkpointPid(pid: number, options: CheckpointCommandOptions, report: Report): Promise<number> {
+  const started = performance.now();
+  const imagesDir = options.to ? resolve(options.to) : undefined;
+  const { outcome } = await requestCheckpoint(pid, { ...(imagesDir ? { imagesDir } : {}), leaveRunning: options.leaveRunning ?? false });
+  if (outcome === 'dumped' && imagesDir) await assertDumped(imagesDir);
+  report.phase('checkpoint', performance.now() - started, imagesDir ? `${outcome}, image ${formatBytes(imageSize(imagesDir))}` : outcome);
+  report.finish({ ok: true, pid, outcome, ...(imagesDir ? { imagesDir } : {}) });
+  return ExitCode.OK;
+}
+
+async function checkpointLaunch(command: string[], imagesDir: string, options: CheckpointCommandOptions, report: Report): Promise<number> {
+  const guard = requireNativeProgram('guard');
+  const started = performance.now();
+  const app = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir) });
+  const exited = new Promise<Exit>((resolveExit) => app.once('exit', (code, signal) => resolveExit({ code, signal })));
+  const stopForwarding = forwardSignals(app);
+  try {
+    if (!options.warmup) {
+      report.info(`started ${command.join(' ')} (pid ${app.pid}); it checkpoints when it calls checkpointRestore()`);
+      return await finishOnExit(await exited, imagesDir, started, report);
+    }
+    const pid = app.pid as number;
+    const ready = await Promise.race([waitForTrigger(pid), exited.then(() => false)]);
+    if (!ready) throw new CracError(ErrorCode.CHECKPOINT, 'the app exited before it was ready to checkpoint');
+    report.phase('start', performance.now() - started, `pid ${pid}`);
+
+    const warmupStarted = performance.now();
+    const warmup = runWarmup(options.warmup);
+    const warmedUp = await Promise.race([warmup.exited, exited.then((exit) => ({ appExit: exit }))]);
+    if (typeof warmedUp !== 'number') {
+      warmup.stop();
+      throw new CracError(ErrorCode.CHECKPOINT, `the app ended during the warm-up (${describeExit(warmedUp.appExit)}); no image was made`);
+    }
+    if (warmedUp !== 0) {
+      app.kill('SIGTERM');
+      throw new CracError(
+        ErrorCode.CHECKPOINT,
+        `the warm-up command failed (exit code ${warmedUp}); the app was stopped, no image was made`,
+      );
+    }
+    report.phase('warmup', performance.now() - warmupStarted);
+
+    const checkpointStarted = performance.now();
+    let outcome: string;
+    try {
+      ({ outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false }));
+      if (outcome === 'dumped') await assertDumped(imagesDir);
+    } catch (error) {
+      return await afterFailedCheckpoint(error as Error, app, exited, options, report);
+    }
+    report.phase(
+      'checkpoint',
+      performance.now() - checkpointStarted,
+      `${outcome}, image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`,
+    );
+    report.finish({ ok: true, pid, outcome, imagesDir });
+    if (outcome === 'dumped') return ExitCode.OK;
+    // Left running: stay its parent, as if it had been started directly.
+    return exitCodeOf(await exited, ExitCode.FAILED);
+  } finally {
+    stopForwarding();
+  }
+}
+
+type Exit = ProcessExit;
+
+/**
+ * The app refused or failed the checkpoint, and runs on. As a build step (no --leave-running)
+ * it is stopped, not left behind; with --leave-running it keeps running under this command.
+ */
+async function afterFailedCheckpoint(
+  error: Error,
+  app: ChildProcess,
+  exited: Promise<Exit>,
+  options: CheckpointCommandOptions,
+  report: Report,
+): Promise<number> {
+  report.error(error);
+  report.finish({ ok: false }, error);
+  if (options.leaveRunning) {
+    report.info('no image was made; the app keeps running');
+    await exited;
+  } else {
+    report.info('no image was made; stopping the app');
+    app.kill('SIGTERM');
+    await exited;
+  }
+  return ExitCode.FAILED;
+}
+
+/** The app's environment: the trigger preloaded, the image directory and the engine chosen. */
+function appEnvironment(imagesDir: string): NodeJS.ProcessEnv {
+  const register = registerPreloadPath();
+  const nodeOptions = [process.env.NODE_OPTIONS, `--require ${JSON.stringify(register)}`].filter(Boolean).join(' ');
+  return { ...process.env, NODE_OPTIONS: nodeOptions, CRAC_IMAGES_DIR: imagesDir, CRAC_ENGINE: process.env.CRAC_ENGINE ?? 'criu' };
+}
+
+/**
+ * The app ended without --warmup: CRIU ended it with the dump, or it exited on its own, after a
+ * leave-running checkpoint (its exit code is passed on) or without any.
+ */
+async function finishOnExit(exit: Exit, imagesDir: string, started: number, report: Report): Promise<number> {
+  const dumped = await dumpSucceeded(imagesDir, exit.signal === 'SIGKILL' ? 10_000 : 0);
+  if (dumped && exit.signal === 'SIGKILL') {
+    report.phase('checkpoint', performance.now() - started, `image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`);
+    report.finish({ ok: true, outcome: 'dumped', imagesDir });
+    return ExitCode.OK;
+  }
+  const how = describeExit(exit);
+  if (dumped) {
+    report.info(`the app ended (${how}) after a leave-running checkpoint into ${imagesDir}`);
+    report.finish({ ok: true, outcome: 'checkpointed', imagesDir, exitCode: exit.code });
+    return exitCodeOf(exit, ExitCode.FAILED);
+  }
+  const error = new CracError(ErrorCode.CHECKPOINT, `the app ended (${how}) without a checkpoint`);
+  report.error(error);
+  report.finish({ ok: false }, error);
+  return exit.code || ExitCode.FAILED;
+}
+
+/** Waits until the app's trigger answers (a socket file alone may be a dead process's with the same pid). */
+async function waitForTrigger(pid: number): Promise<boolean> {
+  const path = controlSocketPath(pid);
+  while (!(existsSync(path) && (await accepts(path)))) await sleep(10);
+  return true;
+}
+
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolveAccepts) => {
+    const socket = connect(path)
+      .once('connect', () => {
+        socket.destroy();
+        resolveAccepts(true);
+      })
+      .once('error', () => resolveAccepts(false));
+  });
+}
+
+/** The warm-up command, in a process group of its own so that all of it can be stopped. */
+function runWarmup(command: string): { exited: Promise<number>; stop(): void } {
+  // Its output goes to stderr: stdout is the app's.
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 2, 2], detached: true });
+  return {
+    exited: new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code ?? 1))),
+    stop: () => {
+      try {
+        process.kill(-(child.pid as number), 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+function describeExit({ code, signal }: Exit): string {
+  return signal ? `signal ${signal}` : `exit code ${code}`;
+}
+
+/**
+ * CRIU kills the dumped process a moment before it writes its last log line: a process that
+ * ended with the dump is given a few seconds for the log to say how the dump went.
+ */
+async function dumpSucceeded(imagesDir: string, waitMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let log = '';
+    try {
+      log = readFileSync(join(imagesDir, DUMP_LOG), 'utf8');
+    } catch {
+      // not there (yet)
+    }
+    if (log.includes('Dumping finished successfully')) return true;
+    if (/Dumping FAILED/.test(log) || Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+}
+
+async function assertDumped(imagesDir: string): Promise<void> {
+  if (!(await dumpSucceeded(imagesDir))) {
+    throw new CracError(ErrorCode.CRIU_DUMP, `the process ended but ${join(imagesDir, DUMP_LOG)} does not say the dump finished`);
+  }
+}
+
+function imageSize(dir: string): number {
+  return readdirSync(dir).reduce((total, name) => total + statSync(join(dir, name)).size, 0);
+}

@@ -1,0 +1,81 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkCommand } from './commands/check.js';
+import { checkpointCommand } from './commands/checkpoint.js';
+import { inspectCommand } from './commands/inspect.js';
+import { ExitCode } from './output.js';
+import { restoreCommand } from './commands/restore.js';
+
+function parsePid(value: string): number {
+  const pid = Number(value);
+  if (!Number.isInteger(pid) || pid <= 0) throw new InvalidArgumentError('a process id is a positive integer');
+  return pid;
+}
+
+/** The `crac` command line. Resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.OK;
+  const program = new Command('crac')
+    .description('Coordinated Restore at Checkpoint for Node.js')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`crac: ${text}`) });
+
+  program
+    .command('checkpoint')
+    .description('checkpoint an app: start it and checkpoint it after warm-up, or ask a running one')
+    .usage('--to DIR [--leave-running] [--warmup CMD] -- <command...>\n       crac checkpoint --pid PID [--to DIR] [--leave-running]')
+    .argument('[command...]', 'the app to start, after --')
+    .option('--to <dir>', 'the image directory (created 0700)')
+    .option('--pid <pid>', 'checkpoint this running process (started with @crac/core/register preloaded)', parsePid)
+    .option('--leave-running', 'keep the app running after the checkpoint', false)
+    .option('--warmup <cmd>', 'shell command that warms the app up; the checkpoint follows when it succeeds')
+    .option('--json', 'print the result as one JSON line on stdout', false)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  crac checkpoint --to ./image --warmup "npx autocannon -d 5 http://127.0.0.1:3000" -- node server.js\n  crac checkpoint --pid 4242 --to ./image',
+    )
+    .action(async (command: string[], options) => {
+      exitCode = await checkpointCommand(command, options);
+    });
+
+  program
+    .command('restore')
+    .description("restore an image in the foreground; exits with the app's exit code (125: the restore failed)")
+    .argument('<dir>', 'the image directory')
+    .addOption(new Option('--pid-namespace <mode>', 'restore in a new pid namespace').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(
+      new Option('--verify <mode>', 'hash only the image files touched since the checkpoint, or all of them')
+        .choices(['quick', 'full'])
+        .default('quick'),
+    )
+    .option('--json', 'print the result as one JSON line on stdout once restored', false)
+    .action(async (dir: string, options) => {
+      exitCode = await restoreCommand(dir, options);
+    });
+
+  program
+    .command('inspect')
+    .description("print an image's manifest, and whether it verifies on this host (exit code 1 when not)")
+    .argument('<dir>', 'the image directory')
+    .option('--json', 'print the manifest and the verification as one JSON line', false)
+    .action(async (dir: string, options) => {
+      exitCode = await inspectCommand(dir, options);
+    });
+
+  program
+    .command('check')
+    .description('can this host checkpoint and restore, and if not, what to do')
+    .option('--json', 'print the checks as JSON', false)
+    .action((options) => {
+      exitCode = checkCommand(options);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return ExitCode.OK;
+    if (code.startsWith('commander.')) return ExitCode.USAGE;
+    throw error;
+  }
+  return exitCode;
+}

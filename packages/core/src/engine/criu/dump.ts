@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+import { type CriuBinary, findCriu } from './binary.js';
+import { CracError, ErrorCode } from '../../errors.js';
+import { prepareImagesDir } from '../../image/images-dir.js';
+import { DUMP_LOG } from '../../image/layout.js';
+import { currentManifest, writeManifest } from '../../image/manifest.js';
+import { prepareSealHook, removeSealHook } from '../../image/seal-hook.js';
+import { loadNative, type NativeBinding } from './native.js';
+import { prepareRestoredProcess } from '../../restored/prepare.js';
+import { fullGc } from './full-gc.js';
+import { type ShrinkReport, shrinkProcess } from './shrink.js';
+import { resolveShrink } from './shrink-option.js';
+import type { Engine, EngineRequest, EngineResult } from '../engine.js';
+
+/**
+ * The CRIU engine: the process dumps itself through the native bridge (CRIU runs in a
+ * detached grandchild, outside the dumped tree). Resolves `restored` in a restored copy and
+ * `checkpointed` when left running; with `leaveRunning: false` the original process ends
+ * with the dump (CRIU kills it).
+ *
+ * @throws {@link CracError} `CRAC_EENGINE` at selection when the native bridge or CRIU is missing.
+ */
+export function createCriuEngine(): Engine {
+  const native = loadNative();
+  const criu = findCriu();
+  return {
+    name: 'criu',
+    checkpoint: async (request) => dump(native, criu, request),
+  };
+}
+
+async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequest): Promise<EngineResult> {
+  if (!request.imagesDir) {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, 'the criu engine needs an image directory: pass `imagesDir` or set CRAC_IMAGES_DIR');
+  }
+  // A bad CRAC_SHRINK fails here, before the image directory is touched.
+  const shrinkBeforeDump = resolveShrink(request.shrink);
+  const imagesDir = resolve(request.imagesDir);
+  prepareImagesDir(imagesDir);
+  writeManifest(imagesDir, currentManifest(imagesDir, criu));
+  // CRIU's post-dump hook seals the image (checksums into the manifest) before the process is
+  // killed or resumed; a failed seal fails the dump.
+  const configFile = prepareSealHook(imagesDir);
+  // Last thing before CRIU reads the memory: after the hooks, the audit and the preparation
+  // above, which allocate too. Best effort: shrinkProcess() records a failing lever, never throws.
+  const shrink: ShrinkReport | undefined = shrinkBeforeDump
+    ? shrinkProcess({ v8Notify: native.v8Notify, mallocTrim: native.mallocTrim, fullGc })
+    : undefined;
+  // CRIU writes the image with this process's umask: keep it private to the owner.
+  const umask = process.umask(0o077);
+  let result: 'restored' | 'checkpointed';
+  try {
+    ({ result } = native.checkpoint({
+      criuPath: criu.path,
+      imagesDir,
+      logFile: DUMP_LOG,
+      leaveRunning: request.leaveRunning,
+      // The process is rarely a session leader (started from a shell or a supervisor).
+      shellJob: true,
+      configFile,
+    }));
+  } catch (error) {
+    removeSealHook(imagesDir);
+    throw error;
+  } finally {
+    process.umask(umask);
+  }
+  const shrinkReport = shrink ? { shrink } : {};
+  return result === 'restored'
+    ? { outcome: result, ...prepareRestoredProcess(native), ...shrinkReport }
+    : { outcome: result, ...shrinkReport };
+}

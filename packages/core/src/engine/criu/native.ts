@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+import { CracError, ErrorCode } from '../../errors.js';
+import { requireNativeProgram } from '../../protocol/programs.js';
+
+/** Options of the native self-dump (see native/README-native.md). */
+export interface NativeCheckpointOptions {
+  criuPath: string;
+  imagesDir: string;
+  logFile: string;
+  leaveRunning: boolean;
+  shellJob: boolean;
+  /** Absolute path of a CRIU configuration file (RPC `config_file`): the criu engine's seal hook. */
+  configFile?: string;
+}
+
+/** The functions of native/build/crac.node. */
+export interface NativeBinding {
+  checkpoint(options: NativeCheckpointOptions): { result: 'restored' | 'checkpointed'; imagesDirFd: number };
+  reseedRandom(): true;
+  mallocTrim(): number;
+  /** V8's low-memory / memory-pressure notification on the calling thread's isolate (`CRAC_ESHRINK` when unavailable). */
+  v8Notify(kind: 'low-memory' | 'pressure-critical' | 'pressure-moderate' | 'pressure-none'): true;
+}
+
+let loaded: NativeBinding | undefined;
+
+/**
+ * Loads the native bridge on first use, so that importing @crac/core never needs it.
+ * @throws {@link CracError} `CRAC_EENGINE` saying what was tried and how to build it.
+ */
+export function loadNative(): NativeBinding {
+  if (loaded) return loaded;
+  if (process.platform !== 'linux') {
+    throw new CracError(
+      ErrorCode.ENGINE_UNAVAILABLE,
+      `the native CRIU bridge needs Linux (this is ${process.platform}); use the simulate engine`,
+    );
+  }
+  const addon = requireNativeProgram('addon');
+  try {
+    loaded = withCracErrors(createRequire(import.meta.url)(addon) as NativeBinding);
+  } catch (cause) {
+    throw new CracError(
+      ErrorCode.ENGINE_UNAVAILABLE,
+      `cannot load the native CRIU bridge ${addon}: ${(cause as Error).message}; rebuild it`,
+      { cause },
+    );
+  }
+  return loaded;
+}
+
+/**
+ * The addon throws plain `Error`s with a `code` (C has no classes): make them {@link CracError}s,
+ * keeping the details it attached (`criuErrors`, `errno`, `syscall`...).
+ */
+function withCracErrors(binding: NativeBinding): NativeBinding {
+  const wrapped = {} as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(binding) as [string, (...args: unknown[]) => unknown][]) {
+    wrapped[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (error) {
+        throw asCracError(error);
+      }
+    };
+  }
+  return wrapped as unknown as NativeBinding;
+}
+
+function asCracError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof CracError) return error;
+  const { code } = error as { code?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('CRAC_')) return error;
+  const converted = new CracError(code, error.message, { cause: error });
+  for (const [key, value] of Object.entries(error)) if (key !== 'code') Object.assign(converted, { [key]: value });
+  return converted;
+}

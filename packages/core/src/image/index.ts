@@ -1,0 +1,13 @@
+/**
+ * `@crac/core/image`: image tooling. The layout of an image directory, its manifest, the seal
+ * written after the dump, and the verification a restorer runs before anything starts.
+ *
+ * @packageDocumentation
+ */
+export type { BinaryDifference, BinaryRecord } from './binaries.js';
+export { type CorruptReason, ImageCorruptError, ImageForeignError } from './errors.js';
+export type { HostRecord } from './host.js';
+export { DUMP_LOG, IMAGES_DIR_FD, MANIFEST_FILE, REQUIRED_CRIU_FILES, RESTORE_LOG, UNSEALED_FILES } from './layout.js';
+export { type ImageSeal, type Manifest, readManifest, type SealedFile, type StdioRecord } from './manifest.js';
+export { type SealCheck, sealImage, type VerifySealOptions } from './seal.js';
+export { type Verification, type VerifyOptions, verifyImage } from './verify.js';

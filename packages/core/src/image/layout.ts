@@ -1,0 +1,44 @@
+/**
+ * The layout of an image directory: every name crac-node gives a file in it, and the descriptor
+ * through which a restored process sees it. One definition for the engine that writes an image,
+ * the seal, the verification and the restorer.
+ */
+
+/** crac-node's own record of the image: identity of the host, binaries and stdio, then the seal. */
+export const MANIFEST_FILE = 'crac-manifest.json';
+
+/** CRIU's log of the dump, written into the image directory. */
+export const DUMP_LOG = 'dump.log';
+
+/** CRIU's log of a restore (written into the restorer's work directory, never the image). */
+export const RESTORE_LOG = 'restore.log';
+
+/** The CRIU configuration file and the post-dump hook that seal the image (see seal-hook.ts). */
+export const SEAL_HOOK_FILES = ['crac-seal.conf', 'crac-seal.sh'] as const;
+
+/**
+ * Files of an image directory that are not sealed: the manifest itself, CRIU's logs, and the
+ * statistics CRIU writes after the post-dump hook (`stats-dump`) and at each restore
+ * (`stats-restore`). CRIU never reads them to restore. Anything else is sealed, or refused.
+ */
+export const UNSEALED_FILES: ReadonlySet<string> = new Set([MANIFEST_FILE, DUMP_LOG, RESTORE_LOG, 'stats-dump', 'stats-restore']);
+
+/** CRIU cannot start a restore without these (and may crash instead of saying so). */
+export const REQUIRED_CRIU_FILES = ['inventory.img', 'pstree.img'] as const;
+
+/** What a previous dump left in a directory: cleared before the next dump (other files are left alone). */
+export function isDumpFile(name: string): boolean {
+  return (
+    name === MANIFEST_FILE ||
+    UNSEALED_FILES.has(name) ||
+    (SEAL_HOOK_FILES as readonly string[]).includes(name) ||
+    /\.img$|^crac-manifest\.json\.\d+\.tmp$/.test(name)
+  );
+}
+
+/**
+ * The restorer's descriptor on which CRIU finds the image directory. The dumped process held the
+ * directory open during the dump; the restore remaps that descriptor to this one
+ * (`--inherit-fd`), so the copy never refers to a path that may have moved.
+ */
+export const IMAGES_DIR_FD = 3;

@@ -1,0 +1,10 @@
+/**
+ * `@crac/core/kit`: what adapters are built from. A pool or client adapter holds new borrowers
+ * at a {@link Gate} during a checkpoint, waits for the borrowed ones to come back, closes what is
+ * idle, and lets everything through again after the restore.
+ *
+ * @packageDocumentation
+ */
+export { claimOnce } from './claim-once.js';
+export { Gate } from './gate.js';
+export { waitUntil, type WaitUntilOptions } from './wait-until.js';

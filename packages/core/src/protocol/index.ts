@@ -1,0 +1,26 @@
+/**
+ * `@crac/core/protocol`: what the processes around a checkpoint tell each other, and where those
+ * processes are. The `crac` CLI (`@crac/cli`) is built on it; see PROTOCOL.md at the repository root.
+ *
+ * - CLI -> app: a checkpoint request on the app's control socket ({@link requestCheckpoint}).
+ * - restorer -> CRIU -> app: the arguments of `criu restore` ({@link criuRestoreArguments}),
+ *   run under the restore supervisor `crac-init`.
+ * - the programs: CRIU ({@link findCriu}), `crac-init`, `crac-guard` and the addon
+ *   ({@link requireNativeProgram}), the preload ({@link registerPreloadPath}).
+ *
+ * @packageDocumentation
+ */
+export { CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
+export { criuErrorLines, restoreAdvice } from '../engine/criu/log.js';
+export { type ControlReply, type ControlRequest, controlDir, controlSocketPath } from './control-socket.js';
+export { criuRestoreArguments, type RestoreWorkspace } from './criu-restore.js';
+export { exitCodeOf, type ProcessExit, type ProcessState, processState } from './processes.js';
+export {
+  NATIVE_PROGRAMS,
+  type NativeProgram,
+  nativeBuildCommand,
+  nativeProgramPath,
+  registerPreloadPath,
+  requireNativeProgram,
+} from './programs.js';
+export { requestCheckpoint, type TriggerOptions, type TriggerOutcome } from './trigger-client.js';

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CracError, ErrorCode } from '../errors.js';
+import { type ControlReply, controlSocketPath } from './control-socket.js';
+import { processState } from './processes.js';
+
+/** How a requested checkpoint ended, seen from outside the process. */
+export type TriggerOutcome =
+  /** The dump succeeded and the process ended with it (no leave-running). */
+  | { outcome: 'dumped' }
+  /** The process settled the cycle and answered (left running, or simulated). */
+  | { outcome: string };
+
+/** Options of {@link requestCheckpoint}. */
+export interface TriggerOptions {
+  imagesDir?: string;
+  leaveRunning?: boolean;
+  /** How long to wait for the cycle to settle, in ms. Default 120 000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Asks process `pid` (started with `@crac/core/register` preloaded) to checkpoint itself,
+ * and waits until the cycle settles.
+ * @throws {@link CracError} `CRAC_ETRIGGER` when the process cannot be asked, or the error the process reported.
+ */
+export async function requestCheckpoint(pid: number, options: TriggerOptions = {}): Promise<TriggerOutcome> {
+  const path = controlSocketPath(pid);
+  if (!isAlive(pid)) throw new CracError(TRIGGER, `no process ${pid}`);
+  if (!existsSync(path)) {
+    throw new CracError(
+      TRIGGER,
+      `process ${pid} does not accept checkpoint requests (no ${path}): start it with \`node --require @crac/core/register\` or under \`crac checkpoint\``,
+    );
+  }
+  const id = randomUUID();
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const first = await exchange(path, { command: 'checkpoint', id, imagesDir: options.imagesDir, leaveRunning: options.leaveRunning }).catch(
+    (cause: NodeJS.ErrnoException) => {
+      throw new CracError(
+        TRIGGER,
+        `cannot reach the checkpoint trigger of process ${pid} at ${path} (${cause.code ?? cause.message}): is it still starting?`,
+        {
+          cause,
+        },
+      );
+    },
+  );
+  let reply = first;
+  // The socket closes for the dump: the process either ends with it or answers again.
+  while (reply?.event !== 'settled' && reply?.event !== 'refused') {
+    if (Date.now() > deadline) throw new CracError(TRIGGER, `process ${pid} did not finish its checkpoint in time`);
+    if (!isAlive(pid)) return { outcome: 'dumped' };
+    await sleep(25);
+    reply = await exchange(path, { command: 'status', id }).catch(() => undefined);
+  }
+  if (reply.event === 'refused' || reply.error) {
+    const error = reply.error ?? { message: 'refused' };
+    throw new CracError(error.code ?? TRIGGER, `process ${pid} did not checkpoint: ${error.message}`);
+  }
+  return { outcome: reply.outcome ?? 'unknown' };
+}
+
+const TRIGGER = ErrorCode.TRIGGER;
+
+/** Sends one request and returns the last meaningful reply before the socket closed. */
+function exchange(path: string, request: object): Promise<ControlReply | undefined> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    let last: ControlReply | undefined;
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    const lines = createInterface({ input: socket });
+    lines.on('error', reject);
+    lines.on('line', (line) => {
+      last = JSON.parse(line) as ControlReply;
+      if (last.event === 'settled' || last.event === 'refused' || last.event === 'unknown') {
+        socket.end();
+        resolve(last);
+      }
+    });
+    socket.once('close', () => resolve(last));
+  });
+}
+
+function isAlive(pid: number): boolean {
+  return processState(pid) === 'alive';
+}

@@ -1,0 +1,94 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { checkpointRestore } from '../cycle/checkpoint-restore.js';
+import { getGlobalContext } from '../global-context.js';
+import type { Resource } from '../types.js';
+import { type ControlReply, type ControlRequest, controlDir, controlSocketPath } from './control-socket.js';
+
+/** Below every connection: the trigger closes last before the dump and is back first after it. */
+const TRIGGER_PRIORITY = -1_000;
+
+/**
+ * Accepts checkpoint requests from `crac checkpoint --pid` on a private unix socket. It is a
+ * resource of the global context: the socket is closed before the dump (it cannot travel in
+ * the image) and opened again after it, where the requester asks how the cycle settled.
+ */
+export class CheckpointTrigger implements Resource {
+  readonly name = 'checkpoint trigger';
+  readonly path = controlSocketPath(process.pid);
+  #server: Server | undefined;
+  readonly #connections = new Set<Socket>();
+  /** How each request settled, for requesters that reconnect after the dump. */
+  readonly #settled = new Map<string, ControlReply>();
+  /** The request whose cycle is running, if one is. */
+  #pending: string | undefined;
+
+  /** Opens the socket and registers in the global context. */
+  async start(): Promise<void> {
+    getGlobalContext().register(this, { priority: TRIGGER_PRIORITY });
+    // A socket file left behind would mislead a requester once this pid is reused.
+    process.once('exit', () => rmSync(this.path, { force: true }));
+    await this.#listen();
+  }
+
+  beforeCheckpoint(): Promise<void> {
+    return new Promise((resolve) => {
+      // The requester then waits for the process to end (a dump without leave-running) or to answer again.
+      const dumping = this.#pending ? `${JSON.stringify({ event: 'dumping', id: this.#pending })}\n` : '';
+      for (const socket of this.#connections) socket.end(dumping);
+      if (!this.#server) return resolve();
+      this.#server.close(() => resolve());
+      this.#server = undefined;
+    });
+  }
+
+  afterRestore(): Promise<void> {
+    return this.#listen();
+  }
+
+  async #listen(): Promise<void> {
+    const dir = controlDir();
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    rmSync(this.path, { force: true });
+    const server = createServer((socket) => this.#serve(socket));
+    server.unref();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.path, resolve));
+    this.#server = server;
+  }
+
+  #serve(socket: Socket): void {
+    this.#connections.add(socket);
+    socket.on('close', () => this.#connections.delete(socket)).on('error', () => {});
+    const send = (reply: ControlReply) => socket.writable && socket.write(`${JSON.stringify(reply)}\n`);
+    createInterface({ input: socket }).on('line', (line) => {
+      let request: ControlRequest;
+      try {
+        request = JSON.parse(line) as ControlRequest;
+      } catch {
+        return send({ event: 'refused', id: '', error: { message: 'not a JSON request' } });
+      }
+      if (request.command === 'status') return send(this.#settled.get(request.id) ?? { event: 'unknown', id: request.id });
+      if (request.command === 'checkpoint') return this.#checkpoint(request, send);
+      send({ event: 'refused', id: (request as { id?: string }).id ?? '', error: { message: 'unknown command' } });
+    });
+  }
+
+  #checkpoint(request: Extract<ControlRequest, { command: 'checkpoint' }>, send: (reply: ControlReply) => unknown): void {
+    send({ event: 'accepted', id: request.id });
+    const options = { ...(request.imagesDir ? { imagesDir: request.imagesDir } : {}), leaveRunning: request.leaveRunning ?? false };
+    this.#pending = request.id;
+    checkpointRestore(options).then(
+      (result) => this.#settle({ event: 'settled', id: request.id, outcome: result.outcome }),
+      (error: Error & { code?: string }) =>
+        this.#settle({ event: 'settled', id: request.id, error: { message: error.message, ...(error.code ? { code: error.code } : {}) } }),
+    );
+  }
+
+  #settle(reply: Extract<ControlReply, { event: 'settled' }>): void {
+    if (this.#pending === reply.id) this.#pending = undefined;
+    this.#settled.set(reply.id, reply);
+    for (const socket of this.#connections) socket.write(`${JSON.stringify(reply)}\n`);
+  }
+}
