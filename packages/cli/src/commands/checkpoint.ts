@@ -1,18 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '@crac/core';
-import { DUMP_LOG } from '@crac/core/image';
 import {
   controlSocketPath,
+  type DumpIdentity,
   exitCodeOf,
   type ProcessExit,
   registerPreloadPath,
   requestCheckpoint,
   requireNativeProgram,
+  sealedImageOf,
 } from '@crac/core/protocol';
 import { ExitCode, formatBytes, Report } from '../output.js';
 import { forwardSignals } from '../signals.js';
@@ -49,23 +50,25 @@ export async function checkpointCommand(command: string[], options: CheckpointCo
 async function checkpointPid(pid: number, options: CheckpointCommandOptions, report: Report): Promise<number> {
   const started = performance.now();
   const imagesDir = options.to ? resolve(options.to) : undefined;
-  const { outcome } = await requestCheckpoint(pid, { ...(imagesDir ? { imagesDir } : {}), leaveRunning: options.leaveRunning ?? false });
-  if (outcome === 'dumped' && imagesDir) await assertDumped(imagesDir);
-  report.phase('checkpoint', performance.now() - started, imagesDir ? `${outcome}, image ${formatBytes(imageSize(imagesDir))}` : outcome);
-  report.finish({ ok: true, pid, outcome, ...(imagesDir ? { imagesDir } : {}) });
+  const result = await requestCheckpoint(pid, { ...(imagesDir ? { imagesDir } : {}), leaveRunning: options.leaveRunning ?? false });
+  const { outcome } = result;
+  const written = result.imagesDir ?? imagesDir;
+  report.phase('checkpoint', performance.now() - started, written ? `${outcome}, image ${formatBytes(imageSize(written))}` : outcome);
+  report.finish({ ok: true, pid, outcome, ...(written ? { imagesDir: written } : {}) });
   return ExitCode.OK;
 }
 
 async function checkpointLaunch(command: string[], imagesDir: string, options: CheckpointCommandOptions, report: Report): Promise<number> {
   const guard = requireNativeProgram('guard');
   const started = performance.now();
+  const startedAt = Date.now();
   const app = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir) });
   const exited = new Promise<Exit>((resolveExit) => app.once('exit', (code, signal) => resolveExit({ code, signal })));
   const stopForwarding = forwardSignals(app);
   try {
     if (!options.warmup) {
       report.info(`started ${command.join(' ')} (pid ${app.pid}); it checkpoints when it calls checkpointRestore()`);
-      return await finishOnExit(await exited, imagesDir, started, report);
+      return await finishOnExit(await exited, imagesDir, { since: startedAt }, started, report);
     }
     const pid = app.pid as number;
     const ready = await Promise.race([waitForTrigger(pid), exited.then(() => false)]);
@@ -92,7 +95,6 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     let outcome: string;
     try {
       ({ outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false }));
-      if (outcome === 'dumped') await assertDumped(imagesDir);
     } catch (error) {
       return await afterFailedCheckpoint(error as Error, app, exited, options, report);
     }
@@ -147,8 +149,9 @@ function appEnvironment(imagesDir: string): NodeJS.ProcessEnv {
  * The app ended without --warmup: CRIU ended it with the dump, or it exited on its own, after a
  * leave-running checkpoint (its exit code is passed on) or without any.
  */
-async function finishOnExit(exit: Exit, imagesDir: string, started: number, report: Report): Promise<number> {
-  const dumped = await dumpSucceeded(imagesDir, exit.signal === 'SIGKILL' ? 10_000 : 0);
+async function finishOnExit(exit: Exit, imagesDir: string, dump: DumpIdentity, started: number, report: Report): Promise<number> {
+  // The seal step runs once CRIU wrote every file, before CRIU ends or resumes the process.
+  const dumped = sealedImageOf(imagesDir, dump) !== undefined;
   if (dumped && exit.signal === 'SIGKILL') {
     report.phase('checkpoint', performance.now() - started, `image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`);
     report.finish({ ok: true, outcome: 'dumped', imagesDir });
@@ -202,31 +205,6 @@ function runWarmup(command: string): { exited: Promise<number>; stop(): void } {
 
 function describeExit({ code, signal }: Exit): string {
   return signal ? `signal ${signal}` : `exit code ${code}`;
-}
-
-/**
- * CRIU kills the dumped process a moment before it writes its last log line: a process that
- * ended with the dump is given a few seconds for the log to say how the dump went.
- */
-async function dumpSucceeded(imagesDir: string, waitMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    let log = '';
-    try {
-      log = readFileSync(join(imagesDir, DUMP_LOG), 'utf8');
-    } catch {
-      // not there (yet)
-    }
-    if (log.includes('Dumping finished successfully')) return true;
-    if (/Dumping FAILED/.test(log) || Date.now() >= deadline) return false;
-    await sleep(20);
-  }
-}
-
-async function assertDumped(imagesDir: string): Promise<void> {
-  if (!(await dumpSucceeded(imagesDir))) {
-    throw new CracError(ErrorCode.CRIU_DUMP, `the process ended but ${join(imagesDir, DUMP_LOG)} does not say the dump finished`);
-  }
 }
 
 function imageSize(dir: string): number {

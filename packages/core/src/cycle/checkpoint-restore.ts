@@ -9,6 +9,7 @@ import type { Context } from '../context.js';
 import { cycleScope, DEFAULT_HOOK_TIMEOUT_MS } from './scope.js';
 import { publish } from './diagnostics.js';
 import type { Engine, EngineName, EngineOutcome, EngineResult } from '../engine/engine.js';
+import type { ShrinkReport } from '../engine/criu/shrink.js';
 import { resolveEngine } from '../engine/select.js';
 import { CheckpointError, CracError, ErrorCode, type ResourceError, RestoreError } from '../errors.js';
 import { core } from '../global-context.js';
@@ -45,6 +46,11 @@ export interface CheckpointOptions {
    * time. Engines that make no image ignore it. Default: `CRAC_SHRINK` (`0` turns it off), else `true`.
    */
   shrink?: boolean;
+  /**
+   * Names this checkpoint in the image's manifest, so that whoever asked for it can tell its
+   * image from an older one (the `crac` CLI passes its request's id). Default: a fresh id.
+   */
+  checkpointId?: string;
 }
 
 /** How long each phase took, in milliseconds. */
@@ -71,6 +77,8 @@ export interface CheckpointResult {
   timings: PhaseTimings;
   /** What the audit of open handles found and did (absent when it was off). */
   audit?: AuditReport;
+  /** What the shrink before the dump did (absent when it was off or the engine makes no image). */
+  shrink?: ShrinkReport;
 }
 
 /**
@@ -166,13 +174,14 @@ async function runCycle(
         imagesDir,
         leaveRunning,
         ...(options.shrink === undefined ? {} : { shrink: options.shrink }),
+        ...(options.checkpointId === undefined ? {} : { checkpointId: options.checkpointId }),
       });
     } catch (error) {
       stopwatch.end('checkpoint');
       throw await rollback(context, [error], stopwatch);
     }
     const checkpointMs = stopwatch.end('checkpoint');
-    const { outcome, environment } = engineResult;
+    const { outcome, environment, shrink } = engineResult;
 
     let restoreError: RestoreError | undefined;
     try {
@@ -188,6 +197,7 @@ async function runCycle(
       ...(environment === undefined ? {} : { environment }),
       timings: { beforeCheckpointMs, auditMs, checkpointMs, afterRestoreMs, totalMs: performance.now() - started },
       ...(audit ? { audit } : {}),
+      ...(shrink ? { shrink } : {}),
     };
     if (restoreError) throw restoreError;
     publish.cycleEnd({ outcome, durationMs: result.timings.totalMs });

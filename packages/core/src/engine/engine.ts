@@ -1,7 +1,6 @@
-import type { ShrinkReport } from './criu/shrink.js';
 import type { EnvironmentChanges } from '../restored/environment.js';
-
 import type { EngineOutcome } from '../types.js';
+import type { ShrinkReport } from './criu/shrink.js';
 
 export type { EngineOutcome };
 
@@ -25,6 +24,8 @@ export interface EngineRequest {
    * `shrink/shrink.ts`). Undefined: `CRAC_SHRINK`, else on.
    */
   readonly shrink?: boolean;
+  /** Names the checkpoint in the image's manifest (engines that make one). Default: a fresh id. */
+  readonly checkpointId?: string;
 }
 
 /**

@@ -23,6 +23,14 @@ export const SEAL_HOOK_FILES = ['crac-seal.conf', 'crac-seal.sh'] as const;
  */
 export const UNSEALED_FILES: ReadonlySet<string> = new Set([MANIFEST_FILE, DUMP_LOG, RESTORE_LOG, 'stats-dump', 'stats-restore']);
 
+/**
+ * An empty file the dumped process holds open (read-only) through the dump: the restorer hands
+ * the restored copy its environment by putting a descriptor of its own in that one's place
+ * (`--inherit-fd`). Restored without that (a plain `criu restore`), the copy reads the empty
+ * file and keeps the image's environment. See PROTOCOL.md, "Restore handoff".
+ */
+export const HANDOFF_FILE = 'crac-handoff';
+
 /** CRIU cannot start a restore without these (and may crash instead of saying so). */
 export const REQUIRED_CRIU_FILES = ['inventory.img', 'pstree.img'] as const;
 
@@ -31,6 +39,7 @@ export function isDumpFile(name: string): boolean {
   return (
     name === MANIFEST_FILE ||
     UNSEALED_FILES.has(name) ||
+    name === HANDOFF_FILE ||
     (SEAL_HOOK_FILES as readonly string[]).includes(name) ||
     /\.img$|^crac-manifest\.json\.\d+\.tmp$/.test(name)
   );

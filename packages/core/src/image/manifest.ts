@@ -4,9 +4,9 @@ import { CracError, ErrorCode } from '../errors.js';
 import { type BinaryRecord, describeBinaries } from './binaries.js';
 import { describeHost, type HostRecord } from './host.js';
 
-/** The file beside CRIU's images that describes them. */
 import { MANIFEST_FILE } from './layout.js';
 
+/** The file beside CRIU's images that describes them. */
 export { MANIFEST_FILE };
 
 /** What one of the standard fds was at checkpoint time: the restorer maps it to its own. */
@@ -55,8 +55,15 @@ export interface Manifest {
   ids: number[];
   node: { version: string; execPath: string };
   criu: { path: string; version: string };
+  /**
+   * Names this checkpoint: the id of the request that asked for it (`crac checkpoint`), or a
+   * fresh one. A sealed manifest with that id is how a requester knows its dump succeeded.
+   */
+  checkpointId?: string;
   /** Where the image was written: the restorer remaps the directory fd held during the dump. */
   imagesDir: string;
+  /** The handoff file the process held open through the dump (absolute), if it did: see `HANDOFF_FILE`. */
+  handoff?: string;
   stdio: StdioRecord[];
   /** The host that made the image (format 2). */
   host?: HostRecord;
@@ -113,12 +120,20 @@ function treeIds(pid: number): number[] {
   return [...new Set(ids)];
 }
 
+/** What the dump adds to the manifest of {@link currentManifest}. */
+export interface DumpRecord {
+  checkpointId: string;
+  /** The handoff file the process holds open through the dump. */
+  handoff: string;
+}
+
 /** The manifest of this process, taken just before the dump. */
-export function currentManifest(imagesDir: string, criu: { path: string; version: string }): Manifest {
+export function currentManifest(imagesDir: string, criu: { path: string; version: string }, dump?: DumpRecord): Manifest {
   return {
     format: MANIFEST_FORMAT,
     createdAt: new Date().toISOString(),
     pid: process.pid,
+    ...dump,
     ids: treeIds(process.pid),
     node: { version: process.version, execPath: process.execPath },
     criu,

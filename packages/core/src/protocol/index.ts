@@ -12,7 +12,15 @@
  */
 export { CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
 export { criuErrorLines, restoreAdvice } from '../engine/criu/log.js';
-export { type ControlReply, type ControlRequest, controlDir, controlSocketPath } from './control-socket.js';
+export { type DumpIdentity, sealedImageOf } from './checkpoint-outcome.js';
+export {
+  CONTROL_PROTOCOL,
+  type ControlReply,
+  type ControlRequest,
+  controlDir,
+  controlSocketPath,
+  parseControlRequest,
+} from './control-socket.js';
 export { criuRestoreArguments, type RestoreWorkspace } from './criu-restore.js';
 export { exitCodeOf, type ProcessExit, type ProcessState, processState } from './processes.js';
 export {

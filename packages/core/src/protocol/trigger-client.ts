@@ -4,15 +4,16 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '../errors.js';
-import { type ControlReply, controlSocketPath } from './control-socket.js';
+import { sealedImageOf } from './checkpoint-outcome.js';
+import { CONTROL_PROTOCOL, type ControlReply, type ControlRequest, controlSocketPath } from './control-socket.js';
 import { processState } from './processes.js';
 
 /** How a requested checkpoint ended, seen from outside the process. */
 export type TriggerOutcome =
-  /** The dump succeeded and the process ended with it (no leave-running). */
-  | { outcome: 'dumped' }
+  /** The dump succeeded (its image in `imagesDir` is sealed) and the process ended with it (no leave-running). */
+  | { outcome: 'dumped'; imagesDir: string }
   /** The process settled the cycle and answered (left running, or simulated). */
-  | { outcome: string };
+  | { outcome: string; imagesDir?: undefined };
 
 /** Options of {@link requestCheckpoint}. */
 export interface TriggerOptions {
@@ -38,7 +39,14 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
   }
   const id = randomUUID();
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  const first = await exchange(path, { command: 'checkpoint', id, imagesDir: options.imagesDir, leaveRunning: options.leaveRunning }).catch(
+  const request: ControlRequest = {
+    protocol: CONTROL_PROTOCOL,
+    command: 'checkpoint',
+    id,
+    ...(options.imagesDir === undefined ? {} : { imagesDir: options.imagesDir }),
+    ...(options.leaveRunning === undefined ? {} : { leaveRunning: options.leaveRunning }),
+  };
+  const first = await exchange(path, request).catch(
     (cause: NodeJS.ErrnoException) => {
       throw new CracError(
         TRIGGER,
@@ -50,12 +58,14 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
     },
   );
   let reply = first;
+  let imagesDir: string | undefined;
   // The socket closes for the dump: the process either ends with it or answers again.
   while (reply?.event !== 'settled' && reply?.event !== 'refused') {
+    if (reply?.event === 'dumping') imagesDir = reply.imagesDir;
     if (Date.now() > deadline) throw new CracError(TRIGGER, `process ${pid} did not finish its checkpoint in time`);
-    if (!isAlive(pid)) return { outcome: 'dumped' };
+    if (!isAlive(pid)) return ended(pid, id, imagesDir);
     await sleep(25);
-    reply = await exchange(path, { command: 'status', id }).catch(() => undefined);
+    reply = await exchange(path, { protocol: CONTROL_PROTOCOL, command: 'status', id }).catch(() => undefined);
   }
   if (reply.event === 'refused' || reply.error) {
     const error = reply.error ?? { message: 'refused' };
@@ -66,8 +76,17 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
 
 const TRIGGER = ErrorCode.TRIGGER;
 
+/** The process ended during its checkpoint: dumped only if its image was sealed. */
+function ended(pid: number, checkpointId: string, imagesDir: string | undefined): TriggerOutcome {
+  if (imagesDir && sealedImageOf(imagesDir, { checkpointId })) return { outcome: 'dumped', imagesDir };
+  throw new CracError(
+    ErrorCode.CRIU_DUMP,
+    `process ${pid} ended during its checkpoint and no sealed image of it is in ${imagesDir ?? 'its image directory'}: it crashed or was killed mid-way (see dump.log there, and the app's output)`,
+  );
+}
+
 /** Sends one request and returns the last meaningful reply before the socket closed. */
-function exchange(path: string, request: object): Promise<ControlReply | undefined> {
+function exchange(path: string, request: ControlRequest): Promise<ControlReply | undefined> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let last: ControlReply | undefined;

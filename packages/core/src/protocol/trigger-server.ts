@@ -4,7 +4,8 @@ import { createInterface } from 'node:readline';
 import { checkpointRestore } from '../cycle/checkpoint-restore.js';
 import { getGlobalContext } from '../global-context.js';
 import type { Resource } from '../types.js';
-import { type ControlReply, type ControlRequest, controlDir, controlSocketPath } from './control-socket.js';
+import { ErrorCode } from '../errors.js';
+import { CONTROL_PROTOCOL, type ControlReply, type ControlRequest, controlDir, controlSocketPath, parseControlRequest } from './control-socket.js';
 
 /** Below every connection: the trigger closes last before the dump and is back first after it. */
 const TRIGGER_PRIORITY = -1_000;
@@ -21,8 +22,8 @@ export class CheckpointTrigger implements Resource {
   readonly #connections = new Set<Socket>();
   /** How each request settled, for requesters that reconnect after the dump. */
   readonly #settled = new Map<string, ControlReply>();
-  /** The request whose cycle is running, if one is. */
-  #pending: string | undefined;
+  /** The request whose cycle is running, if one is, and where its image goes. */
+  #pending: { id: string; imagesDir: string | undefined } | undefined;
 
   /** Opens the socket and registers in the global context. */
   async start(): Promise<void> {
@@ -35,7 +36,8 @@ export class CheckpointTrigger implements Resource {
   beforeCheckpoint(): Promise<void> {
     return new Promise((resolve) => {
       // The requester then waits for the process to end (a dump without leave-running) or to answer again.
-      const dumping = this.#pending ? `${JSON.stringify({ event: 'dumping', id: this.#pending })}\n` : '';
+      const reply: ControlReply | undefined = this.#pending && { event: 'dumping', ...this.#pending };
+      const dumping = reply ? `${JSON.stringify(reply)}\n` : '';
       for (const socket of this.#connections) socket.end(dumping);
       if (!this.#server) return resolve();
       this.#server.close(() => resolve());
@@ -63,22 +65,21 @@ export class CheckpointTrigger implements Resource {
     socket.on('close', () => this.#connections.delete(socket)).on('error', () => {});
     const send = (reply: ControlReply) => socket.writable && socket.write(`${JSON.stringify(reply)}\n`);
     createInterface({ input: socket }).on('line', (line) => {
-      let request: ControlRequest;
-      try {
-        request = JSON.parse(line) as ControlRequest;
-      } catch {
-        return send({ event: 'refused', id: '', error: { message: 'not a JSON request' } });
+      const request = parseControlRequest(line);
+      if (!request) {
+        const message = `not a request of control protocol ${CONTROL_PROTOCOL} (a crac CLI of another version?)`;
+        return send({ event: 'refused', id: '', error: { code: ErrorCode.TRIGGER, message } });
       }
       if (request.command === 'status') return send(this.#settled.get(request.id) ?? { event: 'unknown', id: request.id });
-      if (request.command === 'checkpoint') return this.#checkpoint(request, send);
-      send({ event: 'refused', id: (request as { id?: string }).id ?? '', error: { message: 'unknown command' } });
+      this.#checkpoint(request, send);
     });
   }
 
   #checkpoint(request: Extract<ControlRequest, { command: 'checkpoint' }>, send: (reply: ControlReply) => unknown): void {
     send({ event: 'accepted', id: request.id });
-    const options = { ...(request.imagesDir ? { imagesDir: request.imagesDir } : {}), leaveRunning: request.leaveRunning ?? false };
-    this.#pending = request.id;
+    const imagesDir = request.imagesDir ?? process.env.CRAC_IMAGES_DIR;
+    const options = { ...(imagesDir ? { imagesDir } : {}), leaveRunning: request.leaveRunning ?? false, checkpointId: request.id };
+    this.#pending = { id: request.id, imagesDir };
     checkpointRestore(options).then(
       (result) => this.#settle({ event: 'settled', id: request.id, outcome: result.outcome }),
       (error: Error & { code?: string }) =>
@@ -87,7 +88,7 @@ export class CheckpointTrigger implements Resource {
   }
 
   #settle(reply: Extract<ControlReply, { event: 'settled' }>): void {
-    if (this.#pending === reply.id) this.#pending = undefined;
+    if (this.#pending?.id === reply.id) this.#pending = undefined;
     this.#settled.set(reply.id, reply);
     for (const socket of this.#connections) socket.write(`${JSON.stringify(reply)}\n`);
   }

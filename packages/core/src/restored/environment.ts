@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { ErrorCode } from '../errors.js';
 
 /** What the restoring environment changed in `process.env`. */
@@ -9,47 +9,40 @@ export interface EnvironmentChanges {
   removed: string[];
 }
 
-/** The restore supervisor of `crac restore`: it was started with the restorer's environment. */
-const RESTORER = 'crac-init';
-/** criu, then crac-init (the restored app is a child of the first, then of the second); in a new pid namespace crac-init is pid 1. */
-const MAX_ANCESTORS = 3;
+/**
+ * The first bytes of a restore handoff, version 1: then the restorer's environment as
+ * `/proc/PID/environ` has it, `NAME=value` entries each ended by a NUL. See PROTOCOL.md.
+ */
+export const HANDOFF_MAGIC = 'CRAC-HANDOFF/1\0';
 
 /**
- * Reads the environment `crac restore` was started with, from the restore supervisor among
- * this process's ancestors. Undefined when the process was restored some other way (plain
- * `criu restore`): the image's environment then stays.
+ * Reads the restore handoff from `fd`, the descriptor the process held on its handoff file
+ * through the dump, which the restorer replaced with one of its own. Undefined when there is none
+ * (the copy was restored by a plain `criu restore`: `fd` is still the empty file), so that the
+ * image's environment stays. A handoff in another format is refused with a warning, never applied.
  */
-export function readRestorerEnvironment(): Record<string, string> | undefined {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return findRestorerEnvironment();
-    } catch (error) {
-      // an ancestor ended while we looked (CRIU exits as the app resumes): look again
-      if (attempt === LOOKUP_ATTEMPTS) {
-        process.emitWarning(
-          `@crac/core: the restoring environment could not be read (${(error as Error).message}); process.env stays the image's`,
-          {
-            code: ErrorCode.RESTORE_ENVIRONMENT,
-          },
-        );
-        return undefined;
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
-    }
+export function readRestoreHandoff(fd: number): Record<string, string> | undefined {
+  const raw = readAll(fd);
+  if (raw.length === 0) return undefined;
+  const text = raw.toString('utf8');
+  if (!text.startsWith(HANDOFF_MAGIC)) {
+    process.emitWarning(
+      `@crac/core: the restorer handed over something this version does not read (${JSON.stringify(text.slice(0, 16))}); process.env stays the image's`,
+      { code: ErrorCode.RESTORE_ENVIRONMENT },
+    );
+    return undefined;
   }
+  return parseEnviron(text.slice(HANDOFF_MAGIC.length));
 }
 
-const LOOKUP_ATTEMPTS = 25;
-
-function findRestorerEnvironment(): Record<string, string> | undefined {
-  let pid = process.ppid;
-  for (let depth = 0; depth < MAX_ANCESTORS && pid > 0; depth++) {
-    // /proc/PID/stat stays readable while a process exits (its exe link does not)
-    const { comm, ppid } = readStat(pid);
-    if (comm === RESTORER) return parseEnviron(readFileSync(`/proc/${pid}/environ`));
-    pid = ppid;
+function readAll(fd: number): Buffer {
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.allocUnsafe(64 * 1024);
+  for (;;) {
+    const read = readSync(fd, chunk, 0, chunk.length, null);
+    if (read === 0) return Buffer.concat(chunks);
+    chunks.push(Buffer.from(chunk.subarray(0, read)));
   }
-  return undefined;
 }
 
 /** Makes `process.env` the restorer's environment: new values, removed values. */
@@ -70,18 +63,12 @@ export function applyEnvironment(next: Record<string, string>): EnvironmentChang
   return changes;
 }
 
-function parseEnviron(raw: Buffer): Record<string, string> {
+/** `NAME=value` entries, each ended by a NUL (the format of `/proc/PID/environ`). */
+export function parseEnviron(raw: string): Record<string, string> {
   const environment: Record<string, string> = {};
-  for (const entry of raw.toString('utf8').split('\0')) {
+  for (const entry of raw.split('\0')) {
     const equals = entry.indexOf('=');
     if (equals > 0) environment[entry.slice(0, equals)] = entry.slice(equals + 1);
   }
   return environment;
-}
-
-function readStat(pid: number): { comm: string; ppid: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses
-  const close = stat.lastIndexOf(')');
-  return { comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(stat.slice(close + 2).split(' ')[1]) };
 }

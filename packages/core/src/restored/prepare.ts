@@ -1,15 +1,16 @@
 import type { NativeBinding } from '../engine/criu/native.js';
-import { applyEnvironment, type EnvironmentChanges, readRestorerEnvironment } from './environment.js';
+import { applyEnvironment, type EnvironmentChanges, readRestoreHandoff } from './environment.js';
 import { notifyWorkersRestored, refreshThreadRandomness } from './randomness.js';
 
 /**
  * What a restored copy does first, before any afterRestore hook: its randomness becomes its
- * own (copies of one image must not share it), and its environment the restorer's.
+ * own (copies of one image must not share it), and its environment the one its restorer handed
+ * over on `handoffFd` (see PROTOCOL.md, "Restore handoff").
  */
-export function prepareRestoredProcess(native: NativeBinding): { environment?: EnvironmentChanges } {
+export function prepareRestoredProcess(native: NativeBinding, handoffFd: number): { environment?: EnvironmentChanges } {
   native.reseedRandom();
   refreshThreadRandomness();
   notifyWorkersRestored();
-  const restorer = readRestorerEnvironment();
+  const restorer = readRestoreHandoff(handoffFd);
   return restorer ? { environment: applyEnvironment(restorer) } : {};
 }

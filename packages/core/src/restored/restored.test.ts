@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { applyEnvironment, readRestorerEnvironment } from './environment.js';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyEnvironment, HANDOFF_MAGIC, readRestoreHandoff } from './environment.js';
 import { createRandom } from './randomness.js';
 
 describe('createRandom', () => {
@@ -40,8 +43,39 @@ describe('applyEnvironment', () => {
   });
 });
 
-describe('readRestorerEnvironment', () => {
-  it('finds nothing when the process was not restored by crac restore', () => {
-    expect(readRestorerEnvironment()).toBeUndefined();
+describe('readRestoreHandoff', () => {
+  const read = (content: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'crac-handoff-'));
+    const path = join(dir, 'handoff');
+    writeFileSync(path, content);
+    const fd = openSync(path, 'r');
+    try {
+      return readRestoreHandoff(fd);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true });
+    }
+  };
+
+  it('finds nothing in the empty handoff file (a plain criu restore): the image environment stays', () => {
+    expect(read('')).toBeUndefined();
+  });
+
+  it("reads the restorer's environment, values with = and newlines included", () => {
+    expect(read(`${HANDOFF_MAGIC}PORT=3001\0URL=a=b\nc\0EMPTY=\0`)).toEqual({ PORT: '3001', URL: 'a=b\nc', EMPTY: '' });
+  });
+
+  it('refuses a handoff in a format it does not know, with a warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? '');
+    process.on('warning', onWarning);
+    try {
+      expect(read('CRAC-HANDOFF/9\0PORT=1\0')).toBeUndefined();
+      // warnings are emitted on the next tick
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual(['CRAC_ERESTORE_ENV']);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

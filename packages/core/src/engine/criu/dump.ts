@@ -1,8 +1,10 @@
-import { resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type CriuBinary, findCriu } from './binary.js';
 import { CracError, ErrorCode } from '../../errors.js';
 import { prepareImagesDir } from '../../image/images-dir.js';
-import { DUMP_LOG } from '../../image/layout.js';
+import { DUMP_LOG, HANDOFF_FILE } from '../../image/layout.js';
 import { currentManifest, writeManifest } from '../../image/manifest.js';
 import { prepareSealHook, removeSealHook } from '../../image/seal-hook.js';
 import { loadNative, type NativeBinding } from './native.js';
@@ -37,36 +39,48 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   const shrinkBeforeDump = resolveShrink(request.shrink);
   const imagesDir = resolve(request.imagesDir);
   prepareImagesDir(imagesDir);
-  writeManifest(imagesDir, currentManifest(imagesDir, criu));
-  // CRIU's post-dump hook seals the image (checksums into the manifest) before the process is
-  // killed or resumed; a failed seal fails the dump.
-  const configFile = prepareSealHook(imagesDir);
-  // Last thing before CRIU reads the memory: after the hooks, the audit and the preparation
-  // above, which allocate too. Best effort: shrinkProcess() records a failing lever, never throws.
-  const shrink: ShrinkReport | undefined = shrinkBeforeDump
-    ? shrinkProcess({ v8Notify: native.v8Notify, mallocTrim: native.mallocTrim, fullGc })
-    : undefined;
-  // CRIU writes the image with this process's umask: keep it private to the owner.
-  const umask = process.umask(0o077);
+  const handoff = openHandoff(imagesDir);
   let result: 'restored' | 'checkpointed';
+  let shrink: ShrinkReport | undefined;
   try {
-    ({ result } = native.checkpoint({
-      criuPath: criu.path,
-      imagesDir,
-      logFile: DUMP_LOG,
-      leaveRunning: request.leaveRunning,
-      // The process is rarely a session leader (started from a shell or a supervisor).
-      shellJob: true,
-      configFile,
-    }));
-  } catch (error) {
-    removeSealHook(imagesDir);
-    throw error;
+    writeManifest(imagesDir, currentManifest(imagesDir, criu, { checkpointId: request.checkpointId ?? randomUUID(), handoff: handoff.path }));
+    // CRIU's post-dump hook seals the image (checksums into the manifest) before the process is
+    // killed or resumed; a failed seal fails the dump.
+    const configFile = prepareSealHook(imagesDir);
+    // Last thing before CRIU reads the memory: after the hooks, the audit and the preparation
+    // above, which allocate too. Best effort: shrinkProcess() records a failing lever, never throws.
+    shrink = shrinkBeforeDump ? shrinkProcess({ v8Notify: native.v8Notify, mallocTrim: native.mallocTrim, fullGc }) : undefined;
+    // CRIU writes the image with this process's umask: keep it private to the owner.
+    const umask = process.umask(0o077);
+    try {
+      ({ result } = native.checkpoint({
+        criuPath: criu.path,
+        imagesDir,
+        logFile: DUMP_LOG,
+        leaveRunning: request.leaveRunning,
+        // The process is rarely a session leader (started from a shell or a supervisor).
+        shellJob: true,
+        configFile,
+      }));
+    } catch (error) {
+      removeSealHook(imagesDir);
+      throw error;
+    } finally {
+      process.umask(umask);
+    }
+    const shrinkReport = shrink ? { shrink } : {};
+    // In a restored copy the handoff descriptor is now the restorer's: read it before anything else.
+    return result === 'restored'
+      ? { outcome: result, ...prepareRestoredProcess(native, handoff.fd), ...shrinkReport }
+      : { outcome: result, ...shrinkReport };
   } finally {
-    process.umask(umask);
+    closeSync(handoff.fd);
   }
-  const shrinkReport = shrink ? { shrink } : {};
-  return result === 'restored'
-    ? { outcome: result, ...prepareRestoredProcess(native), ...shrinkReport }
-    : { outcome: result, ...shrinkReport };
+}
+
+/** Creates the empty handoff file and opens it: the descriptor a restorer replaces (see layout.ts). */
+function openHandoff(imagesDir: string): { path: string; fd: number } {
+  const path = join(imagesDir, HANDOFF_FILE);
+  writeFileSync(path, '', { mode: 0o600 });
+  return { path, fd: openSync(path, 'r') };
 }
