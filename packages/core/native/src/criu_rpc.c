@@ -102,13 +102,6 @@ int criu_rpc_encode_dump_req(const struct criu_dump_opts *o, uint8_t *buf, size_
 	return w.overflow ? -1 : (int)w.len;
 }
 
-int criu_rpc_encode_simple_req(int type, uint8_t *buf, size_t cap)
-{
-	struct wbuf w = { buf, 0, cap, 0 };
-	put_int32(&w, 1, type);
-	return w.overflow ? -1 : (int)w.len;
-}
-
 /* ------------------------------------------------------------ decoding */
 
 struct rbuf {
@@ -223,23 +216,6 @@ int criu_rpc_decode_resp(const uint8_t *buf, size_t len, struct criu_resp *out)
 				memcpy(out->cr_errmsg, sub.p, n);
 				out->cr_errmsg[n] = 0;
 			}
-			break;
-		case 10: /* version: criu_version */
-			if (wt != 2)
-				break;
-			out->has_version = 1;
-			while ((rc = next_field(&sub, &f, &wt, &v, &sub2)) == 1) {
-				if (wt != 0)
-					continue;
-				if (f == 1)
-					out->version_major = (int32_t)v;
-				else if (f == 2)
-					out->version_minor = (int32_t)v;
-				else if (f == 4)
-					out->version_sublevel = (int32_t)v;
-			}
-			if (rc < 0)
-				return -1;
 			break;
 		default:
 			break;

@@ -14,13 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* criu_req_type (rpc.proto) */
+/* criu_req_type (rpc.proto): the only request crac-node sends. */
 enum {
-	CRIU_REQ_EMPTY = 0,
 	CRIU_REQ_DUMP = 1,
-	CRIU_REQ_RESTORE = 2,
-	CRIU_REQ_CHECK = 3,
-	CRIU_REQ_VERSION = 10,
 };
 
 /* Options of a DUMP request (subset of message criu_opts). A has_* of 0
@@ -52,10 +48,6 @@ struct criu_resp {
 	int has_cr_errno;
 	int32_t cr_errno;             /* criu_resp.cr_errno  = 7 */
 	char cr_errmsg[512];          /* criu_resp.cr_errmsg = 9 (truncated, NUL-terminated) */
-	int has_version;              /* criu_resp.version   = 10 (criu_version) */
-	int32_t version_major;        /*   major_number = 1 */
-	int32_t version_minor;        /*   minor_number = 2 */
-	int32_t version_sublevel;     /*   sublevel     = 4 */
 };
 
 /*
@@ -63,9 +55,6 @@ struct criu_resp {
  * Returns the encoded length, or -1 if buf (of size cap) is too small.
  */
 int criu_rpc_encode_dump_req(const struct criu_dump_opts *o, uint8_t *buf, size_t cap);
-
-/* Encode criu_req { type = <type> } (e.g. VERSION, CHECK). Returns length or -1. */
-int criu_rpc_encode_simple_req(int type, uint8_t *buf, size_t cap);
 
 /*
  * Decode a criu_resp message. Unknown fields are skipped.
