@@ -10,9 +10,7 @@
  *     Synchronous self-dump of the calling process.
  *     opts: { criuPath: string (absolute), imagesDir: string, logFile: string
  *             (a file name inside imagesDir), leaveRunning: boolean,
- *             shellJob: boolean, tcpClose?: boolean, fileLocks?: boolean,
- *             extUnixSk?: boolean, tcpEstablished?: boolean,
- *             ghostLimit?: number, logLevel?: number (0-4, default 4),
+ *             shellJob: boolean,
  *             configFile?: string (absolute: a CRIU configuration file) }
  *     'checkpointed': the dump succeeded and the process was left running
  *                     (leaveRunning: true).
@@ -84,6 +82,8 @@
 #define CRIU_SK_FD 3
 #define EXEC_STATUS_FD 4
 #define MAX_CRIU_ERRORS 32
+/* CRIU's most verbose log: a failed dump's log then explains itself. */
+#define CRIU_LOG_LEVEL 4
 
 /* -------------------------------------------------------------- helpers */
 
@@ -233,31 +233,6 @@ static int get_bool_opt(napi_env env, napi_value obj, const char *name, int *out
 	napi_get_value_bool(env, v, &b);
 	*out = b;
 	return 0;
-}
-
-/* Optional integer property in [lo, hi]; returns 1 if set, 0 if absent, -1 thrown. */
-static int get_int_opt(napi_env env, napi_value obj, const char *name, int64_t lo, int64_t hi, int64_t *out)
-{
-	napi_value v;
-	napi_valuetype t;
-	double d = 0;
-	int r = get_prop(env, obj, name, &v);
-	if (r < 0)
-		return throw_last_napi_error(env), -1;
-	if (r == 0)
-		return 0;
-	napi_typeof(env, v, &t);
-	if (t != napi_number)
-		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "checkpoint(): options.%s must be a number",
-					name),
-		       -1;
-	napi_get_value_double(env, v, &d);
-	if (!(d >= (double)lo && d <= (double)hi) || d != (double)(int64_t)d)
-		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
-					"checkpoint(): options.%s is not an integer in the allowed range", name),
-		       -1;
-	*out = (int64_t)d;
-	return 1;
 }
 
 /* ------------------------------------------------------ spawning CRIU */
@@ -415,10 +390,7 @@ static napi_value throw_dump_error(napi_env env, int dirfd, const char *images_d
 
 struct ckpt_args {
 	char *criu_path, *images_dir, *log_file, *config_file;
-	int leave_running, shell_job, tcp_close, file_locks, ext_unix_sk, tcp_established;
-	int has_ghost_limit;
-	uint32_t ghost_limit;
-	int log_level;
+	int leave_running, shell_job;
 };
 
 static void free_args(struct ckpt_args *a)
@@ -434,11 +406,8 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	size_t argc = 1;
 	napi_value argv[1], obj;
 	napi_valuetype t;
-	int64_t n;
-	int r;
 
 	memset(a, 0, sizeof(*a));
-	a->log_level = 4;
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok)
 		return throw_last_napi_error(env), -1;
 	if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_object)
@@ -451,11 +420,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	    get_string_opt(env, obj, "logFile", 1, &a->log_file) ||
 	    get_string_opt(env, obj, "configFile", 0, &a->config_file) ||
 	    get_bool_opt(env, obj, "leaveRunning", &a->leave_running) ||
-	    get_bool_opt(env, obj, "shellJob", &a->shell_job) ||
-	    get_bool_opt(env, obj, "tcpClose", &a->tcp_close) ||
-	    get_bool_opt(env, obj, "tcpEstablished", &a->tcp_established) ||
-	    get_bool_opt(env, obj, "fileLocks", &a->file_locks) ||
-	    get_bool_opt(env, obj, "extUnixSk", &a->ext_unix_sk))
+	    get_bool_opt(env, obj, "shellJob", &a->shell_job))
 		return -1;
 	if (a->criu_path[0] != '/')
 		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
@@ -473,18 +438,6 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 					"(got '%s')",
 					a->log_file),
 		       -1;
-	r = get_int_opt(env, obj, "ghostLimit", 0, UINT32_MAX, &n);
-	if (r < 0)
-		return -1;
-	if (r) {
-		a->has_ghost_limit = 1;
-		a->ghost_limit = (uint32_t)n;
-	}
-	r = get_int_opt(env, obj, "logLevel", 0, 4, &n);
-	if (r < 0)
-		return -1;
-	if (r)
-		a->log_level = (int)n;
 	return 0;
 }
 
@@ -535,16 +488,9 @@ static napi_value Checkpoint(napi_env env, napi_callback_info info)
 	}
 	memset(&o, 0, sizeof(o));
 	o.images_dir_fd = dirfd;
-	o.has_pid = 0; /* self-dump: CRIU dumps the socket's peer, i.e. us */
 	o.leave_running = a.leave_running;
 	o.shell_job = a.shell_job;
-	o.tcp_close = a.tcp_close;
-	o.tcp_established = a.tcp_established;
-	o.file_locks = a.file_locks;
-	o.ext_unix_sk = a.ext_unix_sk;
-	o.has_ghost_limit = a.has_ghost_limit;
-	o.ghost_limit = a.ghost_limit;
-	o.log_level = a.log_level;
+	o.log_level = CRIU_LOG_LEVEL;
 	o.log_file = a.log_file;
 	o.config_file = a.config_file;
 	req_len = criu_rpc_encode_dump_req(&o, req, sizeof(req));

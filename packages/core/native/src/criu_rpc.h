@@ -19,24 +19,17 @@ enum {
 	CRIU_REQ_DUMP = 1,
 };
 
-/* Options of a DUMP request (subset of message criu_opts). A has_* of 0
- * leaves the field out of the message (CRIU then applies its default). */
+/* Options of a DUMP request: the subset of message criu_opts crac-node sets.
+ * A false bool or a NULL string is left out of the message (CRIU's default).
+ * pid (2) is never sent: CRIU then dumps the socket's peer (SO_PEERCRED), a
+ * self-dump; with an explicit pid it logs a spurious error after the dump. */
 struct criu_dump_opts {
-	int32_t images_dir_fd;        /* criu_opts.images_dir_fd   = 1 (required) */
-	int has_pid;                  /* omit for a self-dump: CRIU then takes the
-	                                 peer of the socket (SO_PEERCRED) */
-	int32_t pid;                  /* criu_opts.pid             = 2  */
-	int leave_running;            /* criu_opts.leave_running   = 3  */
-	int ext_unix_sk;              /* criu_opts.ext_unix_sk     = 4  */
-	int tcp_established;          /* criu_opts.tcp_established = 5  */
-	int shell_job;                /* criu_opts.shell_job       = 7  */
-	int file_locks;               /* criu_opts.file_locks      = 8  */
-	int32_t log_level;            /* criu_opts.log_level       = 9  */
-	const char *log_file;         /* criu_opts.log_file        = 10 (NULL: omit) */
-	int has_ghost_limit;
-	uint32_t ghost_limit;         /* criu_opts.ghost_limit     = 35 */
-	int tcp_close;                /* criu_opts.tcp_close       = 52 */
-	const char *config_file;      /* criu_opts.config_file     = 51 (NULL: omit) */
+	int32_t images_dir_fd;        /* criu_opts.images_dir_fd = 1 (required) */
+	int leave_running;            /* criu_opts.leave_running = 3  */
+	int shell_job;                /* criu_opts.shell_job     = 7  */
+	int32_t log_level;            /* criu_opts.log_level     = 9  */
+	const char *log_file;         /* criu_opts.log_file      = 10 */
+	const char *config_file;      /* criu_opts.config_file   = 51 */
 };
 
 /* Decoded message criu_resp (only the fields crac-node reads). */
