@@ -33,12 +33,68 @@
 #define SYS_close_range 436
 #endif
 
-/* The socket end handed to CRIU always ends up as this fd in the grandchild. */
+/* Fds in the grandchild: the socket end CRIU is told about ("swrk 3"), and
+ * the CLOEXEC pipe that carries execv's errno back (EOF: exec succeeded). */
 #define CRIU_SK_FD 3
 #define EXEC_STATUS_FD 4
+/* Enough to show the cause; a failed dump can log hundreds of lines. */
 #define MAX_CRIU_ERRORS 32
 /* CRIU's most verbose log: a failed dump's log then explains itself. */
 #define CRIU_LOG_LEVEL 4
+
+/* checkpoint()'s options; the strings are malloc'd (free_args). */
+struct ckpt_args {
+	char *criu_path, *images_dir, *log_file, *config_file;
+	int leave_running, shell_job;
+};
+
+static void free_args(struct ckpt_args *a)
+{
+	free(a->criu_path);
+	free(a->images_dir);
+	free(a->log_file);
+	free(a->config_file);
+}
+
+static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a)
+{
+	size_t argc = 1;
+	napi_value argv[1], obj;
+	napi_valuetype t;
+
+	memset(a, 0, sizeof(*a));
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok)
+		return throw_last_napi_error(env), -1;
+	if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_object)
+		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "checkpoint(%s): options must be an object",
+					"options"),
+		       -1;
+	obj = argv[0];
+	if (get_string_opt(env, obj, "checkpoint", "criuPath", 1, &a->criu_path) ||
+	    get_string_opt(env, obj, "checkpoint", "imagesDir", 1, &a->images_dir) ||
+	    get_string_opt(env, obj, "checkpoint", "logFile", 1, &a->log_file) ||
+	    get_string_opt(env, obj, "checkpoint", "configFile", 0, &a->config_file) ||
+	    get_bool_opt(env, obj, "checkpoint", "leaveRunning", &a->leave_running) ||
+	    get_bool_opt(env, obj, "checkpoint", "shellJob", &a->shell_job))
+		return -1;
+	if (a->criu_path[0] != '/')
+		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+					"checkpoint(): options.criuPath must be an absolute path (got '%s')",
+					a->criu_path),
+		       -1;
+	if (a->config_file && a->config_file[0] != '/')
+		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+					"checkpoint(): options.configFile must be an absolute path (got '%s')",
+					a->config_file),
+		       -1;
+	if (!a->log_file[0] || strchr(a->log_file, '/'))
+		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+					"checkpoint(): options.logFile must be a plain file name inside imagesDir "
+					"(got '%s')",
+					a->log_file),
+		       -1;
+	return 0;
+}
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
 /* _Fork(): fork without running pthread_atfork handlers (async-signal-safe). */
@@ -94,9 +150,94 @@ fail:
 	_exit(127);
 }
 
-/* Collect CRIU's "Error (...)" lines from the log (skipping the harmless
- * RLIMIT_NOFILE one) into a JS array; returns the count. *first_lines gets a
- * malloc'd "\n"-joined copy of up to MAX_CRIU_ERRORS lines. */
+/*
+ * Starts `<criu_path> swrk 3` as a grandchild that holds the other end of a
+ * new RPC socket. Returns our end (CLOEXEC), or -1 with an exception pending.
+ */
+static int start_criu(napi_env env, char *criu_path)
+{
+	char sk_arg[16];
+	char *argv[4];
+	int sv[2] = { -1, -1 }, pfd[2] = { -1, -1 }, nullfd = -1, maxfd = 65536;
+	int st, e;
+	ssize_t n;
+	pid_t mid;
+	struct rlimit rl;
+
+	/* Everything the child needs is prepared before fork. */
+	snprintf(sk_arg, sizeof(sk_arg), "%d", CRIU_SK_FD);
+	argv[0] = criu_path;
+	argv[1] = "swrk";
+	argv[2] = sk_arg;
+	argv[3] = NULL;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < INT_MAX)
+		maxfd = (int)rl.rlim_cur;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		throw_sys_error(env, "CRAC_EIO", errno, "socketpair", "cannot create the CRIU RPC socket", NULL);
+		goto fail;
+	}
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		throw_sys_error(env, "CRAC_EIO", errno, "pipe2", "cannot create a pipe", NULL);
+		goto fail;
+	}
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0) {
+		throw_sys_error(env, "CRAC_EIO", errno, "open", "cannot open /dev/null", NULL);
+		goto fail;
+	}
+
+	/* Double fork: CRIU must not be a descendant of the dumped process. */
+	mid = crac_fork();
+	if (mid < 0) {
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", errno, "fork", "cannot fork to run CRIU", criu_path);
+		goto fail;
+	}
+	if (mid == 0) {
+		pid_t g = crac_fork();
+		if (g < 0)
+			_exit(2);
+		if (g == 0)
+			run_criu_child(sv[1], pfd[1], nullfd, argv, maxfd);
+		_exit(0);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	close(pfd[1]);
+	pfd[1] = -1;
+	close(nullfd);
+	nullfd = -1;
+
+	/* Reap the middle child so no zombie ends up in the image. */
+	if (TEMP_FAILURE_RETRY(waitpid(mid, &st, 0)) < 0)
+		st = 0; /* ECHILD: SIGCHLD is ignored, the kernel reaped it */
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", EAGAIN, "fork", "cannot fork to run CRIU", criu_path);
+		goto fail;
+	}
+	/* EOF on the CLOEXEC pipe == execv succeeded; an int == execv's errno. */
+	n = TEMP_FAILURE_RETRY(read(pfd[0], &e, sizeof(e)));
+	if (n == (ssize_t)sizeof(e)) {
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", e, "execv", "cannot execute the CRIU binary", criu_path);
+		goto fail;
+	}
+	close(pfd[0]);
+	return sv[0];
+
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+	}
+	if (nullfd >= 0)
+		close(nullfd);
+	return -1;
+}
+
+/* Collects up to MAX_CRIU_ERRORS of CRIU's "Error (...)" lines from the log
+ * (skipping the harmless RLIMIT_NOFILE one) into the JS array arr; returns
+ * their count. *joined gets a malloc'd "\n"-joined copy of them (or NULL). */
 static uint32_t collect_log_errors(napi_env env, int dirfd, const char *log_file, napi_value arr,
 				   char **joined)
 {
@@ -141,6 +282,8 @@ static uint32_t collect_log_errors(napi_env env, int dirfd, const char *log_file
 	return count;
 }
 
+/* Throws CRAC_ECRIU_DUMP: CRIU's Error lines if the log has any, else its
+ * cr_errmsg, else `fallback`. resp is NULL when CRIU sent no usable reply. */
 static napi_value throw_dump_error(napi_env env, int dirfd, const char *images_dir, const char *log_file,
 				   const struct criu_resp *resp, const char *fallback)
 {
@@ -187,91 +330,22 @@ static napi_value throw_dump_error(napi_env env, int dirfd, const char *images_d
 	return NULL;
 }
 
-struct ckpt_args {
-	char *criu_path, *images_dir, *log_file, *config_file;
-	int leave_running, shell_job;
-};
-
-static void free_args(struct ckpt_args *a)
-{
-	free(a->criu_path);
-	free(a->images_dir);
-	free(a->log_file);
-	free(a->config_file);
-}
-
-static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a)
-{
-	size_t argc = 1;
-	napi_value argv[1], obj;
-	napi_valuetype t;
-
-	memset(a, 0, sizeof(*a));
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok)
-		return throw_last_napi_error(env), -1;
-	if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_object)
-		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "checkpoint(%s): options must be an object",
-					"options"),
-		       -1;
-	obj = argv[0];
-	if (get_string_opt(env, obj, "checkpoint", "criuPath", 1, &a->criu_path) ||
-	    get_string_opt(env, obj, "checkpoint", "imagesDir", 1, &a->images_dir) ||
-	    get_string_opt(env, obj, "checkpoint", "logFile", 1, &a->log_file) ||
-	    get_string_opt(env, obj, "checkpoint", "configFile", 0, &a->config_file) ||
-	    get_bool_opt(env, obj, "checkpoint", "leaveRunning", &a->leave_running) ||
-	    get_bool_opt(env, obj, "checkpoint", "shellJob", &a->shell_job))
-		return -1;
-	if (a->criu_path[0] != '/')
-		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
-					"checkpoint(): options.criuPath must be an absolute path (got '%s')",
-					a->criu_path),
-		       -1;
-	if (a->config_file && a->config_file[0] != '/')
-		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
-					"checkpoint(): options.configFile must be an absolute path (got '%s')",
-					a->config_file),
-		       -1;
-	if (!a->log_file[0] || strchr(a->log_file, '/'))
-		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
-					"checkpoint(): options.logFile must be a plain file name inside imagesDir "
-					"(got '%s')",
-					a->log_file),
-		       -1;
-	return 0;
-}
-
 napi_value js_checkpoint(napi_env env, napi_callback_info info)
 {
 	struct ckpt_args a;
 	struct criu_dump_opts o;
 	struct criu_resp resp;
-	napi_value ret = NULL, v;
-	char sk_arg[16];
-	char *argv[4];
-	int sv[2] = { -1, -1 }, pfd[2] = { -1, -1 }, dirfd = -1, nullfd = -1, maxfd = 65536;
-	int st, e, req_len;
+	napi_value ret = NULL;
+	int sk = -1, dirfd = -1, req_len;
 	uint8_t req[2048];
 	uint8_t *rbuf = NULL;
 	const size_t rcap = 65536;
 	ssize_t n;
-	pid_t mid;
-	struct rlimit rl;
 
 	if (parse_args(env, info, &a))
 		goto out;
-
-	/* Everything the child needs is prepared before fork. */
-	snprintf(sk_arg, sizeof(sk_arg), "%d", CRIU_SK_FD);
-	argv[0] = a.criu_path;
-	argv[1] = "swrk";
-	argv[2] = sk_arg;
-	argv[3] = NULL;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < INT_MAX)
-		maxfd = (int)rl.rlim_cur;
-
 	if (access(a.criu_path, X_OK) != 0) {
-		e = errno;
-		throw_sys_error(env, "CRAC_ECRIU_EXEC", e, "access", "cannot execute the CRIU binary", a.criu_path);
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", errno, "access", "cannot execute the CRIU binary", a.criu_path);
 		goto out;
 	}
 	rbuf = malloc(rcap);
@@ -298,67 +372,10 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 		goto out;
 	}
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		throw_sys_error(env, "CRAC_EIO", errno, "socketpair", "cannot create the CRIU RPC socket", NULL);
+	sk = start_criu(env, a.criu_path);
+	if (sk < 0)
 		goto out;
-	}
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		throw_sys_error(env, "CRAC_EIO", errno, "pipe2", "cannot create a pipe", NULL);
-		goto out;
-	}
-	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0) {
-		throw_sys_error(env, "CRAC_EIO", errno, "open", "cannot open /dev/null", NULL);
-		goto out;
-	}
-
-	/* Double fork: CRIU must not be a descendant of the dumped process. */
-	mid = crac_fork();
-	if (mid < 0) {
-		throw_sys_error(env, "CRAC_ECRIU_EXEC", errno, "fork", "cannot fork to run CRIU", a.criu_path);
-		goto out;
-	}
-	if (mid == 0) {
-		pid_t g = crac_fork();
-		if (g < 0)
-			_exit(2);
-		if (g == 0)
-			run_criu_child(sv[1], pfd[1], nullfd, argv, maxfd);
-		_exit(0);
-	}
-
-	close(sv[1]);
-	sv[1] = -1;
-	close(pfd[1]);
-	pfd[1] = -1;
-	close(nullfd);
-	nullfd = -1;
-
-	/* Reap the middle child so no zombie ends up in the image. */
-	while (waitpid(mid, &st, 0) < 0) {
-		if (errno == EINTR)
-			continue;
-		st = 0; /* ECHILD: SIGCHLD is ignored, the kernel reaped it */
-		break;
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		throw_sys_error(env, "CRAC_ECRIU_EXEC", EAGAIN, "fork", "cannot fork to run CRIU", a.criu_path);
-		goto out;
-	}
-	/* EOF on the CLOEXEC pipe == execv succeeded; an int == execv's errno. */
-	do
-		n = read(pfd[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	pfd[0] = -1;
-	if (n == (ssize_t)sizeof(e)) {
-		throw_sys_error(env, "CRAC_ECRIU_EXEC", e, "execv", "cannot execute the CRIU binary", a.criu_path);
-		goto out;
-	}
-
-	do
-		n = send(sv[0], req, (size_t)req_len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	n = TEMP_FAILURE_RETRY(send(sk, req, (size_t)req_len, MSG_NOSIGNAL));
 	if (n != req_len) {
 		throw_sys_error(env, "CRAC_EIO", n < 0 ? errno : EIO, "send", "cannot send the dump request to CRIU",
 				NULL);
@@ -372,9 +389,7 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 	 *    restored copy, where CRIU queued a reply with dump.restored = true;
 	 *  - failure: success = false, or EOF if CRIU died.
 	 */
-	do
-		n = recv(sv[0], rbuf, rcap, MSG_TRUNC);
-	while (n < 0 && errno == EINTR);
+	n = TEMP_FAILURE_RETRY(recv(sk, rbuf, rcap, MSG_TRUNC));
 	if (n < 0) {
 		throw_sys_error(env, "CRAC_EIO", errno, "recv", "cannot read CRIU's reply", NULL);
 		goto out;
@@ -392,22 +407,17 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 		goto out;
 	}
 
-	NAPI_CALL(env, napi_create_object(env, &ret));
-	v = make_string(env, resp.has_dump && resp.dump_restored ? "restored" : "checkpointed");
-	set_prop(env, ret, "result", v);
+	if (napi_create_object(env, &ret) != napi_ok) {
+		throw_last_napi_error(env);
+		ret = NULL;
+		goto out;
+	}
+	set_str(env, ret, "result", resp.has_dump && resp.dump_restored ? "restored" : "checkpointed");
 	set_int(env, ret, "imagesDirFd", dirfd);
 
 out:
-	if (sv[0] >= 0)
-		close(sv[0]);
-	if (sv[1] >= 0)
-		close(sv[1]);
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
-	if (nullfd >= 0)
-		close(nullfd);
+	if (sk >= 0)
+		close(sk);
 	if (dirfd >= 0)
 		close(dirfd);
 	free(rbuf);

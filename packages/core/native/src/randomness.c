@@ -33,14 +33,10 @@ napi_value js_reseed_random(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	while (got < sizeof(buf)) {
-		ssize_t n = getrandom(buf + got, sizeof(buf) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			throw_sys_error(env, "CRAC_ERESEED", errno, "getrandom", "reseedRandom(): getrandom failed",
-					NULL);
-			return NULL;
-		}
+		ssize_t n = TEMP_FAILURE_RETRY(getrandom(buf + got, sizeof(buf) - got, 0));
+		if (n < 0)
+			return throw_sys_error(env, "CRAC_ERESEED", errno, "getrandom", "reseedRandom(): getrandom failed",
+					       NULL);
 		got += (size_t)n;
 	}
 	rand_add(buf, (int)sizeof(buf), (double)sizeof(buf));
