@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "criu_rpc.h"
+#include "exit_codes.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -147,7 +148,7 @@ fail:
 	if (write(status_w, &e, sizeof(e)) < 0) {
 		/* nothing more we can do */
 	}
-	_exit(127);
+	_exit(EXIT_EXEC_FAILED);
 }
 
 /*
