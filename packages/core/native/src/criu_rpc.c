@@ -44,12 +44,6 @@ static void put_int32(struct wbuf *w, uint32_t field, int32_t v)
 	put_varint(w, (uint64_t)(int64_t)v);
 }
 
-static void put_uint32(struct wbuf *w, uint32_t field, uint32_t v)
-{
-	put_key(w, field, 0);
-	put_varint(w, v);
-}
-
 static void put_bool(struct wbuf *w, uint32_t field, int v)
 {
 	put_key(w, field, 0);
@@ -70,42 +64,23 @@ int criu_rpc_encode_dump_req(const struct criu_dump_opts *o, uint8_t *buf, size_
 	struct wbuf ow = { opts, 0, sizeof(opts), 0 };
 	struct wbuf w = { buf, 0, cap, 0 };
 
-	/* message criu_opts */
+	/* message criu_opts, fields in ascending order */
 	put_int32(&ow, 1, o->images_dir_fd);
-	if (o->has_pid)
-		put_int32(&ow, 2, o->pid);
 	if (o->leave_running)
 		put_bool(&ow, 3, 1);
-	if (o->ext_unix_sk)
-		put_bool(&ow, 4, 1);
-	if (o->tcp_established)
-		put_bool(&ow, 5, 1);
 	if (o->shell_job)
 		put_bool(&ow, 7, 1);
-	if (o->file_locks)
-		put_bool(&ow, 8, 1);
 	put_int32(&ow, 9, o->log_level);
 	if (o->log_file)
 		put_bytes(&ow, 10, o->log_file, strlen(o->log_file));
-	if (o->has_ghost_limit)
-		put_uint32(&ow, 35, o->ghost_limit);
 	if (o->config_file)
 		put_bytes(&ow, 51, o->config_file, strlen(o->config_file));
-	if (o->tcp_close)
-		put_bool(&ow, 52, 1);
 	if (ow.overflow)
 		return -1;
 
 	/* message criu_req */
 	put_int32(&w, 1, CRIU_REQ_DUMP);
 	put_bytes(&w, 2, opts, ow.len);
-	return w.overflow ? -1 : (int)w.len;
-}
-
-int criu_rpc_encode_simple_req(int type, uint8_t *buf, size_t cap)
-{
-	struct wbuf w = { buf, 0, cap, 0 };
-	put_int32(&w, 1, type);
 	return w.overflow ? -1 : (int)w.len;
 }
 
@@ -223,23 +198,6 @@ int criu_rpc_decode_resp(const uint8_t *buf, size_t len, struct criu_resp *out)
 				memcpy(out->cr_errmsg, sub.p, n);
 				out->cr_errmsg[n] = 0;
 			}
-			break;
-		case 10: /* version: criu_version */
-			if (wt != 2)
-				break;
-			out->has_version = 1;
-			while ((rc = next_field(&sub, &f, &wt, &v, &sub2)) == 1) {
-				if (wt != 0)
-					continue;
-				if (f == 1)
-					out->version_major = (int32_t)v;
-				else if (f == 2)
-					out->version_minor = (int32_t)v;
-				else if (f == 4)
-					out->version_sublevel = (int32_t)v;
-			}
-			if (rc < 0)
-				return -1;
 			break;
 		default:
 			break;

@@ -14,33 +14,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* criu_req_type (rpc.proto) */
+/* criu_req_type (rpc.proto): the only request crac-node sends. */
 enum {
-	CRIU_REQ_EMPTY = 0,
 	CRIU_REQ_DUMP = 1,
-	CRIU_REQ_RESTORE = 2,
-	CRIU_REQ_CHECK = 3,
-	CRIU_REQ_VERSION = 10,
 };
 
-/* Options of a DUMP request (subset of message criu_opts). A has_* of 0
- * leaves the field out of the message (CRIU then applies its default). */
+/* Options of a DUMP request: the subset of message criu_opts crac-node sets.
+ * A false bool or a NULL string is left out of the message (CRIU's default).
+ * pid (2) is never sent: CRIU then dumps the socket's peer (SO_PEERCRED), a
+ * self-dump; with an explicit pid it logs a spurious error after the dump. */
 struct criu_dump_opts {
-	int32_t images_dir_fd;        /* criu_opts.images_dir_fd   = 1 (required) */
-	int has_pid;                  /* omit for a self-dump: CRIU then takes the
-	                                 peer of the socket (SO_PEERCRED) */
-	int32_t pid;                  /* criu_opts.pid             = 2  */
-	int leave_running;            /* criu_opts.leave_running   = 3  */
-	int ext_unix_sk;              /* criu_opts.ext_unix_sk     = 4  */
-	int tcp_established;          /* criu_opts.tcp_established = 5  */
-	int shell_job;                /* criu_opts.shell_job       = 7  */
-	int file_locks;               /* criu_opts.file_locks      = 8  */
-	int32_t log_level;            /* criu_opts.log_level       = 9  */
-	const char *log_file;         /* criu_opts.log_file        = 10 (NULL: omit) */
-	int has_ghost_limit;
-	uint32_t ghost_limit;         /* criu_opts.ghost_limit     = 35 */
-	int tcp_close;                /* criu_opts.tcp_close       = 52 */
-	const char *config_file;      /* criu_opts.config_file     = 51 (NULL: omit) */
+	int32_t images_dir_fd;        /* criu_opts.images_dir_fd = 1 (required) */
+	int leave_running;            /* criu_opts.leave_running = 3  */
+	int shell_job;                /* criu_opts.shell_job     = 7  */
+	int32_t log_level;            /* criu_opts.log_level     = 9  */
+	const char *log_file;         /* criu_opts.log_file      = 10 */
+	const char *config_file;      /* criu_opts.config_file   = 51 */
 };
 
 /* Decoded message criu_resp (only the fields crac-node reads). */
@@ -52,10 +41,6 @@ struct criu_resp {
 	int has_cr_errno;
 	int32_t cr_errno;             /* criu_resp.cr_errno  = 7 */
 	char cr_errmsg[512];          /* criu_resp.cr_errmsg = 9 (truncated, NUL-terminated) */
-	int has_version;              /* criu_resp.version   = 10 (criu_version) */
-	int32_t version_major;        /*   major_number = 1 */
-	int32_t version_minor;        /*   minor_number = 2 */
-	int32_t version_sublevel;     /*   sublevel     = 4 */
 };
 
 /*
@@ -63,9 +48,6 @@ struct criu_resp {
  * Returns the encoded length, or -1 if buf (of size cap) is too small.
  */
 int criu_rpc_encode_dump_req(const struct criu_dump_opts *o, uint8_t *buf, size_t cap);
-
-/* Encode criu_req { type = <type> } (e.g. VERSION, CHECK). Returns length or -1. */
-int criu_rpc_encode_simple_req(int type, uint8_t *buf, size_t cap);
 
 /*
  * Decode a criu_resp message. Unknown fields are skipped.

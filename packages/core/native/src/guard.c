@@ -38,6 +38,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
+
+/* The shell's "cannot execute": here, the guard could not be set up. */
+#define EXIT_GUARD_FAILED 126
+
 /* io_uring_setup has number 425 on every architecture (unified syscall table
  * since Linux 5.1): x86_64, i386, aarch64, ... x32 uses the x86_64 number
  * with __X32_SYSCALL_BIT set. */
@@ -150,11 +155,11 @@ int main(int argc, char **argv)
 				"this executable; compatible with self-checkpoint). --seccomp: a seccomp\n"
 				"filter instead (only an outside CRIU can then dump the process).\n",
 			SHIM_NAME);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (seccomp ? install_seccomp() : install_preload())
-		return 126;
+		return EXIT_GUARD_FAILED;
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "crac-guard: cannot execute '%s': %s\n", argv[i], strerror(errno));
-	return 127;
+	return EXIT_EXEC_FAILED;
 }

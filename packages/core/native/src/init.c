@@ -19,10 +19,9 @@
  * Then: fork+exec CRIU with the given argv (stdio and every other fd are
  * inherited unchanged: nothing is closed), wait for it, read the restored
  * root's pid from FILE (written by CRIU's --pidfile; the caller must pass the
- * same FILE to CRIU), forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
- * SIGUSR2 to it (a signal received before the pid is known is queued and
- * delivered right after), reap every child (orphaned grandchildren too) until
- * the root exits.
+ * same FILE to CRIU), forward the signals of forwarded[] to it (a signal
+ * received before the pid is known is queued and delivered right after),
+ * reap every child (orphaned grandchildren too) until the root exits.
  *
  * Exit status: the restored root's exit code, or 128+signal if it was killed
  * by a signal; 125 if the restore failed (CRIU could not be run or exited
@@ -49,10 +48,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define EXIT_RESTORE_FAILED 125
-#define EXIT_USAGE 2
+#include "exit_codes.h"
 
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+/* "The restore did not happen": the runner failed, not the app (as docker run's 125). */
+#define EXIT_RESTORE_FAILED 125
+
+/*
+ * The signals meant for the app that reach crac-init instead (it is the
+ * process the user or the supervisor started, and the app's parent). Not
+ * caught, each would kill crac-init and leave the app running with nobody to
+ * report its exit code. Other signals keep their default action here.
+ */
+static const int forwarded[] = {
+	SIGINT,  /* Ctrl-C or kill -INT: stop */
+	SIGTERM, /* the usual stop request (kill, systemd, docker stop); also how a
+	          * dying crac restore reaches us (PR_SET_PDEATHSIG) */
+	SIGHUP,  /* the terminal went away; by convention also "reload" */
+	SIGQUIT, /* Ctrl-\ */
+	SIGUSR1, /* Node: open the inspector */
+	SIGUSR2, /* the app's own (e.g. --heapsnapshot-signal) */
+};
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static sigset_t orig_mask; /* mask to restore in exec'd children */
@@ -75,16 +90,6 @@ static void usage(void)
 {
 	msg("usage: crac-init [--pidns] --pidfile FILE -- <criu-path> restore -d [criu args...]");
 	exit(EXIT_USAGE);
-}
-
-/* exit code of a waitpid() status, shell convention */
-static int status_code(int st)
-{
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return EXIT_RESTORE_FAILED;
 }
 
 /* Never called in practice (the signals are blocked and fetched with
@@ -145,10 +150,7 @@ static pid_t read_pidfile(const char *path, const char **why)
 		*why = strerror(errno);
 		return -1;
 	}
-	ssize_t n;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
+	ssize_t n = TEMP_FAILURE_RETRY(read(fd, buf, sizeof(buf) - 1));
 	int e = errno;
 	close(fd);
 	if (n < 0) {
@@ -191,7 +193,7 @@ static void supervise(char **criu_argv, const char *pidfile)
 		child_restore_signals();
 		execv(criu_argv[0], criu_argv);
 		msg("cannot execute %s: %s", criu_argv[0], strerror(errno));
-		_exit(127);
+		_exit(EXIT_EXEC_FAILED);
 	}
 
 	int criu_done = 0, criu_status = 0;
@@ -219,7 +221,7 @@ static void supervise(char **criu_argv, const char *pidfile)
 				criu_status = st;
 			} else if (root > 0) {
 				if (p == root)
-					exit(status_code(st));
+					exit(exit_code_of(st, EXIT_RESTORE_FAILED));
 			} else {
 				early[nearly % MAX_EARLY].pid = p;
 				early[nearly % MAX_EARLY].status = st;
@@ -231,7 +233,7 @@ static void supervise(char **criu_argv, const char *pidfile)
 			if (!WIFEXITED(criu_status) || WEXITSTATUS(criu_status) != 0) {
 				if (WIFSIGNALED(criu_status))
 					msg("criu restore failed (killed by signal %d)", WTERMSIG(criu_status));
-				else if (WEXITSTATUS(criu_status) != 127) /* 127: exec failed, already said */
+				else if (WEXITSTATUS(criu_status) != EXIT_EXEC_FAILED) /* already said */
 					msg("criu restore failed (exit code %d)", WEXITSTATUS(criu_status));
 				exit(EXIT_RESTORE_FAILED);
 			}
@@ -244,7 +246,7 @@ static void supervise(char **criu_argv, const char *pidfile)
 			unsigned n = nearly < MAX_EARLY ? nearly : MAX_EARLY;
 			for (unsigned i = 0; i < n; i++)
 				if (early[i].pid == root)
-					exit(status_code(early[i].status));
+					exit(exit_code_of(early[i].status, EXIT_RESTORE_FAILED));
 			for (unsigned i = 0; i < nqueued; i++)
 				kill(root, queued[i]);
 			nqueued = 0;
@@ -315,7 +317,7 @@ static void enter_pidns(void)
 		int st;
 		pid_t p = waitpid(child, &st, WNOHANG);
 		if (p == child)
-			exit(status_code(st));
+			exit(exit_code_of(st, EXIT_RESTORE_FAILED));
 		if (p < 0 && errno != EINTR) {
 			msg("waitpid: %s", strerror(errno));
 			exit(EXIT_RESTORE_FAILED);

@@ -1,0 +1,21 @@
+/*
+ * addon.c - crac.node's module init: the export table, nothing else.
+ *
+ * No libcriu and no C++: checkpoint() execs the CRIU binary and speaks its
+ * RPC itself, the other exports reach into the node binary with dlsym. Only
+ * Node-API is used, so one build loads in every Node >= 20.
+ */
+#include "exports.h"
+
+NAPI_MODULE_INIT()
+{
+	napi_property_descriptor props[] = {
+		{ "checkpoint", NULL, js_checkpoint, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "reseedRandom", NULL, js_reseed_random, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "v8Notify", NULL, js_v8_notify, NULL, NULL, NULL, napi_enumerable, NULL },
+	};
+	if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
+		return NULL;
+	return exports;
+}

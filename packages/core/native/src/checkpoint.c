@@ -1,0 +1,427 @@
+/*
+ * checkpoint.c - checkpoint(opts): the synchronous self-dump of the calling
+ * process. No libcriu: the CRIU binary is exec'd as "criu swrk <fd>" and
+ * spoken to over a SOCK_SEQPACKET socketpair (criu_rpc.h).
+ *
+ * CRIU runs as a grandchild: it must not be a descendant of the process it
+ * dumps (it would be dumped too), and the middle child is reaped at once so
+ * that no zombie ends up in the image either. A failed dump is reported with
+ * CRIU's own "Error (...)" lines from its log: the reply's cr_errno is
+ * usually unset, the log is the only useful information.
+ * Contract (options, results, errors): README-native.md.
+ */
+#define _GNU_SOURCE
+#include "exports.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "criu_rpc.h"
+#include "exit_codes.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* Fds in the grandchild: the socket end CRIU is told about ("swrk 3"), and
+ * the CLOEXEC pipe that carries execv's errno back (EOF: exec succeeded). */
+#define CRIU_SK_FD 3
+#define EXEC_STATUS_FD 4
+/* Enough to show the cause; a failed dump can log hundreds of lines. */
+#define MAX_CRIU_ERRORS 32
+/* CRIU's most verbose log: a failed dump's log then explains itself. */
+#define CRIU_LOG_LEVEL 4
+
+/* checkpoint()'s options; the strings are malloc'd (free_args). */
+struct ckpt_args {
+	char *criu_path, *images_dir, *log_file, *config_file;
+	int leave_running, shell_job;
+};
+
+static void free_args(struct ckpt_args *a)
+{
+	free(a->criu_path);
+	free(a->images_dir);
+	free(a->log_file);
+	free(a->config_file);
+}
+
+static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a)
+{
+	size_t argc = 1;
+	napi_value argv[1], obj;
+	napi_valuetype t;
+
+	memset(a, 0, sizeof(*a));
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok)
+		return throw_last_napi_error(env), -1;
+	if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_object)
+		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "checkpoint(%s): options must be an object",
+					"options"),
+		       -1;
+	obj = argv[0];
+	if (get_string_opt(env, obj, "checkpoint", "criuPath", 1, &a->criu_path) ||
+	    get_string_opt(env, obj, "checkpoint", "imagesDir", 1, &a->images_dir) ||
+	    get_string_opt(env, obj, "checkpoint", "logFile", 1, &a->log_file) ||
+	    get_string_opt(env, obj, "checkpoint", "configFile", 0, &a->config_file) ||
+	    get_bool_opt(env, obj, "checkpoint", "leaveRunning", &a->leave_running) ||
+	    get_bool_opt(env, obj, "checkpoint", "shellJob", &a->shell_job))
+		return -1;
+	if (a->criu_path[0] != '/')
+		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+					"checkpoint(): options.criuPath must be an absolute path (got '%s')",
+					a->criu_path),
+		       -1;
+	if (a->config_file && a->config_file[0] != '/')
+		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+					"checkpoint(): options.configFile must be an absolute path (got '%s')",
+					a->config_file),
+		       -1;
+	if (!a->log_file[0] || strchr(a->log_file, '/'))
+		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+					"checkpoint(): options.logFile must be a plain file name inside imagesDir "
+					"(got '%s')",
+					a->log_file),
+		       -1;
+	return 0;
+}
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+/* _Fork(): fork without running pthread_atfork handlers (async-signal-safe). */
+#define crac_fork _Fork
+#else
+#define crac_fork fork
+#endif
+
+/*
+ * Runs in the grandchild, a fork of a multi-threaded process: only
+ * async-signal-safe calls until execv. Never returns.
+ */
+static void __attribute__((noreturn))
+run_criu_child(int sk, int status_w, int nullfd, char *const argv[], int maxfd)
+{
+	struct sigaction sa;
+	sigset_t empty;
+	int e;
+
+	/* Default dispositions first, then an empty mask (no Node handler can run). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL); /* SIGKILL/SIGSTOP etc. fail: fine */
+	sigemptyset(&empty);
+	sigprocmask(SIG_SETMASK, &empty, NULL);
+
+	setsid();
+
+	/* Move our three fds above the target numbers, then place them. */
+	sk = fcntl(sk, F_DUPFD_CLOEXEC, 10);
+	status_w = fcntl(status_w, F_DUPFD_CLOEXEC, 10);
+	nullfd = fcntl(nullfd, F_DUPFD_CLOEXEC, 10);
+	if (sk < 0 || status_w < 0 || nullfd < 0)
+		goto fail;
+	if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(nullfd, 2) < 0)
+		goto fail;
+	if (dup2(sk, CRIU_SK_FD) < 0)             /* dup2 clears FD_CLOEXEC */
+		goto fail;
+	if (dup3(status_w, EXEC_STATUS_FD, O_CLOEXEC) < 0) /* closes on exec */
+		goto fail;
+	status_w = EXEC_STATUS_FD;
+	if (syscall(SYS_close_range, EXEC_STATUS_FD + 1, ~0U, 0) != 0)
+		for (int fd = EXEC_STATUS_FD + 1; fd < maxfd; fd++)
+			close(fd);
+
+	execv(argv[0], argv);
+fail:
+	e = errno;
+	if (write(status_w, &e, sizeof(e)) < 0) {
+		/* nothing more we can do */
+	}
+	_exit(EXIT_EXEC_FAILED);
+}
+
+/*
+ * Starts `<criu_path> swrk 3` as a grandchild that holds the other end of a
+ * new RPC socket. Returns our end (CLOEXEC), or -1 with an exception pending.
+ */
+static int start_criu(napi_env env, char *criu_path)
+{
+	char sk_arg[16];
+	char *argv[4];
+	int sv[2] = { -1, -1 }, pfd[2] = { -1, -1 }, nullfd = -1, maxfd = 65536;
+	int st, e;
+	ssize_t n;
+	pid_t mid;
+	struct rlimit rl;
+
+	/* Everything the child needs is prepared before fork. */
+	snprintf(sk_arg, sizeof(sk_arg), "%d", CRIU_SK_FD);
+	argv[0] = criu_path;
+	argv[1] = "swrk";
+	argv[2] = sk_arg;
+	argv[3] = NULL;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < INT_MAX)
+		maxfd = (int)rl.rlim_cur;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		throw_sys_error(env, "CRAC_EIO", errno, "socketpair", "cannot create the CRIU RPC socket", NULL);
+		goto fail;
+	}
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		throw_sys_error(env, "CRAC_EIO", errno, "pipe2", "cannot create a pipe", NULL);
+		goto fail;
+	}
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0) {
+		throw_sys_error(env, "CRAC_EIO", errno, "open", "cannot open /dev/null", NULL);
+		goto fail;
+	}
+
+	/* Double fork: CRIU must not be a descendant of the dumped process. */
+	mid = crac_fork();
+	if (mid < 0) {
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", errno, "fork", "cannot fork to run CRIU", criu_path);
+		goto fail;
+	}
+	if (mid == 0) {
+		pid_t g = crac_fork();
+		if (g < 0)
+			_exit(2);
+		if (g == 0)
+			run_criu_child(sv[1], pfd[1], nullfd, argv, maxfd);
+		_exit(0);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	close(pfd[1]);
+	pfd[1] = -1;
+	close(nullfd);
+	nullfd = -1;
+
+	/* Reap the middle child so no zombie ends up in the image. */
+	if (TEMP_FAILURE_RETRY(waitpid(mid, &st, 0)) < 0)
+		st = 0; /* ECHILD: SIGCHLD is ignored, the kernel reaped it */
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", EAGAIN, "fork", "cannot fork to run CRIU", criu_path);
+		goto fail;
+	}
+	/* EOF on the CLOEXEC pipe == execv succeeded; an int == execv's errno. */
+	n = TEMP_FAILURE_RETRY(read(pfd[0], &e, sizeof(e)));
+	if (n == (ssize_t)sizeof(e)) {
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", e, "execv", "cannot execute the CRIU binary", criu_path);
+		goto fail;
+	}
+	close(pfd[0]);
+	return sv[0];
+
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+	}
+	if (nullfd >= 0)
+		close(nullfd);
+	return -1;
+}
+
+/* Collects up to MAX_CRIU_ERRORS of CRIU's "Error (...)" lines from the log
+ * (skipping the harmless RLIMIT_NOFILE one) into the JS array arr; returns
+ * their count. *joined gets a malloc'd "\n"-joined copy of them (or NULL). */
+static uint32_t collect_log_errors(napi_env env, int dirfd, const char *log_file, napi_value arr,
+				   char **joined)
+{
+	uint32_t count = 0;
+	size_t jlen = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+	int fd = openat(dirfd, log_file, O_RDONLY | O_CLOEXEC);
+
+	*joined = NULL;
+	if (fd < 0)
+		return 0;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return 0;
+	}
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		char *p;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		p = strstr(line, "Error (");
+		if (!p || strstr(line, "RLIMIT_NOFILE"))
+			continue;
+		if (count >= MAX_CRIU_ERRORS)
+			break;
+		napi_set_element(env, arr, count++, make_string(env, p));
+		size_t l = strlen(p);
+		char *nj = realloc(*joined, jlen + l + 2);
+		if (!nj)
+			break;
+		*joined = nj;
+		if (jlen)
+			nj[jlen++] = '\n';
+		memcpy(nj + jlen, p, l + 1);
+		jlen += l;
+	}
+	free(line);
+	fclose(f);
+	return count;
+}
+
+/* Throws CRAC_ECRIU_DUMP: CRIU's Error lines if the log has any, else its
+ * cr_errmsg, else `fallback`. resp is NULL when CRIU sent no usable reply. */
+static napi_value throw_dump_error(napi_env env, int dirfd, const char *images_dir, const char *log_file,
+				   const struct criu_resp *resp, const char *fallback)
+{
+	napi_value arr, e;
+	char *joined = NULL;
+	char *msg;
+	size_t mlen;
+	char log_path[PATH_MAX];
+	uint32_t n;
+
+	snprintf(log_path, sizeof(log_path), "%s/%s", images_dir, log_file);
+	napi_create_array(env, &arr);
+	n = collect_log_errors(env, dirfd, log_file, arr, &joined);
+
+	mlen = strlen(log_path) + (joined ? strlen(joined) : 0) + strlen(fallback) + 600;
+	msg = malloc(mlen);
+	if (!msg) {
+		free(joined);
+		napi_throw_error(env, "CRAC_ECRIU_DUMP", "CRIU dump failed");
+		return NULL;
+	}
+	if (n)
+		snprintf(msg, mlen, "CRIU dump failed (log: %s):\n%s", log_path, joined);
+	else if (resp && resp->cr_errmsg[0])
+		snprintf(msg, mlen, "CRIU dump failed: %s (log: %s)", resp->cr_errmsg, log_path);
+	else
+		snprintf(msg, mlen, "CRIU dump failed: %s (log: %s)", fallback, log_path);
+
+	e = make_error(env, 0, "CRAC_ECRIU_DUMP", msg);
+	set_prop(env, e, "criuErrors", arr);
+	set_str(env, e, "logPath", log_path);
+	if (resp && resp->has_cr_errno) {
+		set_int(env, e, "crErrno", resp->cr_errno);
+	} else {
+		napi_value nul;
+		napi_get_null(env, &nul);
+		set_prop(env, e, "crErrno", nul);
+	}
+	if (resp && resp->cr_errmsg[0])
+		set_str(env, e, "criuMessage", resp->cr_errmsg);
+	free(joined);
+	free(msg);
+	napi_throw(env, e);
+	return NULL;
+}
+
+napi_value js_checkpoint(napi_env env, napi_callback_info info)
+{
+	struct ckpt_args a;
+	struct criu_dump_opts o;
+	struct criu_resp resp;
+	napi_value ret = NULL;
+	int sk = -1, dirfd = -1, req_len;
+	uint8_t req[2048];
+	uint8_t *rbuf = NULL;
+	const size_t rcap = 65536;
+	ssize_t n;
+
+	if (parse_args(env, info, &a))
+		goto out;
+	if (access(a.criu_path, X_OK) != 0) {
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", errno, "access", "cannot execute the CRIU binary", a.criu_path);
+		goto out;
+	}
+	rbuf = malloc(rcap);
+	if (!rbuf) {
+		napi_throw_error(env, "CRAC_ENOMEM", "out of memory");
+		goto out;
+	}
+
+	dirfd = open(a.images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		throw_sys_error(env, "CRAC_EIO", errno, "open", "cannot open the images directory", a.images_dir);
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.images_dir_fd = dirfd;
+	o.leave_running = a.leave_running;
+	o.shell_job = a.shell_job;
+	o.log_level = CRIU_LOG_LEVEL;
+	o.log_file = a.log_file;
+	o.config_file = a.config_file;
+	req_len = criu_rpc_encode_dump_req(&o, req, sizeof(req));
+	if (req_len < 0) {
+		napi_throw_error(env, "CRAC_EIO", "checkpoint(): CRIU request too large");
+		goto out;
+	}
+
+	sk = start_criu(env, a.criu_path);
+	if (sk < 0)
+		goto out;
+	n = TEMP_FAILURE_RETRY(send(sk, req, (size_t)req_len, MSG_NOSIGNAL));
+	if (n != req_len) {
+		throw_sys_error(env, "CRAC_EIO", n < 0 ? errno : EIO, "send", "cannot send the dump request to CRIU",
+				NULL);
+		goto out;
+	}
+
+	/*
+	 * Block until CRIU answers. Three ways out:
+	 *  - leave-running dump: CRIU replies success (dump.restored = false);
+	 *  - no leave-running: CRIU SIGKILLs us; we only get here again in a
+	 *    restored copy, where CRIU queued a reply with dump.restored = true;
+	 *  - failure: success = false, or EOF if CRIU died.
+	 */
+	n = TEMP_FAILURE_RETRY(recv(sk, rbuf, rcap, MSG_TRUNC));
+	if (n < 0) {
+		throw_sys_error(env, "CRAC_EIO", errno, "recv", "cannot read CRIU's reply", NULL);
+		goto out;
+	}
+	if (n == 0) {
+		throw_dump_error(env, dirfd, a.images_dir, a.log_file, NULL, "CRIU exited without replying");
+		goto out;
+	}
+	if ((size_t)n > rcap || criu_rpc_decode_resp(rbuf, (size_t)n, &resp) != 0) {
+		throw_dump_error(env, dirfd, a.images_dir, a.log_file, NULL, "malformed reply from CRIU");
+		goto out;
+	}
+	if (!resp.success || resp.type != CRIU_REQ_DUMP) {
+		throw_dump_error(env, dirfd, a.images_dir, a.log_file, &resp, "CRIU reported failure");
+		goto out;
+	}
+
+	if (napi_create_object(env, &ret) != napi_ok) {
+		throw_last_napi_error(env);
+		ret = NULL;
+		goto out;
+	}
+	set_str(env, ret, "result", resp.has_dump && resp.dump_restored ? "restored" : "checkpointed");
+	set_int(env, ret, "imagesDirFd", dirfd);
+
+out:
+	if (sk >= 0)
+		close(sk);
+	if (dirfd >= 0)
+		close(dirfd);
+	free(rbuf);
+	free_args(&a);
+	return ret;
+}

@@ -1,0 +1,15 @@
+/*
+ * exports.h - the JS functions of crac.node, for addon.c's export table.
+ * Their contract (arguments, results, error codes): README-native.md.
+ */
+#ifndef CRAC_EXPORTS_H
+#define CRAC_EXPORTS_H
+
+#include "napi_util.h"
+
+napi_value js_checkpoint(napi_env env, napi_callback_info info);    /* checkpoint.c */
+napi_value js_reseed_random(napi_env env, napi_callback_info info); /* randomness.c */
+napi_value js_malloc_trim(napi_env env, napi_callback_info info);   /* memory.c */
+napi_value js_v8_notify(napi_env env, napi_callback_info info);     /* memory.c */
+
+#endif
