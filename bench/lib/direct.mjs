@@ -5,18 +5,18 @@ import { closeSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IMAGES_DIR_FD, readManifest } from '../../packages/core/dist/image.js';
-import { criuRestoreArguments } from '../../packages/core/dist/protocol.js';
+import { restorerArguments } from '../../packages/core/dist/protocol.js';
 import { start } from './processes.mjs';
 
 /** Starts crac-init + CRIU on `image`; `logLevel` is CRIU's -v (crac restore uses 4). */
 export function directRestore({ init, criu, image, env, logLevel = 4 }) {
   const work = mkdtempSync(join(tmpdir(), 'crac-direct-'));
   const pidFile = join(work, 'restored.pid');
-  const args = criuRestoreArguments(readManifest(image), { imagesDir: image, workDir: work, pidFile, logLevel });
+  const args = restorerArguments(readManifest(image), { criuPath: criu, imagesDir: image, workDir: work, pidFile, logLevel });
   const dirFd = openSync(image, 'r');
   const stdio = ['ignore', 'ignore', 'ignore'];
   stdio[IMAGES_DIR_FD] = dirFd;
-  const handle = start(init, ['--pidfile', pidFile, '--', criu, ...args], { env, stdio });
+  const handle = start(init, args, { env, stdio });
   closeSync(dirFd);
   return { ...handle, work };
 }

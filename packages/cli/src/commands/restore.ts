@@ -8,12 +8,12 @@ import { CracError, ErrorCode } from '@crac/core';
 import { IMAGES_DIR_FD, type Manifest, REQUIRED_CRIU_FILES, RESTORE_LOG, readManifest, verifyImage } from '@crac/core/image';
 import {
   criuErrorLines,
-  criuRestoreArguments,
   exitCodeOf,
   findCriu,
   processState,
   requireNativeProgram,
   restoreAdvice,
+  restorerArguments,
 } from '@crac/core/protocol';
 import { ExitCode, formatBytes, Report } from '../output.js';
 import { forwardSignals } from '../signals.js';
@@ -49,11 +49,10 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     report.phase('verify', verification.durationMs, `${files} files as sealed, ${hashed} hashed (${formatBytes(bytesHashed)})`);
     const namespace = await usePidNamespace(manifest, options.pidNamespace ?? 'auto');
     const pidFile = join(workDir, 'restored.pid');
-    const criuArgs = criuRestoreArguments(manifest, { imagesDir, workDir, pidFile });
     // crac-init stays the restored app's parent (subreaper, or pid 1 of a new pid namespace):
     // it forwards signals and exits with the app's exit code, which CRIU itself does not.
     const init = requireNativeProgram('init');
-    const initArgs = [...(namespace ? ['--pidns'] : []), '--pidfile', pidFile, '--', criu.path, ...criuArgs];
+    const initArgs = restorerArguments(manifest, { criuPath: criu.path, imagesDir, workDir, pidFile, pidNamespace: namespace });
 
     const dirFd = openSync(imagesDir, 'r');
     const stdio: ('inherit' | number)[] = ['inherit', 'inherit', 'inherit'];

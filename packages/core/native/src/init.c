@@ -2,7 +2,7 @@
  * crac-init - restore supervisor: stays the parent of a process restored by
  * CRIU, forwards signals to it and exits with its exit status.
  *
- *   crac-init [--pidns] --pidfile FILE -- <criu-path> restore -d [criu args...]
+ *   crac-init [--pidns] [--handoff-fd N] --pidfile FILE -- <criu-path> restore -d [criu args...]
  *
  * `criu restore` cannot do this itself: in the foreground it waits for the
  * restored tree but always exits 0 and blocks (never forwards) signals; with
@@ -15,6 +15,13 @@
  * parent forwards signals to it and exits with its status. Used when a pid or
  * tid the image needs is taken on the host (the restored process keeps its
  * pid inside the namespace).
+ *
+ * With --handoff-fd N: crac-init's own environment (the restoring one) is
+ * written into a memfd, as "CRAC-HANDOFF/1\0" then NAME=value\0 entries, and
+ * the memfd put on fd N, read position at 0. The caller passes CRIU
+ * `--inherit-fd fd[N]:<the image's handoff file>`: the restored app finds its
+ * restorer's environment on the descriptor it held on that file (see
+ * PROTOCOL.md, "Restore handoff").
  *
  * Then: fork+exec CRIU with the given argv (stdio and every other fd are
  * inherited unchanged: nothing is closed), wait for it, read the restored
@@ -42,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -88,7 +96,7 @@ static void msg(const char *fmt, ...)
 
 static void usage(void)
 {
-	msg("usage: crac-init [--pidns] --pidfile FILE -- <criu-path> restore -d [criu args...]");
+	msg("usage: crac-init [--pidns] [--handoff-fd N] --pidfile FILE -- <criu-path> restore -d [criu args...]");
 	exit(EXIT_USAGE);
 }
 
@@ -328,14 +336,54 @@ static void enter_pidns(void)
 	}
 }
 
+/* The first bytes of a restore handoff; restored/environment.ts reads the same. */
+static const char HANDOFF_MAGIC[] = "CRAC-HANDOFF/1";
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Puts this process's environment, as a handoff, on fd `target` (a memfd: no file, no size limit). */
+static void write_handoff(int target)
+{
+	extern char **environ;
+	int fd = memfd_create("crac-handoff", MFD_CLOEXEC);
+	int ok = fd >= 0 && write_all(fd, HANDOFF_MAGIC, sizeof HANDOFF_MAGIC) == 0;
+	for (char **entry = environ; ok && *entry; entry++)
+		ok = write_all(fd, *entry, strlen(*entry) + 1) == 0;
+	/* dup2 clears FD_CLOEXEC on `target`: CRIU inherits it */
+	if (!ok || lseek(fd, 0, SEEK_SET) != 0 || dup2(fd, target) != target) {
+		msg("cannot hand the environment over on fd %d: %s", target, strerror(errno));
+		exit(EXIT_RESTORE_FAILED);
+	}
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	int pidns = 0;
+	int handoff_fd = -1;
 	const char *pidfile = NULL;
 	int i = 1;
 	for (; i < argc; i++) {
 		if (strcmp(argv[i], "--pidns") == 0) {
 			pidns = 1;
+		} else if (strcmp(argv[i], "--handoff-fd") == 0 && i + 1 < argc) {
+			char *end;
+			long n = strtol(argv[++i], &end, 10);
+			if (*end || n < 3 || n > 1023)
+				usage();
+			handoff_fd = (int)n;
 		} else if (strcmp(argv[i], "--pidfile") == 0 && i + 1 < argc) {
 			pidfile = argv[++i];
 		} else if (strncmp(argv[i], "--pidfile=", 10) == 0) {
@@ -351,6 +399,8 @@ int main(int argc, char **argv)
 		usage();
 	char **criu_argv = argv + i;
 
+	if (handoff_fd >= 0)
+		write_handoff(handoff_fd);
 	setup_signals();
 	/*
 	 * crac restore may die without a word (SIGKILL): take it as a SIGTERM, forwarded to the

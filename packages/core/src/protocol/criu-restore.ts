@@ -1,36 +1,53 @@
 import { IMAGES_DIR_FD, RESTORE_LOG } from '../image/layout.js';
 import type { Manifest } from '../image/manifest.js';
 
-/** Where a restore writes what is not the image's (CRIU's log, the restored pid). */
-export interface RestoreWorkspace {
+/**
+ * The descriptor on which crac-init puts the restore handoff (`--handoff-fd`), and which CRIU
+ * puts in place of the descriptor the app held on its handoff file.
+ */
+export const HANDOFF_FD = 4;
+
+/** How to restore an image, for {@link restorerArguments}. */
+export interface RestoreInvocation {
+  /** The CRIU binary. */
+  criuPath: string;
   /** The image directory, as the restorer opened it on {@link IMAGES_DIR_FD}. */
   imagesDir: string;
   /** A private directory for CRIU's log. */
   workDir: string;
   /** Where CRIU writes the restored process's pid. */
   pidFile: string;
+  /** Restore into a new pid namespace (the image's pids are taken here). */
+  pidNamespace?: boolean;
   /** CRIU's log level (`-v`). Default 4: what explains a failure. */
   logLevel?: number;
 }
 
 /**
- * The `criu restore` arguments for an image: detached (the restorer stays the parent), the app's
- * stdio pointed at the restorer's own (`--inherit-fd` of each pipe, file or socket it had; a
- * terminal needs only `--shell-job`), and the image directory it held open during the dump
- * remapped to the restorer's {@link IMAGES_DIR_FD}.
+ * The arguments of `crac-init` that restore an image: crac-init's own (pid namespace, the pid
+ * file, the handoff of the environment), then `criu restore`'s: detached (crac-init stays the
+ * parent), the app's stdio pointed at the restorer's own (`--inherit-fd` of each pipe, file or
+ * socket it had; a terminal needs only `--shell-job`), the image directory it held open during the
+ * dump remapped to {@link IMAGES_DIR_FD}, and its handoff file to {@link HANDOFF_FD}.
+ * crac-init must be started with the image directory open on {@link IMAGES_DIR_FD}.
  */
-export function criuRestoreArguments(manifest: Manifest, workspace: RestoreWorkspace): string[] {
-  const { imagesDir, workDir, pidFile, logLevel = 4 } = workspace;
-  const args = ['restore', '-d', '-D', imagesDir, '-W', workDir, '-o', RESTORE_LOG, `-v${logLevel}`, '--shell-job', '--pidfile', pidFile];
+export function restorerArguments(manifest: Manifest, invocation: RestoreInvocation): string[] {
+  const { criuPath, imagesDir, workDir, pidFile, logLevel = 4 } = invocation;
+  const init = [...(invocation.pidNamespace ? ['--pidns'] : []), '--pidfile', pidFile];
+  const criu = ['restore', '-d', '-D', imagesDir, '-W', workDir, '-o', RESTORE_LOG, `-v${logLevel}`, '--shell-job', '--pidfile', pidFile];
   const mapped = new Set<string>();
   for (const { fd, kind, target } of manifest.stdio) {
     if ((kind === 'pipe' || kind === 'file' || kind === 'socket') && !mapped.has(target)) {
       mapped.add(target);
-      args.push('--inherit-fd', `fd[${fd}]:${withoutLeadingSlash(target)}`);
+      criu.push('--inherit-fd', `fd[${fd}]:${withoutLeadingSlash(target)}`);
     }
   }
-  args.push('--inherit-fd', `fd[${IMAGES_DIR_FD}]:${withoutLeadingSlash(manifest.imagesDir)}`);
-  return args;
+  criu.push('--inherit-fd', `fd[${IMAGES_DIR_FD}]:${withoutLeadingSlash(manifest.imagesDir)}`);
+  if (manifest.handoff) {
+    init.push('--handoff-fd', String(HANDOFF_FD));
+    criu.push('--inherit-fd', `fd[${HANDOFF_FD}]:${withoutLeadingSlash(manifest.handoff)}`);
+  }
+  return [...init, '--', criuPath, ...criu];
 }
 
 /** CRIU names inherited files by path without the leading slash. */

@@ -3,7 +3,7 @@
  * processes are. The `crac` CLI (`@crac/cli`) is built on it; see PROTOCOL.md at the repository root.
  *
  * - CLI -> app: a checkpoint request on the app's control socket ({@link requestCheckpoint}).
- * - restorer -> CRIU -> app: the arguments of `criu restore` ({@link criuRestoreArguments}),
+ * - restorer -> CRIU -> app: the arguments of `criu restore` ({@link restorerArguments}),
  *   run under the restore supervisor `crac-init`.
  * - the programs: CRIU ({@link findCriu}), `crac-init`, `crac-guard` and the addon
  *   ({@link requireNativeProgram}), the preload ({@link registerPreloadPath}).
@@ -21,7 +21,7 @@ export {
   controlSocketPath,
   parseControlRequest,
 } from './control-socket.js';
-export { criuRestoreArguments, type RestoreWorkspace } from './criu-restore.js';
+export { HANDOFF_FD, type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { exitCodeOf, type ProcessExit, type ProcessState, processState } from './processes.js';
 export {
   NATIVE_PROGRAMS,

@@ -46,17 +46,15 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
     ...(options.imagesDir === undefined ? {} : { imagesDir: options.imagesDir }),
     ...(options.leaveRunning === undefined ? {} : { leaveRunning: options.leaveRunning }),
   };
-  const first = await exchange(path, request).catch(
-    (cause: NodeJS.ErrnoException) => {
-      throw new CracError(
-        TRIGGER,
-        `cannot reach the checkpoint trigger of process ${pid} at ${path} (${cause.code ?? cause.message}): is it still starting?`,
-        {
-          cause,
-        },
-      );
-    },
-  );
+  const first = await exchange(path, request).catch((cause: NodeJS.ErrnoException) => {
+    throw new CracError(
+      TRIGGER,
+      `cannot reach the checkpoint trigger of process ${pid} at ${path} (${cause.code ?? cause.message}): is it still starting?`,
+      {
+        cause,
+      },
+    );
+  });
   let reply = first;
   let imagesDir: string | undefined;
   // The socket closes for the dump: the process either ends with it or answers again.

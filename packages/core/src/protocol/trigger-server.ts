@@ -5,7 +5,14 @@ import { checkpointRestore } from '../cycle/checkpoint-restore.js';
 import { getGlobalContext } from '../global-context.js';
 import type { Resource } from '../types.js';
 import { ErrorCode } from '../errors.js';
-import { CONTROL_PROTOCOL, type ControlReply, type ControlRequest, controlDir, controlSocketPath, parseControlRequest } from './control-socket.js';
+import {
+  CONTROL_PROTOCOL,
+  type ControlReply,
+  type ControlRequest,
+  controlDir,
+  controlSocketPath,
+  parseControlRequest,
+} from './control-socket.js';
 
 /** Below every connection: the trigger closes last before the dump and is back first after it. */
 const TRIGGER_PRIORITY = -1_000;

@@ -43,7 +43,10 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   let result: 'restored' | 'checkpointed';
   let shrink: ShrinkReport | undefined;
   try {
-    writeManifest(imagesDir, currentManifest(imagesDir, criu, { checkpointId: request.checkpointId ?? randomUUID(), handoff: handoff.path }));
+    writeManifest(
+      imagesDir,
+      currentManifest(imagesDir, criu, { checkpointId: request.checkpointId ?? randomUUID(), handoff: handoff.path }),
+    );
     // CRIU's post-dump hook seals the image (checksums into the manifest) before the process is
     // killed or resumed; a failed seal fails the dump.
     const configFile = prepareSealHook(imagesDir);
