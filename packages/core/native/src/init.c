@@ -357,16 +357,17 @@ static int write_all(int fd, const char *buf, size_t len)
 static void write_handoff(int target)
 {
 	extern char **environ;
-	int fd = memfd_create("crac-handoff", MFD_CLOEXEC);
+	/* not close-on-exec: CRIU inherits it (the memfd may already be `target`) */
+	int fd = memfd_create("crac-handoff", 0);
 	int ok = fd >= 0 && write_all(fd, HANDOFF_MAGIC, sizeof HANDOFF_MAGIC) == 0;
 	for (char **entry = environ; ok && *entry; entry++)
 		ok = write_all(fd, *entry, strlen(*entry) + 1) == 0;
-	/* dup2 clears FD_CLOEXEC on `target`: CRIU inherits it */
-	if (!ok || lseek(fd, 0, SEEK_SET) != 0 || dup2(fd, target) != target) {
+	if (!ok || lseek(fd, 0, SEEK_SET) != 0 || (fd != target && dup2(fd, target) != target)) {
 		msg("cannot hand the environment over on fd %d: %s", target, strerror(errno));
 		exit(EXIT_RESTORE_FAILED);
 	}
-	close(fd);
+	if (fd != target)
+		close(fd);
 }
 
 int main(int argc, char **argv)

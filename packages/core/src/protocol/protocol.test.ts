@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Manifest, writeManifest } from '../image/manifest.js';
+import { sealedImageOf } from './checkpoint-outcome.js';
+import { CONTROL_PROTOCOL, parseControlRequest } from './control-socket.js';
+import { restorerArguments } from './criu-restore.js';
+import { exitCodeOf, processState } from './processes.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const manifest = (extra: Partial<Manifest> = {}): Manifest => ({
+  format: 2,
+  createdAt: new Date().toISOString(),
+  pid: 42,
+  ids: [42],
+  node: { version: 'v20', execPath: '/usr/bin/node' },
+  criu: { path: '/criu', version: '4.2' },
+  imagesDir: '/images/app',
+  stdio: [
+    { fd: 0, kind: 'null', target: '/dev/null' },
+    { fd: 1, kind: 'pipe', target: 'pipe:[7]' },
+    { fd: 2, kind: 'pipe', target: 'pipe:[7]' },
+  ],
+  ...extra,
+});
+
+describe('sealedImageOf', () => {
+  const sealed = { algorithm: 'sha256' as const, sealedAt: new Date().toISOString(), files: {} };
+  const image = (extra: Partial<Manifest>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'crac-outcome-'));
+    dirs.push(dir);
+    writeManifest(dir, manifest(extra));
+    return dir;
+  };
+
+  it('says dumped only for a sealed image of that checkpoint', () => {
+    expect(sealedImageOf(image({ checkpointId: 'a', seal: sealed }), { checkpointId: 'a' })?.pid).toBe(42);
+    expect(sealedImageOf(image({ checkpointId: 'a' }), { checkpointId: 'a' })).toBeUndefined();
+    expect(sealedImageOf(image({ checkpointId: 'old', seal: sealed }), { checkpointId: 'a' })).toBeUndefined();
+    expect(sealedImageOf(image({ seal: sealed }), { since: Date.now() + 60_000 })).toBeUndefined();
+    expect(sealedImageOf(join(tmpdir(), 'crac-no-such-image'), {})).toBeUndefined();
+  });
+});
+
+describe('control requests', () => {
+  it('accepts the requests of this protocol and nothing else', () => {
+    const id = 'r1';
+    expect(parseControlRequest(JSON.stringify({ protocol: CONTROL_PROTOCOL, id, command: 'status' }))).toEqual({
+      protocol: CONTROL_PROTOCOL,
+      id,
+      command: 'status',
+    });
+    expect(
+      parseControlRequest(JSON.stringify({ protocol: CONTROL_PROTOCOL, id, command: 'checkpoint', leaveRunning: true })),
+    ).toMatchObject({
+      command: 'checkpoint',
+    });
+    for (const line of [
+      'null',
+      '42',
+      'not json',
+      JSON.stringify({ id, command: 'status' }),
+      JSON.stringify({ protocol: 99, id, command: 'status' }),
+      JSON.stringify({ protocol: CONTROL_PROTOCOL, id, command: 'reboot' }),
+      JSON.stringify({ protocol: CONTROL_PROTOCOL, id, command: 'checkpoint', imagesDir: 7 }),
+    ]) {
+      expect(parseControlRequest(line), line).toBeUndefined();
+    }
+  });
+});
+
+describe('restorerArguments', () => {
+  it("maps the app's pipes once, its image directory to fd 3 and its handoff file to fd 4", () => {
+    const args = restorerArguments(manifest({ handoff: '/images/app/crac-handoff' }), {
+      criuPath: '/criu',
+      imagesDir: '/moved/app',
+      workDir: '/work',
+      pidFile: '/work/pid',
+      pidNamespace: true,
+    });
+    expect(args.slice(0, args.indexOf('--'))).toEqual(['--pidns', '--pidfile', '/work/pid', '--handoff-fd', '4']);
+    expect(args.slice(args.indexOf('--') + 1, args.indexOf('--') + 5)).toEqual(['/criu', 'restore', '-d', '-D']);
+    const inherited = args.flatMap((arg, i) => (args[i - 1] === '--inherit-fd' ? [arg] : []));
+    expect(inherited).toEqual(['fd[1]:pipe:[7]', 'fd[3]:images/app', 'fd[4]:images/app/crac-handoff']);
+  });
+
+  it('hands nothing over to an image made without a handoff file', () => {
+    const args = restorerArguments(manifest(), { criuPath: '/criu', imagesDir: '/i', workDir: '/w', pidFile: '/w/p' });
+    expect(args).not.toContain('--handoff-fd');
+  });
+});
+
+describe('processes', () => {
+  it('reads the state of a process and the exit code of an exit', () => {
+    expect(processState(process.pid)).toBe('alive');
+    expect(processState(2 ** 22 + 1)).toBe('gone');
+    expect(exitCodeOf({ code: 3, signal: null })).toBe(3);
+    expect(exitCodeOf({ code: null, signal: 'SIGKILL' })).toBe(137);
+    expect(exitCodeOf({ code: null, signal: null }, 125)).toBe(125);
+  });
+});
