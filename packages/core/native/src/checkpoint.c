@@ -6,8 +6,8 @@
  * CRIU runs as a grandchild: it must not be a descendant of the process it
  * dumps (it would be dumped too), and the middle child is reaped at once so
  * that no zombie ends up in the image either. A failed dump is reported with
- * CRIU's own "Error (...)" lines from its log: the reply's cr_errno is
- * usually unset, the log is the only useful information.
+ * the path of CRIU's log (the reply's cr_errno is usually unset, the log is the
+ * only useful information): the TypeScript caller adds the log's Error lines.
  * Contract (options, results, errors): README-native.md.
  */
 #define _GNU_SOURCE
@@ -39,7 +39,6 @@
 #define CRIU_SK_FD 3
 #define EXEC_STATUS_FD 4
 /* Enough to show the cause; a failed dump can log hundreds of lines. */
-#define MAX_CRIU_ERRORS 32
 /* CRIU's most verbose log: a failed dump's log then explains itself. */
 #define CRIU_LOG_LEVEL 4
 
@@ -236,85 +235,20 @@ fail:
 	return -1;
 }
 
-/* Collects up to MAX_CRIU_ERRORS of CRIU's "Error (...)" lines from the log
- * (skipping the harmless RLIMIT_NOFILE one) into the JS array arr; returns
- * their count. *joined gets a malloc'd "\n"-joined copy of them (or NULL). */
-static uint32_t collect_log_errors(napi_env env, int dirfd, const char *log_file, napi_value arr,
-				   char **joined)
-{
-	uint32_t count = 0;
-	size_t jlen = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *f;
-	int fd = openat(dirfd, log_file, O_RDONLY | O_CLOEXEC);
-
-	*joined = NULL;
-	if (fd < 0)
-		return 0;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return 0;
-	}
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		char *p;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = 0;
-		p = strstr(line, "Error (");
-		if (!p || strstr(line, "RLIMIT_NOFILE"))
-			continue;
-		if (count >= MAX_CRIU_ERRORS)
-			break;
-		napi_set_element(env, arr, count++, make_string(env, p));
-		size_t l = strlen(p);
-		char *nj = realloc(*joined, jlen + l + 2);
-		if (!nj)
-			break;
-		*joined = nj;
-		if (jlen)
-			nj[jlen++] = '\n';
-		memcpy(nj + jlen, p, l + 1);
-		jlen += l;
-	}
-	free(line);
-	fclose(f);
-	return count;
-}
-
-/* Throws CRAC_ECRIU_DUMP: CRIU's Error lines if the log has any, else its
- * cr_errmsg, else `fallback`. resp is NULL when CRIU sent no usable reply. */
-static napi_value throw_dump_error(napi_env env, int dirfd, const char *images_dir, const char *log_file,
+/* Throws CRAC_ECRIU_DUMP with CRIU's cr_errmsg, else `fallback`, and where its log
+ * is: the caller (engine/criu/dump.ts) adds the log's own Error lines, read by the one
+ * CRIU log reader (engine/criu/log.ts). resp is NULL when CRIU sent no usable reply. */
+static napi_value throw_dump_error(napi_env env, const char *images_dir, const char *log_file,
 				   const struct criu_resp *resp, const char *fallback)
 {
-	napi_value arr, e;
-	char *joined = NULL;
-	char *msg;
-	size_t mlen;
+	char msg[PATH_MAX + 600];
 	char log_path[PATH_MAX];
-	uint32_t n;
+	napi_value e;
 
 	snprintf(log_path, sizeof(log_path), "%s/%s", images_dir, log_file);
-	napi_create_array(env, &arr);
-	n = collect_log_errors(env, dirfd, log_file, arr, &joined);
-
-	mlen = strlen(log_path) + (joined ? strlen(joined) : 0) + strlen(fallback) + 600;
-	msg = malloc(mlen);
-	if (!msg) {
-		free(joined);
-		napi_throw_error(env, "CRAC_ECRIU_DUMP", "CRIU dump failed");
-		return NULL;
-	}
-	if (n)
-		snprintf(msg, mlen, "CRIU dump failed (log: %s):\n%s", log_path, joined);
-	else if (resp && resp->cr_errmsg[0])
-		snprintf(msg, mlen, "CRIU dump failed: %s (log: %s)", resp->cr_errmsg, log_path);
-	else
-		snprintf(msg, mlen, "CRIU dump failed: %s (log: %s)", fallback, log_path);
-
+	snprintf(msg, sizeof(msg), "CRIU dump failed: %s (log: %s)",
+		 resp && resp->cr_errmsg[0] ? resp->cr_errmsg : fallback, log_path);
 	e = make_error(env, 0, "CRAC_ECRIU_DUMP", msg);
-	set_prop(env, e, "criuErrors", arr);
 	set_str(env, e, "logPath", log_path);
 	if (resp && resp->has_cr_errno) {
 		set_int(env, e, "crErrno", resp->cr_errno);
@@ -325,8 +259,6 @@ static napi_value throw_dump_error(napi_env env, int dirfd, const char *images_d
 	}
 	if (resp && resp->cr_errmsg[0])
 		set_str(env, e, "criuMessage", resp->cr_errmsg);
-	free(joined);
-	free(msg);
 	napi_throw(env, e);
 	return NULL;
 }
@@ -396,15 +328,15 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 		goto out;
 	}
 	if (n == 0) {
-		throw_dump_error(env, dirfd, a.images_dir, a.log_file, NULL, "CRIU exited without replying");
+		throw_dump_error(env, a.images_dir, a.log_file, NULL, "CRIU exited without replying");
 		goto out;
 	}
 	if ((size_t)n > rcap || criu_rpc_decode_resp(rbuf, (size_t)n, &resp) != 0) {
-		throw_dump_error(env, dirfd, a.images_dir, a.log_file, NULL, "malformed reply from CRIU");
+		throw_dump_error(env, a.images_dir, a.log_file, NULL, "malformed reply from CRIU");
 		goto out;
 	}
 	if (!resp.success || resp.type != CRIU_REQ_DUMP) {
-		throw_dump_error(env, dirfd, a.images_dir, a.log_file, &resp, "CRIU reported failure");
+		throw_dump_error(env, a.images_dir, a.log_file, &resp, "CRIU reported failure");
 		goto out;
 	}
 

@@ -7,6 +7,7 @@ import { prepareImagesDir } from '../../image/images-dir.js';
 import { DUMP_LOG, HANDOFF_FILE } from '../../image/layout.js';
 import { currentManifest, writeManifest } from '../../image/manifest.js';
 import { prepareSealHook, removeSealHook } from '../../image/seal-hook.js';
+import { criuErrorLines } from './log.js';
 import { loadNative, type NativeBinding } from './native.js';
 import { prepareRestoredProcess } from '../../restored/prepare.js';
 import { fullGc } from './full-gc.js';
@@ -67,7 +68,7 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
       }));
     } catch (error) {
       removeSealHook(imagesDir);
-      throw error;
+      throw withCriuLog(error);
     } finally {
       process.umask(umask);
     }
@@ -79,6 +80,18 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   } finally {
     closeSync(handoff.fd);
   }
+}
+
+/** A failed dump says why in CRIU's own words: the `Error (...)` lines of its log. */
+function withCriuLog(error: unknown): unknown {
+  if (!(error instanceof CracError) || error.code !== ErrorCode.CRIU_DUMP) return error;
+  const { logPath } = error as CracError & { logPath?: string };
+  const criuErrors = logPath ? criuErrorLines(logPath) : [];
+  if (criuErrors.length === 0) return Object.assign(error, { criuErrors });
+  const failed = new CracError(ErrorCode.CRIU_DUMP, `CRIU dump failed (log: ${logPath}):\n${criuErrors.join('\n')}`, {
+    cause: error.cause,
+  });
+  return Object.assign(failed, { ...error, criuErrors });
 }
 
 /** Creates the empty handoff file and opens it: the descriptor a restorer replaces (see layout.ts). */
