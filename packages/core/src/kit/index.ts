@@ -7,12 +7,14 @@
  * @packageDocumentation
  */
 export { claimOnce } from './claim-once.js';
+export { expectShape, type MemberType } from './expect-shape.js';
 export { Gate } from './gate.js';
 export {
   type AdapterOptions,
   type OnBorrowedTimeout,
   type Outstanding,
   type PoolAdapterOptions,
+  type ReleaseContext,
   type Suspension,
   type SuspendableSpec,
   suspendable,

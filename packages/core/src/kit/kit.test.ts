@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, Context, checkpointRestore, Priority, type RegisterOptions, type Resource } from '../index.js';
 import { createSimulateEngine } from '../testing.js';
-import { claimOnce, Gate, type Outstanding, type PoolAdapterOptions, suspendable, waitUntil } from './index.js';
+import { claimOnce, expectShape, Gate, type Outstanding, type PoolAdapterOptions, suspendable, waitUntil } from './index.js';
 
 describe('Gate', () => {
   it('lets callers through while open and holds them, in order, while closed', async () => {
@@ -64,6 +64,19 @@ describe('claimOnce', () => {
   });
 });
 
+describe('expectShape', () => {
+  it('returns an object whose members have the given types, nested ones too, and refuses anything else', () => {
+    const pool = { acquire() {}, size: 1, _config: { min: 0 } };
+    const members = { acquire: 'function', size: 'number', '_config.min': 'number' } as const;
+    expect(expectShape<typeof pool>(pool, members, 'not a pool')).toBe(pool);
+    for (const value of [null, undefined, 42, () => {}, {}, { ...pool, size: '1' }, { ...pool, _config: null }, { ...pool, _config: {} }]) {
+      expect(() => expectShape(value, members, 'takes a pool')).toThrow(
+        expect.objectContaining({ code: 'CRAC_EINVAL', message: 'takes a pool' }),
+      );
+    }
+  });
+});
+
 /** A pool as adapters see one: borrowers go through a gated borrow(), some stay out. */
 function fakePool(options: PoolAdapterOptions, outstanding: Partial<Outstanding> = {}) {
   const pool = { out: 0, idle: 2, url: 'before', destroyed: 0, log: [] as string[] };
@@ -73,7 +86,7 @@ function fakePool(options: PoolAdapterOptions, outstanding: Partial<Outstanding>
     options,
     defaultName: 'fake pool',
     outstanding: { count: () => pool.out, what: 'client', ...outstanding },
-    async release(waitForOutstanding) {
+    async release({ waitForOutstanding }) {
       pool.log.push('release');
       await waitForOutstanding();
       pool.idle = 0;

@@ -52,6 +52,17 @@ export interface Outstanding {
   destroy?(): Promise<void>;
 }
 
+/** What {@link SuspendableSpec.release} is given. */
+export interface ReleaseContext {
+  /**
+   * Waits until `outstanding.count()` is 0. After `timeoutMs` it throws `CRAC_EBORROWED`, or with
+   * `onTimeout: 'destroy'` runs `outstanding.destroy()` and returns. Returns at once without `outstanding`.
+   */
+  waitForOutstanding(): Promise<void>;
+  /** The validated `timeoutMs`, for an adapter that waits in its own way (a `QUIT` and its replies). */
+  timeoutMs: number;
+}
+
 /** What {@link suspendable} takes: the adapter's options and the few steps only it knows. */
 export interface SuspendableSpec {
   /** The pool or client wrapped: claimed under `tag`, so wrapping it twice registers it once. */
@@ -66,10 +77,9 @@ export interface SuspendableSpec {
   outstanding?: Outstanding;
   /**
    * Before a checkpoint, with the gate closed: lets go of every connection. Call
-   * `waitForOutstanding()` where what is borrowed must be back (it throws `CRAC_EBORROWED` after
-   * `timeoutMs`, or with `onTimeout: 'destroy'` runs `outstanding.destroy()` and returns).
+   * `waitForOutstanding()` where what is borrowed must be back.
    */
-  release(waitForOutstanding: () => Promise<void>): Promise<void>;
+  release(context: ReleaseContext): Promise<void>;
   /** After a restore (or a refused checkpoint), before the gate opens: settings, reconnecting. */
   resume?(): void | Promise<void>;
   /** After a restore, once the held callers have been let through. */
@@ -115,7 +125,7 @@ export interface Suspension {
  *     options,
  *     defaultName: 'thing pool',
  *     outstanding: { count: () => pool.borrowed, what: 'connection', destroy: () => pool.destroyBorrowed() },
- *     async release(waitForOutstanding) {
+ *     async release({ waitForOutstanding }) {
  *       await waitForOutstanding();
  *       await pool.closeIdle();
  *     },
@@ -150,7 +160,7 @@ export function suspendable(spec: SuspendableSpec): Suspension | undefined {
     name,
     async beforeCheckpoint() {
       gate.close();
-      await spec.release(waitForOutstanding);
+      await spec.release({ waitForOutstanding, timeoutMs });
     },
     async afterRestore() {
       await spec.resume?.();
