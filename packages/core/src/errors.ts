@@ -39,7 +39,7 @@ export const ErrorCode = {
   TRIGGER: 'CRAC_ETRIGGER',
   /** A system call around the checkpoint failed (opening the image directory, the RPC socket...). */
   IO: 'CRAC_EIO',
-  /** A pool's borrowed connections were not given back before the checkpoint's timeout (`@crac/pg`, `@crac/generic-pool`). */
+  /** A pool's borrowed connections were not given back before the checkpoint's timeout (`@crac/pg`, `@crac/generic-pool`, `suspendable()` of `@crac/core/kit`). */
   BORROWED: 'CRAC_EBORROWED',
   /** The audit refused the checkpoint: handles that no resource released are open (see `unreleased`). */
   UNRELEASED: 'CRAC_EUNRELEASED',

@@ -1,10 +1,8 @@
-import { CracError, ErrorCode, getGlobalContext, Priority, type Resource } from '@crac/core';
-import { claimOnce, Gate, waitUntil } from '@crac/core/kit';
+import { expectShape, suspendable } from '@crac/core/kit';
 import type { Pool } from 'generic-pool';
 import type { CracPoolOptions } from './types.js';
 
 const TAG = '@crac/generic-pool';
-const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
  * What this adapter reads from a generic-pool 3 `Pool`. Public: `acquire` (which `use()` goes
@@ -50,70 +48,55 @@ interface PoolInternals<T> {
  */
 export function cracPool<P extends Pool<unknown>>(pool: P, options: CracPoolOptions = {}): P {
   type T = P extends Pool<infer R> ? R : never;
-  const internals = pool as unknown as PoolInternals<T>;
-  if (
-    internals === null ||
-    typeof internals !== 'object' ||
-    typeof internals.acquire !== 'function' ||
-    typeof internals._ensureMinimum !== 'function' ||
-    typeof internals._config?.min !== 'number'
-  ) {
-    throw new CracError(
-      ErrorCode.INVALID_ARGUMENT,
-      'cracPool() takes a pool made by generic-pool 3 (createPool()); this object lacks acquire/_ensureMinimum/_config',
-    );
-  }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    throw new CracError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-  }
-  if (claimOnce(pool, TAG, true)) return pool;
-
-  const name = options.name ?? 'generic-pool';
-  const gate = new Gate();
+  const internals = expectShape<PoolInternals<T>>(
+    pool,
+    { acquire: 'function', _ensureMinimum: 'function', '_config.min': 'number' },
+    'cracPool() takes a pool made by generic-pool 3 (createPool()); this object lacks acquire/_ensureMinimum/_config',
+  );
   const { acquire, release, destroy } = internals;
-  internals.acquire = (priority?: number) => Promise.resolve(gate.call(() => acquire.call(pool, priority)));
-
   // Resources destroyed on a timeout: their borrowers' release()/destroy() must not reject.
   const forced = new Set<T>();
-  internals.release = (resource: T) => (forced.delete(resource) ? Promise.resolve() : release.call(pool, resource));
-  internals.destroy = (resource: T) => (forced.delete(resource) ? Promise.resolve() : destroy.call(pool, resource));
-
   let savedMin: number | undefined;
-  const out = () => internals.borrowed + internals.pending + (internals.size - internals.available - internals.borrowed);
-
-  const resource: Resource = {
-    name,
-    async beforeCheckpoint() {
-      gate.close();
-      if (internals._draining) return;
-      savedMin ??= internals._config.min;
-      internals._config.min = 0;
-      if (!(await waitUntil(() => out() === 0, { timeoutMs }))) {
-        const count = internals.borrowed + internals.pending;
-        if (options.onTimeout !== 'destroy') {
-          throw new CracError(
-            ErrorCode.BORROWED,
-            `${name}: ${count} resource${count === 1 ? ' is' : 's are'} still borrowed after ${timeoutMs} ms ` +
-              '(an acquire() without release()); release them, raise timeoutMs, or set onTimeout: "destroy"',
-          );
-        }
+  const suspension = suspendable({
+    target: pool,
+    tag: TAG,
+    options,
+    defaultName: 'generic-pool',
+    outstanding: {
+      // borrowed, waiting, and being created (counted in size)
+      count: () => internals.borrowed + internals.pending + (internals.size - internals.available - internals.borrowed),
+      countInError: () => internals.borrowed + internals.pending,
+      what: 'resource',
+      hint: 'an acquire() without release()',
+      async destroy() {
         for (const borrowed of [...(internals._resourceLoans?.keys() ?? [])]) {
           forced.add(borrowed);
           await destroy.call(pool, borrowed).catch(() => {});
         }
-      }
+      },
+    },
+    async release({ waitForOutstanding }) {
+      if (internals._draining) return;
+      savedMin ??= internals._config.min;
+      internals._config.min = 0;
+      await waitForOutstanding();
       await destroyIdle(internals, acquire, destroy);
     },
-    async afterRestore() {
+    async resume() {
       if (savedMin !== undefined) internals._config.min = savedMin;
       savedMin = undefined;
       await options.beforeRefill?.();
-      gate.open();
+    },
+    afterOpen() {
       if (!internals._draining) internals._ensureMinimum();
     },
-  };
-  (options.context ?? getGlobalContext()).register(resource, { priority: Priority.CONNECTION, timeoutMs: timeoutMs + 10_000 });
+  });
+  if (!suspension) return pool;
+
+  const { gate } = suspension;
+  internals.acquire = (priority?: number) => Promise.resolve(gate.call(() => acquire.call(pool, priority)));
+  internals.release = (resource: T) => (forced.delete(resource) ? Promise.resolve() : release.call(pool, resource));
+  internals.destroy = (resource: T) => (forced.delete(resource) ? Promise.resolve() : destroy.call(pool, resource));
   return pool;
 }
 

@@ -1,12 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CracError, ErrorCode, getGlobalContext, Priority, type Resource } from '@crac/core';
-import { claimOnce, Gate } from '@crac/core/kit';
+import { expectShape, suspendable } from '@crac/core/kit';
 import type { Cluster, Redis } from 'ioredis';
 import { redisSettingsFromUrl } from './env.js';
 import type { CracRedisOptions } from './types.js';
 
 const TAG = '@crac/ioredis';
-const DEFAULT_TIMEOUT_MS = 10_000;
 
 interface CommandLike {
   name: string;
@@ -54,46 +52,21 @@ interface ClientInternals {
  * @throws {@link CracError} `CRAC_EINVAL` when `client` is not an ioredis 5 client.
  */
 export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRedisOptions = {}): C {
-  const internals = client as unknown as ClientInternals;
-  if (
-    internals === null ||
-    typeof internals !== 'object' ||
-    typeof internals.sendCommand !== 'function' ||
-    typeof internals.quit !== 'function' ||
-    typeof internals.connect !== 'function' ||
-    typeof internals.status !== 'string'
-  ) {
-    throw new CracError(ErrorCode.INVALID_ARGUMENT, 'cracRedis() takes an ioredis 5 client (new Redis() or new Redis.Cluster())');
-  }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    throw new CracError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-  }
-  if (claimOnce(client, TAG, true)) return client;
-
+  const internals = expectShape<ClientInternals>(
+    client,
+    { sendCommand: 'function', quit: 'function', connect: 'function', status: 'string' },
+    'cracRedis() takes an ioredis 5 client (new Redis() or new Redis.Cluster())',
+  );
   const isCluster = internals.isCluster === true;
-  const name = options.name ?? (isCluster ? 'redis cluster' : 'redis');
-  const gate = new Gate();
   let quitting = false;
-  const sendCommand = internals.sendCommand;
-  internals.sendCommand = function gatedSendCommand(command: CommandLike, ...rest: unknown[]) {
-    // ioredis writes (p|s)subscribe during its handshake (they may run while Redis loads): the
-    // connection then fails its ready check (INFO) and, reconnecting, forgets the subscription.
-    // Held until ready, they go out after the check.
-    if (internals.status === 'connect' && SUBSCRIBE_COMMANDS.has(command.name)) {
-      internals.once('ready', () => gatedSendCommand(command, ...rest));
-      return command.promise;
-    }
-    if (gate.isOpen || (quitting && command.name === 'quit')) return sendCommand.call(client, command, ...rest);
-    gate.run(() => sendCommand.call(client, command, ...rest));
-    return command.promise;
-  };
-
   let reconnect = false;
-  const resource: Resource = {
-    name,
-    async beforeCheckpoint() {
-      gate.close();
+  let connected: Promise<void> | undefined;
+  const suspension = suspendable({
+    target: client,
+    tag: TAG,
+    options,
+    defaultName: isCluster ? 'redis cluster' : 'redis',
+    async release({ timeoutMs }) {
       const status = internals.status;
       // never connected (lazyConnect), or quit by the app: nothing to release, nothing to take back
       if (status === 'wait' || status === 'end') return;
@@ -116,25 +89,40 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
       }
       await ended;
     },
-    async afterRestore() {
-      if (!reconnect) {
-        gate.open();
-        return;
-      }
+    resume() {
+      if (!reconnect) return;
       reconnect = false;
       if (!isCluster) {
         const variable = options.fromEnv === true ? 'REDIS_URL' : options.fromEnv || undefined;
         const url = variable ? process.env[variable] : undefined;
         Object.assign(internals.options, url ? redisSettingsFromUrl(url) : {}, options.config?.() ?? {});
       }
-      // connect() first: the held commands then wait in ioredis's offline queue until it is ready
-      const connected = internals.connect();
-      gate.open();
+      // connect() before the gate opens: the held commands then wait in ioredis's offline queue until it is ready.
       // Not ready (the server is down): ioredis goes on retrying by its retryStrategy, as it would at start.
-      await connected.catch(() => {});
+      connected = internals.connect().catch(() => {});
     },
+    async afterOpen() {
+      const connecting = connected;
+      connected = undefined;
+      await connecting;
+    },
+  });
+  if (!suspension) return client;
+
+  const { gate } = suspension;
+  const sendCommand = internals.sendCommand;
+  internals.sendCommand = function gatedSendCommand(command: CommandLike, ...rest: unknown[]) {
+    // ioredis writes (p|s)subscribe during its handshake (they may run while Redis loads): the
+    // connection then fails its ready check (INFO) and, reconnecting, forgets the subscription.
+    // Held until ready, they go out after the check.
+    if (internals.status === 'connect' && SUBSCRIBE_COMMANDS.has(command.name)) {
+      internals.once('ready', () => gatedSendCommand(command, ...rest));
+      return command.promise;
+    }
+    if (gate.isOpen || (quitting && command.name === 'quit')) return sendCommand.call(client, command, ...rest);
+    gate.run(() => sendCommand.call(client, command, ...rest));
+    return command.promise;
   };
-  (options.context ?? getGlobalContext()).register(resource, { priority: Priority.CONNECTION, timeoutMs: timeoutMs + 10_000 });
   return client;
 }
 

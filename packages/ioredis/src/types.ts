@@ -1,10 +1,8 @@
-import type { Context } from '@crac/core';
+import type { AdapterOptions } from '@crac/core/kit';
 import type { RedisOptions } from 'ioredis';
 
-/** Options of {@link cracRedis}. */
-export interface CracRedisOptions {
-  /** Name shown in errors and diagnostics. Default `"redis"` (`"redis cluster"` for a cluster). */
-  name?: string;
+/** Options of {@link cracRedis}. `name` defaults to `"redis"` (`"redis cluster"` for a cluster). */
+export interface CracRedisOptions extends AdapterOptions {
   /**
    * How long `beforeCheckpoint` lets the pending commands finish (`QUIT` waits for their
    * replies) before it drops the connection anyway, in ms. Default 10 000.
@@ -22,6 +20,4 @@ export interface CracRedisOptions {
    * `rediss:` (TLS) replace the client's. Standalone `Redis` only. Default `false`.
    */
   fromEnv?: boolean | string;
-  /** The context to register in. Default: the global context. */
-  context?: Context;
 }

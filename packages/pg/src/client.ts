@@ -1,10 +1,8 @@
 import { once } from 'node:events';
-import { CracError, ErrorCode, getGlobalContext, Priority, type Resource, type Unregister } from '@crac/core';
-import { Gate, waitUntil } from '@crac/core/kit';
+import { CracError, ErrorCode } from '@crac/core';
+import { suspendable } from '@crac/core/kit';
 import type { Client, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import type { CracPgClientOptions } from './types.js';
-
-const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
  * A stand-in for one `pg.Client` across checkpoints. A pg Client cannot connect again once
@@ -58,13 +56,27 @@ export function cracPgClient<C extends Client>(create: () => C, options: CracPgC
       'cracPgClient() takes a function that makes a new pg.Client: a client cannot connect again once ended',
     );
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const name = options.name ?? 'pg client';
-  const gate = new Gate();
   let current: C | undefined;
   let connecting: Promise<C> | undefined;
   let inFlight = 0;
   let ended = false;
+  const { gate, name, unregister } = suspendable({
+    options,
+    defaultName: 'pg client',
+    outstanding: { count: () => inFlight, what: 'call', state: 'in flight' },
+    async release({ waitForOutstanding }) {
+      // with onTimeout: 'destroy', the calls still in flight fail with the connection
+      await waitForOutstanding();
+      const client = current;
+      if (!client) return;
+      const pending = connecting;
+      current = undefined;
+      connecting = undefined;
+      // a connection still being made is let finish, then ended
+      await pending?.catch(() => {});
+      await endClient(client);
+    },
+  });
 
   const drop = (client: C) => {
     if (current === client) {
@@ -110,34 +122,6 @@ export function cracPgClient<C extends Client>(create: () => C, options: CracPgC
         }
       }),
     );
-
-  const resource: Resource = {
-    name,
-    async beforeCheckpoint() {
-      gate.close();
-      if (!(await waitUntil(() => inFlight === 0, { timeoutMs })) && options.onTimeout !== 'destroy') {
-        throw new CracError(
-          ErrorCode.BORROWED,
-          `${name}: ${inFlight} call${inFlight === 1 ? ' is' : 's are'} still in flight after ${timeoutMs} ms; raise timeoutMs or set onTimeout: "destroy"`,
-        );
-      }
-      const client = current;
-      if (!client) return;
-      const pending = connecting;
-      current = undefined;
-      connecting = undefined;
-      // a connection still being made is let finish, then ended
-      await pending?.catch(() => {});
-      await endClient(client);
-    },
-    afterRestore() {
-      gate.open();
-    },
-  };
-  const unregister: Unregister = (options.context ?? getGlobalContext()).register(resource, {
-    priority: Priority.CONNECTION,
-    timeoutMs: timeoutMs + 10_000,
-  });
 
   return {
     get client() {

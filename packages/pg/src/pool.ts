@@ -1,12 +1,10 @@
 import { once } from 'node:events';
-import { CracError, ErrorCode, getGlobalContext, Priority, type Resource } from '@crac/core';
-import { claimOnce, Gate, waitUntil } from '@crac/core/kit';
+import { expectShape, suspendable } from '@crac/core/kit';
 import type { Pool, PoolClient } from 'pg';
 import { pgSettingsFromEnv } from './env.js';
 import type { CracPgOptions } from './types.js';
 
 const TAG = '@crac/pg';
-const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
  * What this adapter reads from a `pg.Pool` (pg-pool 3). Public: `connect`, `totalCount`,
@@ -46,25 +44,39 @@ interface PoolInternals {
  * @throws {@link CracError} `CRAC_EINVAL` when `pool` is not a pg.Pool this adapter knows.
  */
 export function cracPg<P extends Pool>(pool: P, options: CracPgOptions = {}): P {
-  const internals = pool as unknown as PoolInternals;
-  if (
-    internals === null ||
-    typeof internals !== 'object' ||
-    typeof internals.connect !== 'function' ||
-    typeof internals.totalCount !== 'number' ||
-    typeof internals.options !== 'object'
-  ) {
-    throw new CracError(ErrorCode.INVALID_ARGUMENT, 'cracPg() takes a pg.Pool (pg 8); for a lone pg.Client use cracPgClient()');
-  }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    throw new CracError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-  }
-  if (claimOnce(pool, TAG, true)) return pool;
-
-  const name = options.name ?? 'pg pool';
-  const gate = new Gate();
+  const internals = expectShape<PoolInternals>(
+    pool,
+    { connect: 'function', totalCount: 'number', options: 'object' },
+    'cracPg() takes a pg.Pool (pg 8); for a lone pg.Client use cracPgClient()',
+  );
   const connect = internals.connect;
+  const suspension = suspendable({
+    target: pool,
+    tag: TAG,
+    options,
+    defaultName: 'pg pool',
+    outstanding: {
+      // borrowed, and waiting for a client
+      count: () => internals.totalCount - internals.idleCount + internals.waitingCount,
+      what: 'client',
+      hint: 'a pool.connect() without release(), or a long query',
+      destroy: () => destroyBorrowed(internals),
+    },
+    async release({ waitForOutstanding }) {
+      if (internals.ending) return;
+      await waitForOutstanding();
+      await closeIdle(internals, connect);
+    },
+    resume() {
+      const settings = { ...(options.fromEnv ? pgSettingsFromEnv() : {}), ...(options.config?.() ?? {}) };
+      for (const [key, value] of Object.entries(settings)) {
+        if (value !== undefined) internals.options[key] = value;
+      }
+    },
+  });
+  if (!suspension) return pool;
+
+  const { gate } = suspension;
   // One gate in front of every borrower: pool.query() borrows through this.connect().
   internals.connect = function gatedConnect(callback?: unknown) {
     if (gate.isOpen) return connect.call(pool, callback);
@@ -74,36 +86,6 @@ export function cracPg<P extends Pool>(pool: P, options: CracPgOptions = {}): P 
     }
     return gate.call(() => connect.call(pool) as Promise<PoolClient>);
   };
-
-  const out = () => internals.totalCount - internals.idleCount + internals.waitingCount;
-
-  const resource: Resource = {
-    name,
-    async beforeCheckpoint() {
-      gate.close();
-      if (internals.ending) return;
-      if (!(await waitUntil(() => out() === 0, { timeoutMs }))) {
-        const count = out();
-        if (options.onTimeout !== 'destroy') {
-          throw new CracError(
-            ErrorCode.BORROWED,
-            `${name}: ${count} client${count === 1 ? ' is' : 's are'} still borrowed after ${timeoutMs} ms ` +
-              '(a pool.connect() without release(), or a long query); release them, raise timeoutMs, or set onTimeout: "destroy"',
-          );
-        }
-        await destroyBorrowed(internals);
-      }
-      await closeIdle(internals, connect);
-    },
-    afterRestore() {
-      const settings = { ...(options.fromEnv ? pgSettingsFromEnv() : {}), ...(options.config?.() ?? {}) };
-      for (const [key, value] of Object.entries(settings)) {
-        if (value !== undefined) internals.options[key] = value;
-      }
-      gate.open();
-    },
-  };
-  (options.context ?? getGlobalContext()).register(resource, { priority: Priority.CONNECTION, timeoutMs: timeoutMs + 10_000 });
   return pool;
 }
 

@@ -1,13 +1,10 @@
-import type { Context } from '@crac/core';
-import type { PoolConfig } from 'pg';
+import type { OnBorrowedTimeout, PoolAdapterOptions } from '@crac/core/kit';
+import type { Client, PoolConfig } from 'pg';
 
-/** What to do with connections still borrowed when `timeoutMs` has passed. */
-export type OnBorrowedTimeout = 'fail' | 'destroy';
+export type { OnBorrowedTimeout };
 
-/** Options of {@link cracPg}. */
-export interface CracPgOptions {
-  /** Name shown in errors and diagnostics. Default `"pg pool"`. */
-  name?: string;
+/** Options of {@link cracPg}. `name` defaults to `"pg pool"`. */
+export interface CracPgOptions extends PoolAdapterOptions {
   /**
    * How long `beforeCheckpoint` waits for borrowed clients (`pool.connect()` without a
    * `release()`, queries in flight) to come back, in ms. Default 10 000.
@@ -32,29 +29,23 @@ export interface CracPgOptions {
    * when the pool's options leave them out; this option also overrides settings given explicitly.)
    */
   fromEnv?: boolean;
-  /** The context to register in. Default: the global context. */
-  context?: Context;
 }
 
-/** Options of {@link cracPgClient}. */
-export interface CracPgClientOptions {
-  /** Name shown in errors and diagnostics. Default `"pg client"`. */
-  name?: string;
-  /** How long `beforeCheckpoint` waits for the calls in flight, in ms. Default 10 000. */
-  timeoutMs?: number;
-  /** Past `timeoutMs`: `'fail'` (default) refuses the checkpoint; `'destroy'` ends the connection anyway. */
-  onTimeout?: OnBorrowedTimeout;
+/**
+ * Options of {@link cracPgClient}. `name` defaults to `"pg client"`; `timeoutMs` is how long
+ * `beforeCheckpoint` waits for the calls in flight; with `onTimeout: 'destroy'` the connection is
+ * ended anyway.
+ */
+export interface CracPgClientOptions extends PoolAdapterOptions {
   /**
    * Runs on every new client once it is connected, before any call goes through: `LISTEN`,
    * `SET`, prepared state, event listeners. A client made after a restore starts from scratch.
    */
-  setup?: (client: import('pg').Client) => void | Promise<void>;
+  setup?: (client: Client) => void | Promise<void>;
   /**
    * Errors of the connection between calls (the server went away), reported once per client:
    * the client is dropped and the next call connects a new one. Default: ignored (they reach the caller of the next call
    * as a connection error, as pg would).
    */
   onError?: (error: Error) => void;
-  /** The context to register in. Default: the global context. */
-  context?: Context;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { claimOnce, Gate, waitUntil } from './index.js';
+import { CheckpointError, Context, checkpointRestore, Priority, type RegisterOptions, type Resource } from '../index.js';
+import { createSimulateEngine } from '../testing.js';
+import { claimOnce, expectShape, Gate, type Outstanding, type PoolAdapterOptions, suspendable, waitUntil } from './index.js';
 
 describe('Gate', () => {
   it('lets callers through while open and holds them, in order, while closed', async () => {
@@ -59,5 +61,156 @@ describe('claimOnce', () => {
     expect(claimOnce(pool, 'a', 2)).toBe(1);
     expect(claimOnce(pool, 'b', 3)).toBeUndefined();
     expect(Object.keys(pool)).toEqual([]);
+  });
+});
+
+describe('expectShape', () => {
+  it('returns an object whose members have the given types, nested ones too, and refuses anything else', () => {
+    const pool = { acquire() {}, size: 1, _config: { min: 0 } };
+    const members = { acquire: 'function', size: 'number', '_config.min': 'number' } as const;
+    expect(expectShape<typeof pool>(pool, members, 'not a pool')).toBe(pool);
+    for (const value of [null, undefined, 42, () => {}, {}, { ...pool, size: '1' }, { ...pool, _config: null }, { ...pool, _config: {} }]) {
+      expect(() => expectShape(value, members, 'takes a pool')).toThrow(
+        expect.objectContaining({ code: 'CRAC_EINVAL', message: 'takes a pool' }),
+      );
+    }
+  });
+});
+
+/** A pool as adapters see one: borrowers go through a gated borrow(), some stay out. */
+function fakePool(options: PoolAdapterOptions, outstanding: Partial<Outstanding> = {}) {
+  const pool = { out: 0, idle: 2, url: 'before', destroyed: 0, log: [] as string[] };
+  const suspension = suspendable({
+    target: pool,
+    tag: '@crac/test',
+    options,
+    defaultName: 'fake pool',
+    outstanding: { count: () => pool.out, what: 'client', ...outstanding },
+    async release({ waitForOutstanding }) {
+      pool.log.push('release');
+      await waitForOutstanding();
+      pool.idle = 0;
+    },
+    resume() {
+      pool.log.push('resume');
+      pool.url = 'after';
+    },
+    afterOpen: () => void pool.log.push('open'),
+  });
+  const borrow = () => Promise.resolve(suspension?.gate.call(() => pool.url));
+  return { pool, suspension, borrow };
+}
+
+describe('suspendable', () => {
+  it('holds borrowers from the checkpoint to the restore, waits for what is out, releases and resumes in order', async () => {
+    const context = new Context();
+    const { pool, borrow } = fakePool({ context });
+    pool.out = 1;
+    setTimeout(() => {
+      pool.out = 0;
+    }, 50);
+    let held: Promise<string | undefined> | undefined;
+    let during: unknown;
+    await checkpointRestore({
+      context,
+      engine: createSimulateEngine({
+        onCheckpoint: () => {
+          held = borrow();
+          during = { idle: pool.idle, log: [...pool.log] };
+        },
+      }),
+    });
+    expect(during).toEqual({ idle: 0, log: ['release'] });
+    expect(pool.log).toEqual(['release', 'resume', 'open']);
+    await expect(held).resolves.toBe('after');
+  });
+
+  it('refuses after timeoutMs with CRAC_EBORROWED naming the resource and the count; the gate opens again', async () => {
+    const context = new Context();
+    const { pool, borrow } = fakePool({ context, name: 'orders db', timeoutMs: 50 }, { hint: 'a connect() without release()' });
+    pool.out = 2;
+    const error = await checkpointRestore({ context, engine: 'simulate' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckpointError);
+    const cause = (error as CheckpointError).errors[0]?.cause as Error & { code: string };
+    expect(cause.code).toBe('CRAC_EBORROWED');
+    expect(cause.message).toBe(
+      'orders db: 2 clients are still borrowed after 50 ms (a connect() without release()); release them, raise timeoutMs, or set onTimeout: "destroy"',
+    );
+    expect(pool.idle).toBe(2); // release stopped at the wait
+    await expect(borrow()).resolves.toBe('after');
+  });
+
+  it('words calls in flight, and names countInError() when given', async () => {
+    const context = new Context();
+    const { pool } = fakePool({ context, name: 'reports', timeoutMs: 20 }, { what: 'call', state: 'in flight', countInError: () => 1 });
+    pool.out = 3;
+    const error = await checkpointRestore({ context, engine: 'simulate' }).catch((e: unknown) => e);
+    expect((error as CheckpointError).errors[0]?.cause.message).toBe(
+      'reports: 1 call is still in flight after 20 ms; raise timeoutMs or set onTimeout: "destroy"',
+    );
+  });
+
+  it('with onTimeout "destroy", destroys what is out and goes on', async () => {
+    const context = new Context();
+    const { pool } = fakePool(
+      { context, timeoutMs: 20, onTimeout: 'destroy' },
+      {
+        async destroy() {
+          pool.destroyed = pool.out;
+          pool.out = 0;
+        },
+      },
+    );
+    pool.out = 2;
+    await checkpointRestore({ context, engine: 'simulate' });
+    expect(pool.destroyed).toBe(2);
+    expect(pool.idle).toBe(0);
+  });
+
+  it('checks the options', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ timeoutMs: 0 }, /timeoutMs must be a positive number, got 0/],
+      [{ timeoutMs: -1 }, /timeoutMs/],
+      [{ timeoutMs: Number.NaN }, /timeoutMs/],
+      [{ timeoutMs: Number.POSITIVE_INFINITY }, /timeoutMs/],
+      [{ timeoutMs: '100' }, /timeoutMs/],
+      [{ onTimeout: 'close' }, /onTimeout must be 'fail' or 'destroy'/],
+      [{ name: '' }, /name must be a non-empty string/],
+      [{ name: 42 }, /name/],
+      [{ context: {} }, /context must be a Context/],
+      ['fast', /options must be an object/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => fakePool(options as PoolAdapterOptions), JSON.stringify(options)).toThrow(message);
+      expect(() => fakePool(options as PoolAdapterOptions)).toThrow(expect.objectContaining({ code: 'CRAC_EINVAL' }));
+    }
+  });
+
+  it('claims a target once, registers at Priority.CONNECTION with a margin over timeoutMs, and can unregister', () => {
+    const registered: RegisterOptions[] = [];
+    const context = new Context();
+    const spy = {
+      register: (resource: Resource, options: RegisterOptions = {}) => {
+        registered.push({ name: resource.name, ...options });
+        return context.register(resource, options);
+      },
+    } as unknown as Context;
+    const target = {};
+    const spec = { target, tag: '@crac/test', options: { context: spy }, defaultName: 'thing', release: async () => {} };
+    const first = suspendable(spec);
+    expect(first).toMatchObject({ name: 'thing', timeoutMs: 10_000 });
+    expect(suspendable(spec)).toBeUndefined();
+    expect(suspendable({ ...spec, tag: '@crac/other', options: { context: spy, name: 'other', timeoutMs: 500 } })).toBeDefined();
+    expect(registered).toEqual([
+      { name: 'thing', priority: Priority.CONNECTION, timeoutMs: 20_000 },
+      { name: 'other', priority: Priority.CONNECTION, timeoutMs: 10_500 },
+    ]);
+    expect(context.size).toBe(2);
+    first?.unregister();
+    expect(context.size).toBe(1);
+    // no target: a handle that made what it wraps, registered each time
+    const handle = suspendable({ options: { context }, defaultName: 'handle', release: async () => {} });
+    expect(handle.name).toBe('handle');
+    expect(context.size).toBe(2);
   });
 });
