@@ -64,7 +64,16 @@ export const ErrorCode = {
 /** One of the {@link ErrorCode} values. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Base class of the single (non-aggregate) errors of crac-node. */
+/** Marks every CracError, whichever copy of @crac/core made it (see below). */
+const CRAC_ERROR = Symbol.for('@crac/core/CracError');
+
+/**
+ * Base class of the single (non-aggregate) errors of crac-node.
+ *
+ * `error instanceof CracError` holds for a CracError made by any copy of @crac/core in the
+ * process: the ESM and CommonJS builds, each entry point's CommonJS bundle (`@crac/core/kit`
+ * throws what an app catches with `@crac/core`'s class), two versions.
+ */
 export class CracError extends Error {
   /** Stable machine-readable code, see {@link ErrorCode}. */
   readonly code: string;
@@ -73,6 +82,13 @@ export class CracError extends Error {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    Object.defineProperty(this, CRAC_ERROR, { value: true });
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    // subclasses keep the ordinary check: only the base class is shared between copies
+    if (this !== CracError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [CRAC_ERROR]?: boolean })[CRAC_ERROR] === true;
   }
 }
 

@@ -27,4 +27,14 @@ describe('the built package', () => {
       "const cjs = require('@crac/core'); import('@crac/core').then((esm) => console.log(esm.getGlobalContext() === cjs.getGlobalContext()))";
     expect(execFileSync(process.execPath, ['-e', code], { cwd: packageDir, encoding: 'utf8' }).trim()).toBe('true');
   });
+
+  it("recognises a CracError thrown by another entry point's or build's copy", () => {
+    const code = [
+      "const { CracError } = require('@crac/core');",
+      "const { expectShape } = require('@crac/core/kit');",
+      "let thrown; try { expectShape({}, { connect: 'function' }, 'not a pool'); } catch (error) { thrown = error; }",
+      "import('@crac/core').then((esm) => console.log(thrown instanceof CracError, thrown instanceof esm.CracError, thrown.code));",
+    ].join('\n');
+    expect(execFileSync(process.execPath, ['-e', code], { cwd: packageDir, encoding: 'utf8' }).trim()).toBe('true true CRAC_EINVAL');
+  });
 });
