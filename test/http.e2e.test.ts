@@ -8,7 +8,8 @@ import { assertRealCriuHost, crac, FIXTURES, NODES, start, stopAll, tempDir } fr
 
 const APP = join(FIXTURES, 'http-app.cjs');
 const WARMUP = join(FIXTURES, 'http-warmup.cjs');
-const FRAMEWORKS = ['express', 'fastify'] as const;
+// FIXTURE_FRAMEWORK of http-app.cjs: express is Express 5, express4 Express 4 (an npm alias in package.json)
+const FRAMEWORKS = ['express', 'express4', 'fastify'] as const;
 
 beforeAll(() => assertRealCriuHost());
 
