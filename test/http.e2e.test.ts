@@ -1,8 +1,9 @@
 import { Agent, get } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@crac/tools/ports';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, NODES, start, stopAll, tempDir } from './helpers/harness.js';
 
@@ -22,18 +23,6 @@ function imageDir(): string {
   const dir = tempDir('crac-http-image-');
   cleanups.push(dir.remove);
   return join(dir.path, 'image');
-}
-
-/** A port free right now: bound on 0, read, closed (other suites may run beside this one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as AddressInfo;
-        probe.close(() => resolve(port));
-      });
-  });
 }
 
 interface Answer {
