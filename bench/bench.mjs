@@ -8,21 +8,21 @@
 // (bench/results/latest.md) and a chart (bench/results/chart.svg).
 // Options: --rounds=N (5), --requests=N (first requests timed after start, 100), --only=a,b,
 // --heap-sizes=50,200,500 (MB; empty: skip), --skip-setup, --out=DIR.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exampleConfig, exampleNames } from '../tools/examples.mjs';
+import { atEnd, isStopping, setUp, stopEverything, stopEverythingOnSignals } from '../tools/lifecycle.mjs';
+import { paths } from '../tools/paths.mjs';
+import { tempDir } from '../tools/processes.mjs';
+import { serviceEnvironment } from '../tools/services.mjs';
 import { benchChart } from './lib/chart.mjs';
 import { machine } from './lib/machine.mjs';
-import { atEnd, isStopping, stopEverything, stopEverythingOnSignals } from './lib/processes.mjs';
 import { prepareExample, runRound, summarize } from './lib/runs.mjs';
 import { scaling } from './lib/scaling.mjs';
-import { serviceEnvironment } from './lib/services.mjs';
 import { markdown } from './lib/table.mjs';
 
 const bench = dirname(fileURLToPath(import.meta.url));
-const root = join(bench, '..');
 const option = (name, fallback) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const rounds = Number(option('rounds', '5'));
 const count = Number(option('requests', '100'));
@@ -32,13 +32,11 @@ const out = option('out', join(bench, 'results'));
 const progress = (message) => process.stderr.write(`bench: ${message}\n`);
 
 const env = {
-  root,
   bench,
-  cli: join(root, 'packages', 'cli', 'dist', 'cli.js'),
   node20: process.execPath,
-  node24: join(root, 'test', 'node_modules', 'node24', 'bin', 'node'),
-  init: join(root, 'packages', 'core', 'native', 'build', 'crac-init'),
-  criu: process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu',
+  node24: paths.node24,
+  init: join(paths.nativeBuild, 'crac-init'),
+  criu: paths.criu,
   count,
   progress,
 };
@@ -48,18 +46,13 @@ try {
   if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds must be a positive integer, got ${option('rounds')}`);
   if (!process.argv.includes('--skip-setup')) {
     progress('setting up (dependencies, CRIU, builds)...');
-    const setup = spawnSync(process.execPath, [join(root, 'scripts', 'setup.mjs'), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    if (setup.status !== 0) throw new Error('set-up failed (see above)');
+    setUp();
   }
   if (!existsSync(env.node24)) throw new Error(`Node 24 is missing at ${env.node24} (pnpm install)`);
-  const work = mkdtempSync(join(tmpdir(), 'crac-bench-'));
-  atEnd(work);
-  const names = readdirSync(join(root, 'examples')).filter(
-    (name) => existsSync(join(root, 'examples', name, 'demo.json')) && (!only || only.split(',').includes(name)),
-  );
-  const configs = Object.fromEntries(
-    names.map((name) => [name, JSON.parse(readFileSync(join(root, 'examples', name, 'demo.json'), 'utf8'))]),
-  );
+  const { path: work, remove } = tempDir('crac-bench-');
+  atEnd(remove);
+  const names = exampleNames(only);
+  const configs = Object.fromEntries(names.map((name) => [name, exampleConfig(name)]));
   const services = await serviceEnvironment(new Set(Object.values(configs).flatMap((config) => config.services)), { atEnd, progress });
   const started = Date.now();
   const prepared = [];

@@ -4,23 +4,24 @@
 // off), and the image is restored with `crac restore`. Prints a Markdown table; writes
 // bench/results/levers.json and levers.md. Options: --only=heavy-start, --restores=N (2),
 // --levers=SET,SET (each SET joined with +, e.g. low-memory+trim; an empty SET: none), --out=DIR.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cracCheckpoint, cracRestore } from './lib/crac.mjs';
+import { cracCheckpoint, cracRestore } from '../tools/crac.mjs';
+import { exampleConfig, exampleDir } from '../tools/examples.mjs';
+import { atEnd, isStopping, stopEverything, stopEverythingOnSignals } from '../tools/lifecycle.mjs';
+import { median, percentile } from '../tools/measure.mjs';
+import { paths } from '../tools/paths.mjs';
+import { freePort } from '../tools/ports.mjs';
+import { stop, tempDir } from '../tools/processes.mjs';
+import { startPostgres } from '../tools/services.mjs';
 import { imageBytes, mib } from './lib/images.mjs';
-import { markdownTable } from './lib/markdown.mjs';
 import { machine } from './lib/machine.mjs';
-import { median, percentile } from './lib/measure.mjs';
+import { markdownTable } from './lib/markdown.mjs';
 import { timeline } from './lib/timeline.mjs';
-import { atEnd, isStopping, stop, stopEverything, stopEverythingOnSignals } from './lib/processes.mjs';
-import { freePort, startPostgres } from './lib/services.mjs';
 
 const bench = dirname(fileURLToPath(import.meta.url));
-const root = join(bench, '..');
-const cli = join(root, 'packages', 'cli', 'dist', 'cli.js');
 const option = (name, fallback) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const only = option('only', 'heavy-start,express-pg').split(',');
 const restores = Number(option('restores', '2'));
@@ -28,12 +29,12 @@ const out = option('out', join(bench, 'results'));
 const LEVERS = option('levers', ',trim,pressure-critical,low-memory,low-memory+trim')
   .split(',')
   .map((set) => set.replaceAll('+', ','));
-const NODES = { 'Node 20': process.execPath, 'Node 24': join(root, 'test', 'node_modules', 'node24', 'bin', 'node') };
+const NODES = { 'Node 20': process.execPath, 'Node 24': paths.node24 };
 
 stopEverythingOnSignals();
 try {
-  const work = mkdtempSync(join(tmpdir(), 'crac-levers-'));
-  atEnd(work);
+  const { path: work, remove } = tempDir('crac-levers-');
+  atEnd(remove);
   let databaseUrl = process.env.DATABASE_URL;
   if (only.includes('express-pg') && !databaseUrl) {
     const postgres = await startPostgres();
@@ -42,7 +43,7 @@ try {
   }
   const rows = [];
   for (const example of only) {
-    const config = JSON.parse(readFileSync(join(root, 'examples', example, 'demo.json'), 'utf8'));
+    const config = exampleConfig(example);
     for (const [nodeName, node] of Object.entries(NODES)) {
       for (const levers of LEVERS) {
         process.stderr.write(`levers: ${example} ${nodeName} [${levers || 'none'}]...\n`);
@@ -53,17 +54,16 @@ try {
           NODE_ENV: 'production',
           DATABASE_URL: databaseUrl,
           PORT: String(port),
-          APP: join(root, 'examples', example, 'app.js'),
+          APP: join(exampleDir(example), 'app.js'),
           WARM_URL: `http://127.0.0.1:${port}${config.warmup.path}`,
           WARM_REQUESTS: String(config.warmup.requests),
           LEVERS: levers,
         };
         const logFile = join(`${image}.log`);
         const { checkpointMs } = await cracCheckpoint({
-          cli,
           node,
           args: [join(bench, 'fixtures', 'lever-runner.mjs')],
-          cwd: join(root, 'examples', example),
+          cwd: exampleDir(example),
           env,
           image,
           logFile,
@@ -78,7 +78,6 @@ try {
         for (let i = 0; i < restores; i++) {
           const started = performance.now();
           const restored = cracRestore({
-            cli,
             image,
             env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port) },
             logFile: `${image}-restore-${i}.log`,
@@ -108,7 +107,7 @@ try {
   }
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'levers.json'), `${JSON.stringify(rows, null, 2)}\n`);
-  const host = machine({ nodes: NODES, criu: process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu' });
+  const host = machine({ nodes: NODES, criu: paths.criu });
   const nodes = Object.entries(host.nodes)
     .map(([name, version]) => `${name} = ${version}`)
     .join(', ');

@@ -3,19 +3,19 @@
 // and a table of what a user feels. Progress on stderr, the table on stdout (--json: results).
 // Every process and throwaway server is stopped at the end, on failure and on Ctrl-C too.
 // Options: --json (results as JSON), --only=a,b (some examples), --skip-setup (development).
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+// Its helpers come from tools/ by relative path: the demo runs the set-up before dependencies exist.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { firstSuccess, latencies, percentile } from '../bench/lib/measure.mjs';
-import { atEnd, isStopping, start, stop, stopEverything, stopEverythingOnSignals } from '../bench/lib/processes.mjs';
-import { serviceEnvironment } from '../bench/lib/services.mjs';
+import { cracCheckpoint, warmupCommand } from '../tools/crac.mjs';
+import { exampleConfig, exampleDir, exampleNames } from '../tools/examples.mjs';
+import { atEnd, isStopping, launch, setUp, stopEverything, stopEverythingOnSignals } from '../tools/lifecycle.mjs';
+import { firstSuccess, latencies, percentile } from '../tools/measure.mjs';
+import { paths } from '../tools/paths.mjs';
+import { freePort } from '../tools/ports.mjs';
+import { stop, tempDir } from '../tools/processes.mjs';
+import { serviceEnvironment } from '../tools/services.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(root, 'packages', 'cli', 'dist', 'cli.js');
 const json = process.argv.includes('--json');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 const progress = (message) => process.stderr.write(`demo: ${message}\n`);
@@ -24,12 +24,11 @@ stopEverythingOnSignals();
 try {
   if (!process.argv.includes('--skip-setup')) {
     progress('setting up (dependencies, CRIU, builds)...');
-    const setup = spawnSync(process.execPath, [join(root, 'scripts', 'setup.mjs'), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    if (setup.status !== 0) throw new Error('set-up failed (see above)');
+    setUp();
   }
   const results = [];
-  const names = examples();
-  const services = await serviceEnvironment(new Set(names.flatMap((name) => readConfig(name).services)), { atEnd, progress });
+  const names = exampleNames(only);
+  const services = await serviceEnvironment(new Set(names.flatMap((name) => exampleConfig(name).services)), { atEnd, progress });
   for (const name of names) results.push(await demo(name, services));
   if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else process.stdout.write(table(results));
@@ -42,18 +41,9 @@ try {
   await stopEverything();
 }
 
-function examples() {
-  const dir = join(root, 'examples');
-  return readdirSync(dir).filter((name) => existsSync(join(dir, name, 'demo.json')) && (!only || only.split(',').includes(name)));
-}
-
-function readConfig(name) {
-  return JSON.parse(readFileSync(join(root, 'examples', name, 'demo.json'), 'utf8'));
-}
-
 async function demo(name, services) {
-  const dir = join(root, 'examples', name);
-  const config = readConfig(name);
+  const dir = exampleDir(name);
+  const config = exampleConfig(name);
   const env = { ...process.env, ...services, NODE_ENV: 'production' };
   const [command, ...args] = config.start;
   const node = command === 'node' ? process.execPath : command;
@@ -62,35 +52,29 @@ async function demo(name, services) {
   const coldPort = await freePort();
   const coldUrl = `http://127.0.0.1:${coldPort}${config.probe}`;
   const coldStarted = performance.now();
-  const cold = start(node, args, { cwd: dir, env: { ...env, PORT: String(coldPort) } });
+  const cold = launch(node, args, { cwd: dir, env: { ...env, PORT: String(coldPort) } });
   const coldFirst = await firstSuccess(coldUrl, coldStarted, { isAlive: cold.isAlive });
   const coldLatencies = await latencies(coldUrl);
   await stop(cold);
   progress(`${name}: cold start answered after ${coldFirst.ms.toFixed(0)} ms`);
 
   progress(`${name}: warming up (${config.warmup.requests} requests) and checkpointing...`);
-  const work = mkdtempSync(join(tmpdir(), `crac-demo-${name}-`));
-  atEnd(work);
-  const image = join(work, 'image');
+  const work = tempDir(`crac-demo-${name}-`);
+  atEnd(work.remove);
+  const image = join(work.path, 'image');
   const port = await freePort();
-  const warmupUrl = `http://127.0.0.1:${port}${config.warmup.path}`;
-  const warmup = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(root, 'bench', 'warmup.mjs'))} ${JSON.stringify(warmupUrl)} ${config.warmup.requests}`;
   // stdout on a file: the image records it, and a file (unlike a socket) can be handed over at restore
-  const log = openSync(join(work, 'checkpoint.log'), 'w');
-  const checkpoint = start(process.execPath, [CLI, 'checkpoint', '--to', image, '--json', '--warmup', warmup, '--', node, ...args], {
+  const { checkpointMs } = await cracCheckpoint({
+    node,
+    args,
     cwd: dir,
     env: { ...env, PORT: String(port) },
-    stdio: ['ignore', log, log],
+    image,
+    warmup: warmupCommand(`http://127.0.0.1:${port}${config.warmup.path}`, config.warmup.requests),
+    logFile: join(work.path, 'checkpoint.log'),
+  }).catch((error) => {
+    throw new Error(`${name}: ${error.message}`);
   });
-  const { code } = await checkpoint.exited;
-  closeSync(log);
-  const output = readFileSync(join(work, 'checkpoint.log'), 'utf8');
-  const report = output
-    .split('\n')
-    .filter((line) => line.includes('"phases"'))
-    .map((line) => JSON.parse(line))[0];
-  if (code !== 0 || !report?.ok) throw new Error(`${name}: the checkpoint failed:\n${output}`);
-  const checkpointMs = report.phases.find((phase) => phase.phase === 'checkpoint').ms;
   const imageBytes = readdirSync(image).reduce((sum, file) => sum + statSync(join(image, file)).size, 0);
   progress(`${name}: checkpointed in ${checkpointMs.toFixed(0)} ms, image ${(imageBytes / 2 ** 20).toFixed(1)} MiB`);
 
@@ -98,7 +82,7 @@ async function demo(name, services) {
   const restoreUrl = `http://127.0.0.1:${port}${config.probe}`;
   const restoreStarted = performance.now();
   // restored with the same environment: same port, same servers
-  const restored = start(process.execPath, [CLI, 'restore', image], { env: { ...env, PORT: String(port) } });
+  const restored = launch(process.execPath, [paths.cli, 'restore', image], { env: { ...env, PORT: String(port) } });
   const restoredFirst = await firstSuccess(restoreUrl, restoreStarted, { isAlive: restored.isAlive });
   const restoredLatencies = await latencies(restoreUrl);
   await stop(restored);
@@ -146,14 +130,4 @@ function table(results) {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   const line = (row) => `${row.map((cell, column) => cell.padEnd(widths[column])).join('  ')}\n`;
   return `\n${line(rows[0])}${line(widths.map((width) => '-'.repeat(width)))}${rows.slice(1).map(line).join('')}`;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }

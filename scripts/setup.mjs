@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Brings a checkout to a runnable state, on a fresh machine too: dependencies, CRIU (built
 // from Debian's source when missing), then the packages' builds (the native bridge included). Idempotent and quick when there is nothing to do, so `pnpm test` and
-// `pnpm demo:checkpoint` run it first. Plain Node, no dependencies: it runs before they exist.
+// `pnpm demo:checkpoint` run it first. Plain Node, no dependencies: it runs before they exist
+// (tools/ is imported by relative path).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { paths } from '../tools/paths.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { root } = paths;
 const quiet = process.argv.includes('--quiet');
 
 function step(title, command, args, { optional = false, why = '' } = {}) {

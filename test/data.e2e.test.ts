@@ -1,8 +1,8 @@
 import { join } from 'node:path';
+import { type Service, startPostgres, startRedis } from '@crac/tools/services';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, NODES, stopAll, tempDir } from './helpers/harness.js';
-import { type Service, startPostgres, startRedis } from './helpers/services.js';
 
 // The data adapters (@crac/pg, @crac/generic-pool, @crac/ioredis) with real CRIU, real
 // PostgreSQL and real Redis: throwaway servers this file owns, stopped and started at will.

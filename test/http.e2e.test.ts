@@ -1,14 +1,16 @@
 import { Agent, get } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@crac/tools/ports';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, NODES, start, stopAll, tempDir } from './helpers/harness.js';
 
 const APP = join(FIXTURES, 'http-app.cjs');
 const WARMUP = join(FIXTURES, 'http-warmup.cjs');
-const FRAMEWORKS = ['express', 'fastify'] as const;
+// FIXTURE_FRAMEWORK of http-app.cjs: express is Express 5, express4 Express 4 (an npm alias in package.json)
+const FRAMEWORKS = ['express', 'express4', 'fastify'] as const;
 
 beforeAll(() => assertRealCriuHost());
 
@@ -21,18 +23,6 @@ function imageDir(): string {
   const dir = tempDir('crac-http-image-');
   cleanups.push(dir.remove);
   return join(dir.path, 'image');
-}
-
-/** A port free right now: bound on 0, read, closed (other suites may run beside this one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as AddressInfo;
-        probe.close(() => resolve(port));
-      });
-  });
 }
 
 interface Answer {

@@ -1,22 +1,22 @@
 // The restore path without the `crac` CLI: crac-init running `criu restore -d` with the same
 // arguments `crac restore` builds (no image verification, no pid checks). Measures the floor a
 // restorer written in C would reach; not a way to restore in production.
-import { closeSync, mkdtempSync, openSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGES_DIR_FD, readManifest } from '../../packages/core/dist/image.js';
 import { restorerArguments } from '../../packages/core/dist/protocol.js';
-import { start } from './processes.mjs';
+import { launch } from '../../tools/lifecycle.mjs';
+import { tempDir } from '../../tools/processes.mjs';
 
-/** Starts crac-init + CRIU on `image`; `logLevel` is CRIU's -v (crac restore uses 4). */
+/** Starts crac-init + CRIU on `image`; `logLevel` is CRIU's -v (crac restore uses 4). `removeWork()` removes CRIU's work dir. */
 export function directRestore({ init, criu, image, env, logLevel = 4 }) {
-  const work = mkdtempSync(join(tmpdir(), 'crac-direct-'));
+  const { path: work, remove: removeWork } = tempDir('crac-direct-');
   const pidFile = join(work, 'restored.pid');
   const args = restorerArguments(readManifest(image), { criuPath: criu, imagesDir: image, workDir: work, pidFile, logLevel });
   const dirFd = openSync(image, 'r');
   const stdio = ['ignore', 'ignore', 'ignore'];
   stdio[IMAGES_DIR_FD] = dirFd;
-  const handle = start(init, args, { env, stdio });
+  const handle = launch(init, args, { env, stdio });
   closeSync(dirFd);
-  return { ...handle, work };
+  return { ...handle, removeWork };
 }

@@ -6,8 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { launch } from '../../tools/lifecycle.mjs';
+import { kill } from '../../tools/processes.mjs';
 import { rssBytes } from './images.mjs';
-import { start } from './processes.mjs';
 
 /** CRIU flags a user needs for a Node app holding connections to a database or a cache. */
 const TCP = ['--tcp-established', '--network-lock', 'nftables'];
@@ -18,7 +19,7 @@ const TCP = ['--tcp-established', '--network-lock', 'nftables'];
  */
 export async function rawCheckpoint({ criu, node, args, cwd, env, image, warmup }) {
   mkdirSync(image, { recursive: true });
-  const app = start(node, args, { cwd, env, stdio: 'ignore', detached: true });
+  const app = launch(node, args, { cwd, env, stdio: 'ignore', detached: true });
   const warm = spawn('/bin/sh', ['-c', warmup], { stdio: 'ignore' });
   const warmed = await new Promise((resolve) => warm.once('exit', (code) => resolve(code)));
   if (warmed !== 0 || !app.isAlive()) throw new Error(`raw CRIU baseline: the warm-up failed (exit code ${warmed})`);
@@ -39,15 +40,11 @@ export async function rawCheckpoint({ criu, node, args, cwd, env, image, warmup 
  * when `stopApp()` killed the restored pid.
  */
 export function rawRestore({ criu, image, pid }) {
-  const handle = start(criu, ['restore', '-D', image, '--shell-job', ...TCP, '-o', 'restore.log'], { stdio: 'ignore' });
+  const handle = launch(criu, ['restore', '-D', image, '--shell-job', ...TCP, '-o', 'restore.log'], { stdio: 'ignore' });
   return {
     ...handle,
     async stopApp() {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // not restored, or gone
-      }
+      kill(pid); // no error if it was not restored, or is gone
       await handle.exited;
     },
   };

@@ -1,16 +1,19 @@
 // One example of the benchmark: its images made once (prepareExample), then every way of
 // starting it, one after the other, in each round (runRound), and the medians (summarize).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cracCheckpoint, cracRestore, warmupCommand } from './crac.mjs';
+import { cracCheckpoint, cracRestore, warmupCommand } from '../../tools/crac.mjs';
+import { exampleDir } from '../../tools/examples.mjs';
+import { launch } from '../../tools/lifecycle.mjs';
+import { firstSuccess, median, percentile } from '../../tools/measure.mjs';
+import { paths } from '../../tools/paths.mjs';
+import { freePort } from '../../tools/ports.mjs';
+import { stop } from '../../tools/processes.mjs';
 import { directRestore } from './direct.mjs';
 import { imageBytes } from './images.mjs';
-import { firstSuccess, median, percentile } from './measure.mjs';
-import { start, stop } from './processes.mjs';
 import { rawCheckpoint, rawRestore } from './raw-criu.mjs';
-import { freePort } from './services.mjs';
 import { steadyLatencies, timeline } from './timeline.mjs';
 
 /** The ways of starting an app, in the order a round runs them, with the chart's colours. */
@@ -26,7 +29,7 @@ export const VARIANTS = {
 
 /** Checkpoints the example three ways (crac shrunk, crac unshrunk, raw CRIU) and fills a compile cache. */
 export async function prepareExample(env, { name, config, services, work }) {
-  const dir = join(env.root, 'examples', name);
+  const dir = exampleDir(name);
   const args = config.start.slice(1);
   const base = { ...process.env, ...services, NODE_ENV: 'production' };
   const example = { name, dir, args, base, config, work };
@@ -37,9 +40,8 @@ export async function prepareExample(env, { name, config, services, work }) {
     env.progress(`${name}: warm-up and crac checkpoint (CRAC_SHRINK=${shrink})...`);
     const port = await freePort();
     const image = join(work, `${name}-${key}`);
-    const warmup = warmupCommand(env.bench, `http://127.0.0.1:${port}${config.warmup.path}`, config.warmup.requests);
+    const warmup = warmupCommand(`http://127.0.0.1:${port}${config.warmup.path}`, config.warmup.requests);
     const { checkpointMs } = await cracCheckpoint({
-      cli: env.cli,
       node: env.node20,
       args,
       cwd: dir,
@@ -53,7 +55,7 @@ export async function prepareExample(env, { name, config, services, work }) {
   env.progress(`${name}: warm-up and plain criu dump...`);
   const port = await freePort();
   const image = join(work, `${name}-raw`);
-  const warmup = warmupCommand(env.bench, `http://127.0.0.1:${port}${config.warmup.path}`, config.warmup.requests);
+  const warmup = warmupCommand(`http://127.0.0.1:${port}${config.warmup.path}`, config.warmup.requests);
   const raw = await rawCheckpoint({
     criu: env.criu,
     node: env.node20,
@@ -67,7 +69,7 @@ export async function prepareExample(env, { name, config, services, work }) {
   env.progress(`${name}: filling a Node 24 compile cache...`);
   example.cacheDir = join(work, `${name}-compile-cache`);
   await fillCompileCache(env, example);
-  example.cliStartMs = cliStartMs(env);
+  example.cliStartMs = cliStartMs();
   return example;
 }
 
@@ -92,7 +94,7 @@ async function runVariant(env, example, variant) {
     const node = variant === 'cold' ? env.node20 : env.node24;
     const extra = variant === 'compileCache' ? { NODE_COMPILE_CACHE: example.cacheDir } : {};
     const started = performance.now();
-    const app = start(node, args, { cwd: dir, env: { ...base, ...extra, PORT: String(port) } });
+    const app = launch(node, args, { cwd: dir, env: { ...base, ...extra, PORT: String(port) } });
     try {
       return await timeline(`http://127.0.0.1:${port}${config.probe}`, started, { count: env.count, isAlive: app.isAlive });
     } finally {
@@ -122,14 +124,14 @@ async function runVariant(env, example, variant) {
       return await timeline(url, started, { count: env.count, isAlive: restored.isAlive });
     } finally {
       await stop(restored);
-      rmSync(restored.work, { recursive: true, force: true });
+      restored.removeWork();
     }
   }
   const { port, image } = example[variant];
   const url = `http://127.0.0.1:${port}${config.probe}`;
   const started = performance.now();
   const logFile = join(example.work, `${example.name}-${variant}-restore-${Date.now()}.log`);
-  const restored = cracRestore({ cli: env.cli, image, env: { ...base, PORT: String(port) }, logFile });
+  const restored = cracRestore({ image, env: { ...base, PORT: String(port) }, logFile });
   try {
     const seen = await timeline(url, started, { count: env.count, isAlive: restored.isAlive });
     const phases = restored.report()?.phases ?? [];
@@ -148,7 +150,7 @@ async function runVariant(env, example, variant) {
 async function fillCompileCache(env, example) {
   const port = await freePort();
   const flush = "data:text/javascript,import m from 'node:module';process.once('SIGTERM',()=>{m.flushCompileCache();process.exit(0)})";
-  const app = start(env.node24, ['--import', flush, ...example.args], {
+  const app = launch(env.node24, ['--import', flush, ...example.args], {
     cwd: example.dir,
     env: { ...example.base, NODE_COMPILE_CACHE: example.cacheDir, PORT: String(port) },
   });
@@ -161,12 +163,12 @@ async function fillCompileCache(env, example) {
 
 let cliStart;
 /** What starting the `crac` CLI costs before it does anything: `crac --help`, median of 5. */
-function cliStartMs(env) {
+function cliStartMs() {
   if (cliStart === undefined) {
     const times = [];
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
-      spawnSync(process.execPath, [env.cli, '--help'], { stdio: 'ignore' });
+      spawnSync(process.execPath, [paths.cli, '--help'], { stdio: 'ignore' });
       times.push(performance.now() - started);
     }
     const bare = [];

@@ -2,11 +2,11 @@
 // crac-node (shrink on: it cannot drop retained data), restored a few times.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cracCheckpoint, cracRestore, warmupCommand } from './crac.mjs';
+import { cracCheckpoint, cracRestore, warmupCommand } from '../../tools/crac.mjs';
+import { firstSuccess, median } from '../../tools/measure.mjs';
+import { freePort } from '../../tools/ports.mjs';
+import { stop } from '../../tools/processes.mjs';
 import { imageBytes } from './images.mjs';
-import { firstSuccess, median } from './measure.mjs';
-import { stop } from './processes.mjs';
-import { freePort } from './services.mjs';
 
 /** For each size (MB retained): image size, checkpoint time, median restore to first 200. */
 export async function scaling(env, { sizes, rounds, work }) {
@@ -18,19 +18,18 @@ export async function scaling(env, { sizes, rounds, work }) {
     const url = `http://127.0.0.1:${port}/`;
     const appEnv = { ...process.env, PORT: String(port), HEAP_MB: String(size) };
     const { checkpointMs } = await cracCheckpoint({
-      cli: env.cli,
       node: env.node20,
       args: [join(env.bench, 'fixtures', 'heap-app.mjs')],
       cwd: env.bench,
       env: appEnv,
       image,
-      warmup: warmupCommand(env.bench, url, 20),
+      warmup: warmupCommand(url, 20),
       logFile: join(work, `heap-${size}-checkpoint.log`),
     });
     const times = [];
     for (let round = 0; round < rounds; round++) {
       const started = performance.now();
-      const restored = cracRestore({ cli: env.cli, image, env: appEnv, logFile: join(work, `heap-${size}-restore-${round}.log`) });
+      const restored = cracRestore({ image, env: appEnv, logFile: join(work, `heap-${size}-restore-${round}.log`) });
       try {
         times.push((await firstSuccess(url, started, { isAlive: restored.isAlive })).ms);
       } finally {

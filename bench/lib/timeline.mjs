@@ -2,7 +2,7 @@
 // each of the next ones takes, stamped with the time since start. Plain Node, no dependencies.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { firstSuccess, get } from './measure.mjs';
+import { firstSuccess, get } from '../../tools/measure.mjs';
 
 /**
  * Polls `url` from `startedAt` (a performance.now() value) until it answers 200, then sends

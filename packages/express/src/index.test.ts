@@ -2,15 +2,23 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer, get, type Server } from 'node:http';
 import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkpointRestore, Context } from '@crac/core';
 import { createSimulateEngine } from '@crac/core/testing';
-import express, { type Express } from 'express';
+import express5, { type Express } from 'express';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CracExpressMiddleware, cracExpress } from './index.js';
+
+// Both majors the peer range covers: Express 4 (app._router) is installed under the alias express4.
+const require = createRequire(import.meta.url);
+const EXPRESSES = [
+  { name: `Express ${require('express/package.json').version}`, express: express5 },
+  { name: `Express ${require('express4/package.json').version}`, express: require('express4') as typeof express5 },
+];
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -46,7 +54,7 @@ beforeAll(() => {
   }
 });
 
-function app(context: Context): { app: Express; crac: CracExpressMiddleware } {
+function app(express: typeof express5, context: Context): { app: Express; crac: CracExpressMiddleware } {
   const crac = cracExpress({ context });
   cleanups.push(() => crac.dispose());
   const app = express();
@@ -95,10 +103,10 @@ async function cycle(context: Context, server: Server, port: number): Promise<vo
   expect(server.listening).toBe(true);
 }
 
-describe('cracExpress', () => {
+describe.each(EXPRESSES)('cracExpress with $name', ({ express }) => {
   it('finds the server of app.listen() before any request, drains it and listens again', async () => {
     const context = new Context();
-    const { app: application, crac } = app(context);
+    const { app: application, crac } = app(express, context);
     const server = application.listen(0, '127.0.0.1');
     const port = await listening(server);
     expect(context.size).toBe(1);
@@ -109,7 +117,7 @@ describe('cracExpress', () => {
 
   it('finds http.createServer(app).listen(), and an in-flight request ends with Connection: close', async () => {
     const context = new Context();
-    const { app: application } = app(context);
+    const { app: application } = app(express, context);
     const server = createServer(application).listen(0, '127.0.0.1');
     const port = await listening(server);
     const agent = new Agent({ keepAlive: true });
@@ -123,7 +131,7 @@ describe('cracExpress', () => {
 
   it('finds https.createServer(options, app).listen()', async () => {
     const context = new Context();
-    const { app: application } = app(context);
+    const { app: application } = app(express, context);
     const server = createHttpsServer(tls, application).listen(0, '127.0.0.1');
     const port = await listening(server as unknown as Server);
     expect(context.size).toBe(1);
@@ -172,7 +180,7 @@ describe('cracExpress', () => {
 
   it('leaves alone the servers of other apps, and registers a server once', async () => {
     const context = new Context();
-    const { app: application } = app(context);
+    const { app: application } = app(express, context);
     const other = express().listen(0, '127.0.0.1');
     await listening(other);
     const server = application.listen(0, '127.0.0.1');

@@ -1,8 +1,9 @@
-// Checkpoint with `crac checkpoint` after a warm-up, restore with `crac restore`: what a user of
-// crac-node runs. Processes come from processes.mjs, so none outlives the run.
+// `crac checkpoint` and `crac restore` as a user runs them, with a JSON report (`--json`): the
+// benchmark and the demo. Processes come from lifecycle.mjs, so none outlives the run.
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start } from './processes.mjs';
+import { launch } from './lifecycle.mjs';
+import { paths } from './paths.mjs';
 
 /** The JSON report line (`--json`) in a command's output, or undefined. */
 export function reportOf(output) {
@@ -13,19 +14,20 @@ export function reportOf(output) {
 }
 
 /**
- * `crac checkpoint --to IMAGE --warmup '<warmup.mjs URL N>' -- NODE ARGS`; `env` reaches the app
- * (PORT, services, CRAC_SHRINK). Without `warmup` the app checkpoints itself. Resolves with the report's phases and the checkpoint phase in ms.
+ * `crac checkpoint --to IMAGE --json --warmup WARMUP -- NODE ARGS`, its output and the app's on
+ * `logFile`; `env` reaches the app (PORT, services, CRAC_SHRINK). Without `warmup` the app
+ * checkpoints itself. Resolves with the report's phases and the checkpoint phase in ms.
  */
-export async function cracCheckpoint({ cli, node, args, cwd, env, image, warmup, logFile }) {
+export async function cracCheckpoint({ node, args, cwd, env, image, warmup, logFile }) {
   const log = openSync(logFile, 'w');
   const warmupArgs = warmup === undefined ? [] : ['--warmup', warmup];
-  const checkpoint = start(process.execPath, [cli, 'checkpoint', '--to', image, '--json', ...warmupArgs, '--', node, ...args], {
+  const checkpoint = launch(process.execPath, [paths.cli, 'checkpoint', '--to', image, '--json', ...warmupArgs, '--', node, ...args], {
     cwd,
     env,
     stdio: ['ignore', log, log],
   });
-  const { code } = await checkpoint.exited;
   closeSync(log);
+  const { code } = await checkpoint.exited;
   const output = readFileSync(logFile, 'utf8');
   const report = reportOf(output);
   if (code !== 0 || !report?.ok) throw new Error(`the checkpoint failed (exit code ${code}):\n${output.slice(-3000)}`);
@@ -36,14 +38,14 @@ export async function cracCheckpoint({ cli, node, args, cwd, env, image, warmup,
  * Starts `crac restore --json IMAGE` (its stdout and the app's on `logFile`). The handle's
  * `report()` gives the restorer's JSON report (phases verify, restore) once it was printed.
  */
-export function cracRestore({ cli, image, env, logFile }) {
+export function cracRestore({ image, env, logFile }) {
   const log = openSync(logFile, 'a');
-  const handle = start(process.execPath, [cli, 'restore', '--json', image], { env, stdio: ['ignore', log, log] });
+  const handle = launch(process.execPath, [paths.cli, 'restore', '--json', image], { env, stdio: ['ignore', log, log] });
   closeSync(log);
   return { ...handle, report: () => reportOf(readFileSync(logFile, 'utf8')) };
 }
 
 /** The shell command `crac checkpoint --warmup` runs: bench/warmup.mjs URL COUNT. */
-export function warmupCommand(benchDir, url, requests) {
-  return [process.execPath, join(benchDir, 'warmup.mjs'), url, String(requests)].map((word) => JSON.stringify(word)).join(' ');
+export function warmupCommand(url, requests) {
+  return [process.execPath, join(paths.root, 'bench', 'warmup.mjs'), url, String(requests)].map((word) => JSON.stringify(word)).join(' ');
 }

@@ -16,8 +16,6 @@ export interface Service {
   dispose(): Promise<void>;
 }
 
-/** A port nobody listens on now. */
-export function freePort(): Promise<number>;
 /** A throwaway PostgreSQL 15 on a free port of 127.0.0.1 (trust auth, user and database `postgres`). */
 export function startPostgres(options?: { port?: number }): Promise<Service>;
 /** A throwaway Redis on a free port of 127.0.0.1, without persistence. */

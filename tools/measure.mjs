@@ -1,5 +1,5 @@
 // Measures what a user feels: time from starting a process to its first successful answer,
-// and the latency of the requests that follow. Plain Node, no dependencies.
+// and the latency of the requests that follow (the benchmark, the demo). Plain Node, no dependencies.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,28 +1,16 @@
 // Throwaway PostgreSQL and Redis servers for tests and demos: each on a free port of
 // 127.0.0.1, with its own data directory, stopped and started again at will (same port, same
-// data). Plain JavaScript (types in services.d.mts), no test framework: the tests and
-// `pnpm demo:checkpoint` share it.
-import { execFileSync, spawn } from 'node:child_process';
+// data). Plain JavaScript (types in services.d.mts), no test framework: the suites, the benchmark
+// and `pnpm demo:checkpoint` share it.
+import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, waitForPort } from './ports.mjs';
+import { spawnProcess, stop as stopProcess } from './processes.mjs';
 
-export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
-
-/** A port nobody listens on now. */
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 
 const live = new Set();
 let exitHookInstalled = false;
@@ -38,55 +26,18 @@ function track(child) {
   }
 }
 
-async function waitForPort(port, child, output, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited before it was ready:\n${output()}`);
-    if (await canConnect(port)) return;
-    await sleep(50);
-  }
-  throw new Error(`the server did not listen on port ${port} within ${timeoutMs} ms:\n${output()}`);
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => done(true));
-  });
-}
-
-/** Starts a server process and gives back start/stop around it. */
+/** Starts a server process (`launch()` spawns it, its output on pipes) and gives back start/stop around it. */
 function managed(url, port, launch, ready, stopSignal, dataDir) {
-  let child;
-  let output = '';
+  let server;
   const stop = async () => {
-    const current = child;
-    child = undefined;
-    if (!current || current.exitCode !== null || current.signalCode !== null) return;
-    const exited = new Promise((resolve) => current.once('exit', () => resolve()));
-    current.kill(stopSignal);
-    const timer = setTimeout(() => current.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+    const current = server;
+    server = undefined;
+    if (current) await stopProcess(current, { signal: stopSignal, graceMs: 15_000 });
   };
   const start = async () => {
-    output = '';
-    const started = launch();
-    track(started);
-    started.stdout?.setEncoding('utf8').on('data', (chunk) => {
-      output += chunk;
-    });
-    started.stderr?.setEncoding('utf8').on('data', (chunk) => {
-      output += chunk;
-    });
-    child = started;
-    await waitForPort(port, started, () => output);
+    server = launch();
+    track(server.child);
+    await waitForPort(port, server);
     await ready(port);
   };
   return {
@@ -94,10 +45,10 @@ function managed(url, port, launch, ready, stopSignal, dataDir) {
     port,
     url: url(port),
     get pid() {
-      return child?.pid;
+      return server?.child.pid;
     },
     get running() {
-      return child !== undefined && child.exitCode === null && child.signalCode === null;
+      return server?.isAlive() ?? false;
     },
     start,
     stop,
@@ -145,7 +96,7 @@ export async function startPostgres(options = {}) {
     (p) => `postgres://postgres@127.0.0.1:${p}/postgres`,
     port,
     () =>
-      spawn(
+      spawnProcess(
         join(POSTGRES_BIN, 'postgres'),
         [
           '-D',
@@ -196,7 +147,7 @@ export async function startRedis(options = {}) {
     (p) => `redis://127.0.0.1:${p}`,
     port,
     () =>
-      spawn(
+      spawnProcess(
         'redis-server',
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir],
         { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -1,0 +1,15 @@
+// Types of paths.mjs.
+export declare const paths: Readonly<{
+  /** The repository's root. */
+  root: string;
+  /** The `crac` CLI: `node paths.cli ARGS` runs `crac ARGS`. */
+  cli: string;
+  /** The native build: crac.node, crac-guard, crac-init. */
+  nativeBuild: string;
+  /** Node 24 (test/'s npm package node24). */
+  node24: string;
+  /** CRIU: $CRAC_CRIU_PATH, else /usr/local/libexec/crac/criu. */
+  criu: string;
+  /** The examples' directory. */
+  examples: string;
+}>;

@@ -1,0 +1,20 @@
+// Where things are in this checkout. `paths` is the one place that says where the built
+// artefacts are (the `crac` CLI, the native build): when one moves, only this object changes.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const paths = Object.freeze({
+  root,
+  /** The `crac` CLI: `node paths.cli ARGS` runs `crac ARGS`. */
+  cli: join(root, 'packages', 'cli', 'dist', 'cli.js'),
+  /** The native build: crac.node, crac-guard, crac-init. */
+  nativeBuild: join(root, 'packages', 'core', 'native', 'build'),
+  /** Node 24 (test/'s npm package node24), the second Node the real-CRIU runs use. */
+  node24: join(root, 'test', 'node_modules', 'node24', 'bin', 'node'),
+  /** CRIU: $CRAC_CRIU_PATH, else where scripts/setup-criu.sh puts it. */
+  criu: process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu',
+  /** The examples; those with a demo.json run in the demo and the benchmark. */
+  examples: join(root, 'examples'),
+});
