@@ -87,6 +87,7 @@ export class CracError extends Error {
 
   static [Symbol.hasInstance](value: unknown): boolean {
     // subclasses keep the ordinary check: only the base class is shared between copies
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was asked about
     if (this !== CracError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as { [CRAC_ERROR]?: boolean })[CRAC_ERROR] === true;
   }

@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CracError } from '@crac/core';
 import { type Manifest, readManifest, type Verification, verifyImage } from '@crac/core/image';
@@ -38,10 +37,6 @@ export async function inspectCommand(dir: string, options: InspectCommandOptions
 
 async function verify(imagesDir: string, manifest: Manifest): Promise<VerificationResult> {
   try {
-    const mode = statSync(imagesDir).mode & 0o777;
-    if ((mode & 0o022) !== 0) {
-      return { ok: false, error: { code: 'CRAC_EIMAGE', message: `${imagesDir} is writable by others (mode ${mode.toString(8)})` } };
-    }
     let criuVersion: string | undefined;
     try {
       criuVersion = findCriu().version;

@@ -1,11 +1,19 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '@crac/core';
-import { IMAGES_DIR_FD, type Manifest, REQUIRED_CRIU_FILES, RESTORE_LOG, readManifest, verifyImage } from '@crac/core/image';
+import {
+  assertPrivateImageDir,
+  IMAGES_DIR_FD,
+  type Manifest,
+  REQUIRED_CRIU_FILES,
+  RESTORE_LOG,
+  readManifest,
+  verifyImage,
+} from '@crac/core/image';
 import {
   criuErrorLines,
   exitCodeOf,
@@ -38,8 +46,9 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
   const workDir = mkdtempSync(join(tmpdir(), 'crac-restore-'));
   try {
     const started = performance.now();
+    // before anything is read from it (verifyImage() checks again, for its other callers)
+    assertPrivateImageDir(imagesDir);
     const manifest = readManifest(imagesDir);
-    assertPrivate(imagesDir);
     assertComplete(imagesDir);
     const criu = findCriu();
     // Same host and build, every file as sealed after the dump: or refuse, before anything starts.
@@ -79,21 +88,6 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     return (error as CracError).code === ErrorCode.INVALID_ARGUMENT ? ExitCode.USAGE : ExitCode.RESTORE_FAILED;
   } finally {
     rmSync(workDir, { recursive: true, force: true });
-  }
-}
-
-/** An image others can write could have been altered: refuse it. */
-function assertPrivate(imagesDir: string): void {
-  const stat = statSync(imagesDir);
-  if ((stat.mode & 0o022) !== 0) {
-    throw new CracError(
-      ErrorCode.IMAGE,
-      `${imagesDir} is writable by others (mode ${(stat.mode & 0o777).toString(8)}): refusing to restore it; chmod 700 it if you trust its content`,
-    );
-  }
-  const uid = process.getuid?.();
-  if (uid !== undefined && stat.uid !== uid && uid !== 0) {
-    throw new CracError(ErrorCode.IMAGE, `${imagesDir} belongs to uid ${stat.uid}, not to you`);
   }
 }
 

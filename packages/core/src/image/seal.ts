@@ -4,6 +4,7 @@ import { CracError, ErrorCode } from '../errors.js';
 import { ImageCorruptError } from './errors.js';
 import { DIGEST_ALGORITHM, digestFile, digestFileSync } from './hash.js';
 import { SEAL_HOOK_FILES, UNSEALED_FILES } from './layout.js';
+import { writableByOthers } from './ownership.js';
 import { type ImageSeal, type Manifest, readManifest, type SealedFile, writeManifest } from './manifest.js';
 
 /**
@@ -88,7 +89,7 @@ export async function verifySeal(dir: string, manifest: Manifest, options: Verif
       throw new ImageCorruptError('missing', `${path} is missing: the image is incomplete; checkpoint again`, name);
     }
     if (!stat.isFile()) throw new ImageCorruptError('modified', `${path} was replaced by something else than a file`, name);
-    if ((stat.mode & 0o022) !== 0 || (uid !== undefined && uid !== 0 && stat.uid !== uid)) {
+    if (writableByOthers(stat.mode) || (uid !== undefined && uid !== 0 && stat.uid !== uid)) {
       throw new ImageCorruptError(
         'unsafe',
         `${path} can be written by others (mode ${(stat.mode & 0o777).toString(8)}, uid ${stat.uid}): refusing it`,

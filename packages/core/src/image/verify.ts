@@ -3,6 +3,7 @@ import { compareBinaries } from './binaries.js';
 import { ImageForeignError } from './errors.js';
 import { compareHost, describeHost } from './host.js';
 import type { Manifest } from './manifest.js';
+import { assertPrivateImageDir } from './ownership.js';
 import { type SealCheck, type VerifySealOptions, verifySeal } from './seal.js';
 
 /** What verification found that does not refuse the image. */
@@ -22,7 +23,7 @@ export interface VerifyOptions extends VerifySealOptions {
 }
 
 /**
- * Verifies an image before anything restores it: made on a compatible host with the same node
+ * Verifies an image before anything restores it: a directory only its owner can write, made on a compatible host with the same node
  * binary, addons and libraries at the same paths (`CRAC_EIMAGE_FOREIGN` otherwise), and every
  * file as sealed after the dump (`CRAC_EIMAGE_CORRUPT` otherwise). The cheap identity checks
  * come first, then the files are hashed.
@@ -31,6 +32,7 @@ export interface VerifyOptions extends VerifySealOptions {
  */
 export async function verifyImage(dir: string, manifest: Manifest, options: VerifyOptions = {}): Promise<Verification> {
   const started = performance.now();
+  assertPrivateImageDir(dir);
   const warnings: string[] = [];
   const refusals: string[] = [];
   if (manifest.host) {
