@@ -2,12 +2,13 @@
 // pnpm bench: start-up benchmark of the examples. For each example, in every round and one after
 // the other: a cold start (Node 20 and 24), a cold start with Node's module compile cache warm
 // (Node 24), a restore with crac-node (shrunk image, and with CRAC_SHRINK=0), the same image
-// restored by crac-init + CRIU alone (the floor without the Node CLI), and a plain CRIU
-// dump/restore with no coordination. Then restore time against image size (a fixture retaining
+// restored by crac-init + CRIU alone (the floor without the Node CLI), a plain CRIU
+// dump/restore with no coordination, and (heavy-start) Node's own startup snapshot. Then N copies
+// of one image restored at once, and restore time against image size (a fixture retaining
 // 50/200/500 MB). Medians, ratios, JSON (bench/results/latest.json), a Markdown table
 // (bench/results/latest.md) and a chart (bench/results/chart.svg).
 // Options: --rounds=N (5), --requests=N (first requests timed after start, 100), --only=a,b,
-// --heap-sizes=50,200,500 (MB; empty: skip), --skip-setup, --out=DIR.
+// --heap-sizes=50,200,500 (MB; empty: skip), --copies=N (restored at once, 8), --skip-setup, --out=DIR.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import { paths } from '../tools/paths.mjs';
 import { tempDir } from '../tools/processes.mjs';
 import { serviceEnvironment } from '../tools/services.mjs';
 import { benchChart } from './lib/chart.mjs';
+import { concurrentRestores } from './lib/concurrent.mjs';
 import { machine } from './lib/machine.mjs';
 import { prepareExample, runRound, summarize } from './lib/runs.mjs';
 import { scaling } from './lib/scaling.mjs';
@@ -27,6 +29,7 @@ const option = (name, fallback) => process.argv.find((arg) => arg.startsWith(`--
 const rounds = Number(option('rounds', '5'));
 const count = Number(option('requests', '100'));
 const only = option('only', '');
+const copies = Number(option('copies', '8'));
 const heapSizes = option('heap-sizes', '50,200,500').split(',').filter(Boolean).map(Number);
 const out = option('out', join(bench, 'results'));
 const progress = (message) => process.stderr.write(`bench: ${message}\n`);
@@ -63,6 +66,10 @@ try {
     for (const example of prepared) runs[example.name].push(await runRound(env, example));
   }
   const examples = prepared.map((example) => summarize(example, runs[example.name]));
+  for (const [i, example] of prepared.entries()) {
+    progress(`${example.name}: ${copies} copies restored at once...`);
+    examples[i].concurrent = await concurrentRestores(example, { copies, rounds: Math.min(rounds, 3) });
+  }
   const heap = heapSizes.length > 0 ? await scaling(env, { sizes: heapSizes, rounds: Math.min(rounds, 3), work }) : [];
   const results = {
     takenAt: new Date().toISOString(),

@@ -13,6 +13,7 @@ import { freePort } from '../../tools/ports.mjs';
 import { stop } from '../../tools/processes.mjs';
 import { directRestore } from './direct.mjs';
 import { imageBytes } from './images.mjs';
+import { buildStartupSnapshot } from './snapshot.mjs';
 import { rawCheckpoint, rawRestore } from './raw-criu.mjs';
 import { steadyLatencies, timeline } from './timeline.mjs';
 
@@ -25,6 +26,8 @@ export const VARIANTS = {
   compileCache: { label: 'Node 24 + compile cache', color: '#d97706' },
   cracNoShrink: { label: 'crac restore, CRAC_SHRINK=0', color: '#57a6ff' },
   direct: { label: 'crac-init + CRIU only (no CLI)', color: '#0a3069' },
+  // only for the examples with a snapshot entry (demo.json `snapshot`)
+  snapshot: { label: 'Node 20 startup snapshot', color: '#2da44e' },
 };
 
 /** Checkpoints the example three ways (crac shrunk, crac unshrunk, raw CRIU) and fills a compile cache. */
@@ -69,6 +72,10 @@ export async function prepareExample(env, { name, config, services, work }) {
   env.progress(`${name}: filling a Node 24 compile cache...`);
   example.cacheDir = join(work, `${name}-compile-cache`);
   await fillCompileCache(env, example);
+  if (config.snapshot) {
+    env.progress(`${name}: building a Node 20 startup snapshot...`);
+    example.snapshot = await buildStartupSnapshot({ node: env.node20, example });
+  }
   example.cliStartMs = cliStartMs();
   return example;
 }
@@ -77,6 +84,7 @@ export async function prepareExample(env, { name, config, services, work }) {
 export async function runRound(env, example) {
   const result = {};
   for (const variant of Object.keys(VARIANTS)) {
+    if (variant === 'snapshot' && !example.snapshot) continue;
     try {
       result[variant] = await runVariant(env, example, variant);
     } catch (error) {
@@ -89,12 +97,13 @@ export async function runRound(env, example) {
 
 async function runVariant(env, example, variant) {
   const { base, config, dir, args } = example;
-  if (variant === 'cold' || variant === 'cold24' || variant === 'compileCache') {
+  if (variant === 'cold' || variant === 'cold24' || variant === 'compileCache' || variant === 'snapshot') {
     const port = await freePort();
-    const node = variant === 'cold' ? env.node20 : env.node24;
+    const node = variant === 'cold' || variant === 'snapshot' ? env.node20 : env.node24;
     const extra = variant === 'compileCache' ? { NODE_COMPILE_CACHE: example.cacheDir } : {};
+    const nodeArgs = variant === 'snapshot' ? ['--snapshot-blob', example.snapshot.blob] : args;
     const started = performance.now();
-    const app = launch(node, args, { cwd: dir, env: { ...base, ...extra, PORT: String(port) } });
+    const app = launch(node, nodeArgs, { cwd: dir, env: { ...base, ...extra, PORT: String(port) } });
     try {
       return await timeline(`http://127.0.0.1:${port}${config.probe}`, started, { count: env.count, isAlive: app.isAlive });
     } finally {

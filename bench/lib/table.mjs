@@ -49,6 +49,15 @@ export function markdown(results) {
     ms(b.afterRestoreAndFirstResponse),
     ms(b.total),
   ]);
+  const concurrent = examples.map(({ example, variants, concurrent: c }) => [
+    example,
+    String(c.copies),
+    `${c.answered} of ${c.copies * c.rounds}`,
+    c.firstResponseMs ? ms(c.firstResponseMs.median) : 'n/a',
+    c.firstResponseMs ? ms(c.firstResponseMs.max) : 'n/a',
+    ms(variants.crac.firstResponseMs),
+    c.firstResponseMs && variants.crac.firstResponseMs ? x(c.firstResponseMs.median / variants.crac.firstResponseMs) : 'n/a',
+  ]);
   const lines = [
     `Taken ${results.takenAt.slice(0, 10)} on ${machine.cpu}, ${machine.memoryGiB} GiB, ${machine.kernel}, CRIU ${machine.criu}; ` +
       `Node ${machine.nodes.node20} (Node ${machine.nodes.node24} for the Node 24 rows); ${results.rounds} rounds, medians; ` +
@@ -84,6 +93,13 @@ export function markdown(results) {
     '',
     ...markdownTable(
       [['example', 'cold (Node 20)', 'compile cache', 'plain CRIU', 'crac restore', 'steady state', 'crac p99 / steady p99'], ...latency],
+      right(7),
+    ),
+    '',
+    '**Copies restored at once** (one image, each copy with its own PORT; time to its first 200 from the common start)',
+    '',
+    ...markdownTable(
+      [['example', 'copies', 'answered', 'first 200: median', 'max', 'single restore', 'median / single'], ...concurrent],
       right(7),
     ),
     '',
