@@ -5,7 +5,8 @@ import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES } from './helpers/h
 const APP = join(FIXTURES, 'random-app.cjs');
 beforeAll(() => assertRealCriuHost());
 
-type Sample = Record<'mathRandom' | 'randomBytes' | 'randomUUID' | 'getRandomValues', unknown>;
+const SOURCES = ['mathRandom', 'savedMathRandom', 'randomInt', 'randomBytes', 'randomUUID', 'getRandomValues'] as const;
+type Sample = Record<(typeof SOURCES)[number], unknown>;
 
 describe.each(NODES)('restored copies on $name', ({ bin: node }) => {
   it('have their own randomness (main thread and worker) and their own environment', async () => {
@@ -32,7 +33,7 @@ describe.each(NODES)('restored copies on $name', ({ bin: node }) => {
     for (const thread of ['main', 'worker'] as const) {
       const one = first?.[thread] as Sample;
       const other = second?.[thread] as Sample;
-      for (const source of ['mathRandom', 'randomBytes', 'randomUUID', 'getRandomValues'] as const) {
+      for (const source of SOURCES) {
         expect(one[source], `${thread} ${source} differs between the copies`).not.toEqual(other[source]);
       }
     }

@@ -1,11 +1,13 @@
 import { trackCreationSites } from './audit/creation-sites.js';
 import { Context } from './context.js';
-import { listenForRestoreInWorker } from './restored/randomness.js';
+import { createRandom, installRandom, listenForRestoreInWorker, type ReseedableRandom } from './restored/randomness.js';
 
 /** The process-wide state: the one global context and whether a cycle is running. */
 interface Core {
   readonly context: Context;
   cycleRunning: boolean;
+  /** This thread's `Math.random`, reseeded in place after a restore. */
+  readonly random: ReseedableRandom;
 }
 
 // Keyed on globalThis so that two copies of @crac/core in one process (ESM and CJS builds,
@@ -19,20 +21,21 @@ const KEY = Symbol.for('@crac/core');
 export function core(): Core {
   const holder = globalThis as { [KEY]?: Core };
   if (!holder[KEY]) {
-    holder[KEY] = { context: new Context('global'), cycleRunning: false };
-    startThreadServices();
+    holder[KEY] = { context: new Context('global'), cycleRunning: false, random: createRandom() };
+    startThreadServices(holder[KEY]);
   }
   return holder[KEY];
 }
 
 /**
  * What every thread that uses crac-node needs from its first use on: where handles are opened is
- * recorded (for the audit's hints, see audit/creation-sites.ts), and a worker refreshes its
- * randomness when the process is restored.
+ * recorded (for the audit's hints, see audit/creation-sites.ts), `Math.random` is one a restore
+ * can reseed, and a worker refreshes its randomness when the process is restored.
  */
-function startThreadServices(): void {
+function startThreadServices(state: Core): void {
   trackCreationSites();
-  listenForRestoreInWorker();
+  installRandom(state.random);
+  listenForRestoreInWorker(state.random);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { NativeBinding } from '../engine/criu/native.js';
+import { core } from '../global-context.js';
 import { applyEnvironment, type EnvironmentChanges, readRestoreHandoff } from './environment.js';
 import { notifyWorkersRestored, refreshThreadRandomness } from './randomness.js';
 
@@ -9,7 +10,7 @@ import { notifyWorkersRestored, refreshThreadRandomness } from './randomness.js'
  */
 export function prepareRestoredProcess(native: NativeBinding, handoffFd: number): { environment?: EnvironmentChanges } {
   native.reseedRandom();
-  refreshThreadRandomness();
+  refreshThreadRandomness(core().random);
   notifyWorkersRestored();
   const restorer = readRestoreHandoff(handoffFd);
   return restorer ? { environment: applyEnvironment(restorer) } : {};

@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyEnvironment, HANDOFF_MAGIC, readRestoreHandoff } from './environment.js';
-import { createRandom } from './randomness.js';
+import { createRandom, installRandom, refreshThreadRandomness } from './randomness.js';
 
 describe('createRandom', () => {
   it('gives numbers in [0, 1), spread over the range', () => {
@@ -20,6 +20,24 @@ describe('createRandom', () => {
   it('starts every generator from a fresh seed', () => {
     const sequences = [createRandom(), createRandom()].map((random) => [random(), random(), random()]);
     expect(sequences[0]).not.toEqual(sequences[1]);
+  });
+});
+
+describe('refreshThreadRandomness', () => {
+  it('reseeds the generator in place, so that a reference kept to Math.random draws fresh numbers too', () => {
+    const original = Math.random;
+    try {
+      const random = createRandom();
+      installRandom(random);
+      const kept = Math.random;
+      Math.random = () => 0.5; // an app that replaced it meanwhile
+      refreshThreadRandomness(random);
+      expect(Math.random).toBe(random);
+      expect(kept).toBe(random);
+      expect(kept()).not.toBe(kept());
+    } finally {
+      Math.random = original;
+    }
   });
 });
 
