@@ -38,6 +38,8 @@ export class Context implements Resource {
   #seq = 0;
   /** What the last `beforeCheckpoint` notified, in notification order: `afterRestore` mirrors it. */
   #notified: Entry[] = [];
+  /** `beforeCheckpoint` hooks that timed out and may still be running: their `afterRestore` waits for them. */
+  readonly #late = new Map<Entry, Promise<unknown>>();
 
   constructor(name = 'context') {
     this.name = name;
@@ -104,23 +106,48 @@ export class Context implements Resource {
     this.#notified = [];
     const errors: ResourceError[] = [];
     for (const entry of order) {
+      await this.#settleLate(entry);
       const error = await this.#invoke(entry, 'afterRestore');
       if (error) errors.push(error);
     }
     if (errors.length > 0) throw new RestoreError(errors);
   }
 
+  #timeoutOf(entry: Entry): number {
+    return entry.timeoutMs ?? cycleScope.getStore()?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+  }
+
+  /**
+   * A `beforeCheckpoint` that timed out may still be closing things: giving them back first would
+   * let it close them again afterwards. Wait for it to settle (one more timeout at most).
+   */
+  async #settleLate(entry: Entry): Promise<void> {
+    const late = this.#late.get(entry);
+    if (!late) return;
+    this.#late.delete(entry);
+    await withTimeout(late, this.#timeoutOf(entry), () => new Error('still running')).catch(() => {});
+  }
+
   async #invoke(entry: Entry, phase: HookPhase): Promise<ResourceError | undefined> {
-    const scope = cycleScope.getStore();
-    const timeoutMs = entry.timeoutMs ?? scope?.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+    const timeoutMs = this.#timeoutOf(entry);
     publish.hookStart({ resourceName: entry.name, phase });
     const started = performance.now();
+    const abort = new AbortController();
+    let call: Promise<void> | undefined;
     let error: ResourceError | undefined;
     try {
-      const call = cycleScope.run({ hookTimeoutMs: timeoutMs, hook: entry.name }, async () => entry.resource[phase](this));
+      call = cycleScope.run({ hookTimeoutMs: timeoutMs, hook: entry.name }, async () => entry.resource[phase](this, abort.signal));
       await withTimeout(call, timeoutMs, () => new HookTimeoutError(entry.name, phase, timeoutMs));
     } catch (cause) {
       error = new ResourceError(entry.name, phase, cause);
+      if (cause instanceof HookTimeoutError) {
+        abort.abort(cause);
+        if (phase === 'beforeCheckpoint' && call)
+          this.#late.set(
+            entry,
+            call.catch(() => {}),
+          );
+      }
     }
     publish.hookEnd({ resourceName: entry.name, phase, durationMs: performance.now() - started, error });
     return error;

@@ -17,10 +17,14 @@
 export interface Resource {
   /** A name for errors and diagnostics; `register()`'s `name` option takes precedence. */
   readonly name?: string;
-  /** Release what cannot be saved in the image. Throwing cancels the checkpoint. */
-  beforeCheckpoint(context: ResourceContext): void | Promise<void>;
-  /** Take back what was released, with the restoring host's configuration. */
-  afterRestore(context: ResourceContext): void | Promise<void>;
+  /**
+   * Release what cannot be saved in the image. Throwing cancels the checkpoint. `signal` is
+   * aborted when the hook's timeout expires: stop waiting then (the checkpoint is cancelled and
+   * `afterRestore` follows once this hook has settled).
+   */
+  beforeCheckpoint(context: ResourceContext, signal: AbortSignal): void | Promise<void>;
+  /** Take back what was released, with the restoring host's configuration. `signal`: as above. */
+  afterRestore(context: ResourceContext, signal: AbortSignal): void | Promise<void>;
 }
 
 /** Options of {@link Context.register}. */

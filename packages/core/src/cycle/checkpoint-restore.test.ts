@@ -20,13 +20,13 @@ import { createSimulateEngine } from '../testing.js';
 function recorder(log: string[], name: string, behaviour: Partial<Resource> = {}): Resource {
   return {
     name,
-    beforeCheckpoint: async (context) => {
+    beforeCheckpoint: async (context, signal) => {
       log.push(`before:${name}`);
-      await behaviour.beforeCheckpoint?.(context);
+      await behaviour.beforeCheckpoint?.(context, signal);
     },
-    afterRestore: async (context) => {
+    afterRestore: async (context, signal) => {
       log.push(`after:${name}`);
-      await behaviour.afterRestore?.(context);
+      await behaviour.afterRestore?.(context, signal);
     },
   };
 }
@@ -161,6 +161,30 @@ describe('failures', () => {
     expect(cause.timeoutMs).toBe(20);
     expect(cause.message).toMatch(/"hangs" did not finish within 20 ms/);
     expect(log).toEqual(['before:hangs', 'before:fast', 'after:fast', 'after:hangs']);
+  });
+
+  it('aborts the signal of a hook that timed out, and gives back only once it has settled', async () => {
+    const log: string[] = [];
+    const context = new Context();
+    let aborted: unknown;
+    context.register(
+      recorder(log, 'late', {
+        beforeCheckpoint: async (_context, signal) => {
+          signal.addEventListener('abort', () => {
+            aborted = signal.reason;
+          });
+          // after its timeout (40 ms), before the rollback stops waiting for it (40 ms more)
+          await new Promise((resolve) => setTimeout(resolve, 60));
+          log.push('late:settled');
+        },
+      }),
+      { timeoutMs: 40 },
+    );
+    const error = (await simulate(context).catch((e: unknown) => e)) as CheckpointError;
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect((aborted as { code?: string }).code).toBe(ErrorCode.TIMEOUT);
+    // what a late beforeCheckpoint closes cannot undo what afterRestore reopened
+    expect(log).toEqual(['before:late', 'late:settled', 'after:late']);
   });
 
   it('applies the cycle-wide hook timeout to resources without their own', async () => {

@@ -148,9 +148,10 @@ export function suspendable(spec: SuspendableSpec): Suspension | undefined {
 
   const name = options.name ?? spec.defaultName;
   const gate = new Gate();
+  let signal: AbortSignal | undefined;
   const waitForOutstanding = async () => {
     const outstanding = spec.outstanding;
-    if (!outstanding || (await waitUntil(() => outstanding.count() === 0, { timeoutMs }))) return;
+    if (!outstanding || (await waitUntil(() => outstanding.count() === 0, { timeoutMs, signal }))) return;
     if (options.onTimeout !== 'destroy') {
       throw new CracError(ErrorCode.BORROWED, borrowedMessage(name, outstanding, timeoutMs));
     }
@@ -158,7 +159,8 @@ export function suspendable(spec: SuspendableSpec): Suspension | undefined {
   };
   const resource: Resource = {
     name,
-    async beforeCheckpoint() {
+    async beforeCheckpoint(_context, hookSignal) {
+      signal = hookSignal;
       gate.close();
       await spec.release({ waitForOutstanding, timeoutMs });
     },
