@@ -8,6 +8,7 @@ import { CracError, ErrorCode } from '@crac/core';
 import {
   controlSocketPath,
   type DumpIdentity,
+  ensureControlDir,
   exitCodeOf,
   type ProcessExit,
   registerPreloadPath,
@@ -60,6 +61,8 @@ async function checkpointPid(pid: number, options: CheckpointCommandOptions, rep
 
 async function checkpointLaunch(command: string[], imagesDir: string, options: CheckpointCommandOptions, report: Report): Promise<number> {
   const guard = requireNativeProgram('guard');
+  // the app's trigger listens there: refuse a directory it would refuse, before waiting for it
+  ensureControlDir();
   const started = performance.now();
   const startedAt = Date.now();
   const app = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir) });

@@ -1,5 +1,8 @@
+import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { CracError, ErrorCode } from '../errors.js';
 
 /**
  * The private directory (0700) holding one control socket per process that accepts
@@ -8,6 +11,46 @@ import { join } from 'node:path';
 export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.CRAC_RUNTIME_DIR || env.XDG_RUNTIME_DIR || tmpdir();
   return join(base, `crac-${process.getuid?.() ?? 'user'}`);
+}
+
+/**
+ * Makes sure the control directory is this user's own: created 0700 when missing, refused when
+ * it is a link, belongs to someone else or others can enter it (another user who created
+ * `/tmp/crac-0` first would otherwise receive root's requests, or stall them).
+ * @throws {@link CracError} `CRAC_ETRIGGER` naming the directory and the fix.
+ */
+export function ensureControlDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = controlDir(env);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  const uid = process.getuid?.() ?? stat.uid;
+  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
+    throw new CracError(
+      ErrorCode.TRIGGER,
+      `the control directory ${dir} is not private to uid ${uid} (${stat.isDirectory() ? `owner ${stat.uid}, mode ${(stat.mode & 0o777).toString(8)}` : 'not a directory'}): remove it, or set CRAC_RUNTIME_DIR to a directory of your own`,
+    );
+  }
+  return dir;
+}
+
+/** The longest line either side of the control socket accepts (requests and replies are small). */
+export const MAX_CONTROL_LINE = 64 * 1024;
+
+/**
+ * Calls `onLine` for each line received on `socket`; a line longer than `maxLength` ends the
+ * connection (a peer that never sends a newline cannot make this process buffer without end).
+ */
+export function readLines(socket: Socket, maxLength: number, onLine: (line: string) => void): void {
+  let buffered = '';
+  socket.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      onLine(line);
+    }
+    if (buffered.length > maxLength) socket.destroy();
+  });
 }
 
 /** The control socket of process `pid`. */

@@ -19,7 +19,10 @@ export {
   type ControlRequest,
   controlDir,
   controlSocketPath,
+  ensureControlDir,
+  MAX_CONTROL_LINE,
   parseControlRequest,
+  readLines,
 } from './control-socket.js';
 export { HANDOFF_FD, type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { exitCodeOf, type ProcessExit, type ProcessState, processState } from './processes.js';

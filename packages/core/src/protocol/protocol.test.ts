@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Manifest, writeManifest } from '../image/manifest.js';
 import { sealedImageOf } from './checkpoint-outcome.js';
-import { CONTROL_PROTOCOL, parseControlRequest } from './control-socket.js';
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { CONTROL_PROTOCOL, ensureControlDir, MAX_CONTROL_LINE, parseControlRequest, readLines } from './control-socket.js';
 import { restorerArguments } from './criu-restore.js';
 import { exitCodeOf, processState } from './processes.js';
 
@@ -71,6 +73,51 @@ describe('control requests', () => {
     ]) {
       expect(parseControlRequest(line), line).toBeUndefined();
     }
+  });
+});
+
+describe('the control directory', () => {
+  const runtime = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crac-runtime-'));
+    dirs.push(dir);
+    return { CRAC_RUNTIME_DIR: dir };
+  };
+
+  it('is created private, and refused when others can enter it or someone else owns it', () => {
+    const env = runtime();
+    const dir = ensureControlDir(env);
+    expect(ensureControlDir(env)).toBe(dir);
+    chmodSync(dir, 0o755);
+    expect(() => ensureControlDir(env)).toThrow(
+      expect.objectContaining({ code: 'CRAC_ETRIGGER', message: expect.stringMatching(/not private/) }),
+    );
+    if (process.getuid?.() === 0) {
+      const other = runtime();
+      mkdirSync(join(other.CRAC_RUNTIME_DIR, `crac-${process.getuid()}`), { mode: 0o700 });
+      chownSync(join(other.CRAC_RUNTIME_DIR, `crac-${process.getuid()}`), 65534, 65534);
+      expect(() => ensureControlDir(other)).toThrow(expect.objectContaining({ message: expect.stringMatching(/owner 65534/) }));
+    }
+  });
+
+  it('ends a connection whose line never ends, and reads the lines of the others', async () => {
+    const lines: string[] = [];
+    const closed: Promise<void>[] = [];
+    const server = createServer((socket: Socket) => {
+      closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
+      readLines(socket, MAX_CONTROL_LINE, (line) => lines.push(line));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const polite = netConnect(port, '127.0.0.1');
+    polite.end('one\ntwo\n');
+    const flood = netConnect(port, '127.0.0.1');
+    flood.on('error', () => {});
+    flood.write('x'.repeat(MAX_CONTROL_LINE + 1024));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await Promise.all(closed);
+    expect(lines).toEqual(['one', 'two']);
+    expect(flood.destroyed || flood.readableEnded).toBe(true);
+    server.close();
   });
 });
 

@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '../errors.js';
 import { sealedImageOf } from './checkpoint-outcome.js';
-import { CONTROL_PROTOCOL, type ControlReply, type ControlRequest, controlSocketPath } from './control-socket.js';
+import {
+  CONTROL_PROTOCOL,
+  type ControlReply,
+  type ControlRequest,
+  controlSocketPath,
+  ensureControlDir,
+  MAX_CONTROL_LINE,
+  readLines,
+} from './control-socket.js';
 import { processState } from './processes.js';
 
 /** How a requested checkpoint ended, seen from outside the process. */
@@ -29,6 +36,8 @@ export interface TriggerOptions {
  * @throws {@link CracError} `CRAC_ETRIGGER` when the process cannot be asked, or the error the process reported.
  */
 export async function requestCheckpoint(pid: number, options: TriggerOptions = {}): Promise<TriggerOutcome> {
+  // a directory another user made would hand them this request (and root's)
+  ensureControlDir();
   const path = controlSocketPath(pid);
   if (!isAlive(pid)) throw new CracError(TRIGGER, `no process ${pid}`);
   if (!existsSync(path)) {
@@ -83,17 +92,31 @@ function ended(pid: number, checkpointId: string, imagesDir: string | undefined)
   );
 }
 
-/** Sends one request and returns the last meaningful reply before the socket closed. */
+/**
+ * Sends one request and returns the last meaningful reply before the socket closed. A process
+ * that accepts the connection but says nothing within {@link REPLY_TIMEOUT_MS} (its event loop
+ * is blocked, or it is not a crac trigger) is given up on.
+ */
 function exchange(path: string, request: ControlRequest): Promise<ControlReply | undefined> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let last: ControlReply | undefined;
+    const fail = (error: Error) => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.setTimeout(REPLY_TIMEOUT_MS, () => fail(new CracError(TRIGGER, `no answer on ${path} within ${REPLY_TIMEOUT_MS} ms`)));
     socket.once('error', reject);
-    socket.once('connect', () => socket.write(`${JSON.stringify(request)}\n`));
-    const lines = createInterface({ input: socket });
-    lines.on('error', reject);
-    lines.on('line', (line) => {
-      last = JSON.parse(line) as ControlReply;
+    socket.once('connect', () =>
+      socket.write(`${JSON.stringify(request)}
+`),
+    );
+    readLines(socket, MAX_CONTROL_LINE, (line) => {
+      const reply = parseReply(line);
+      if (!reply) return fail(new CracError(TRIGGER, `${path} answered something that is not a control reply: ${line.slice(0, 80)}`));
+      // the process answered: the rest of the cycle may take its time (the caller's deadline bounds it)
+      socket.setTimeout(0);
+      last = reply;
       if (last.event === 'settled' || last.event === 'refused' || last.event === 'unknown') {
         socket.end();
         resolve(last);
@@ -101,6 +124,18 @@ function exchange(path: string, request: ControlRequest): Promise<ControlReply |
     });
     socket.once('close', () => resolve(last));
   });
+}
+
+/** How long a process may take to answer a request at all. */
+const REPLY_TIMEOUT_MS = 10_000;
+
+function parseReply(line: string): ControlReply | undefined {
+  try {
+    const reply = JSON.parse(line) as ControlReply | null;
+    return reply !== null && typeof reply === 'object' && typeof reply.event === 'string' ? reply : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -1,6 +1,5 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
 import { checkpointRestore } from '../cycle/checkpoint-restore.js';
 import { getGlobalContext } from '../global-context.js';
 import type { Resource } from '../types.js';
@@ -9,10 +8,15 @@ import {
   CONTROL_PROTOCOL,
   type ControlReply,
   type ControlRequest,
-  controlDir,
   controlSocketPath,
+  ensureControlDir,
+  MAX_CONTROL_LINE,
   parseControlRequest,
+  readLines,
 } from './control-socket.js';
+
+/** Requesters connected at once: more are turned away. */
+const MAX_CONNECTIONS = 8;
 
 /** Below every connection: the trigger closes last before the dump and is back first after it. */
 const TRIGGER_PRIORITY = -1_000;
@@ -57,9 +61,7 @@ export class CheckpointTrigger implements Resource {
   }
 
   async #listen(): Promise<void> {
-    const dir = controlDir();
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
+    ensureControlDir();
     rmSync(this.path, { force: true });
     const server = createServer((socket) => this.#serve(socket));
     server.unref();
@@ -68,10 +70,12 @@ export class CheckpointTrigger implements Resource {
   }
 
   #serve(socket: Socket): void {
+    // one requester at a time in practice: a few are plenty, more is someone flooding
+    if (this.#connections.size >= MAX_CONNECTIONS) return void socket.destroy();
     this.#connections.add(socket);
     socket.on('close', () => this.#connections.delete(socket)).on('error', () => {});
     const send = (reply: ControlReply) => socket.writable && socket.write(`${JSON.stringify(reply)}\n`);
-    createInterface({ input: socket }).on('line', (line) => {
+    readLines(socket, MAX_CONTROL_LINE, (line) => {
       const request = parseControlRequest(line);
       if (!request) {
         const message = `not a request of control protocol ${CONTROL_PROTOCOL} (a crac CLI of another version?)`;
