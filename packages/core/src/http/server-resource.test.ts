@@ -1,5 +1,10 @@
 import { Agent, createServer, get, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkpointRestore } from '../cycle/checkpoint-restore.js';
@@ -238,6 +243,50 @@ describe('serverResource', () => {
     await new Promise((resolve) => server.close(resolve));
     expect(context.size).toBe(0);
     expect(serverResource(server, { context })).not.toBe(resource);
+  });
+
+  it('drains an https server whose client opened TCP and never finished the TLS handshake', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crac-tls-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // a throwaway self-signed certificate (openssl is needed: a missing one fails the test, naming it)
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(made.status, `openssl could not make a test certificate: ${made.error?.message ?? made.stderr}`).toBe(0);
+    const server = createHttpsServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      (_, response) => response.end('ok'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => server.close());
+    const { port } = server.address() as AddressInfo;
+    const context = new Context();
+    serverResource(server, { context, drainTimeoutMs: 3_000 });
+    const silent = connect(port, '127.0.0.1');
+    silent.on('error', () => {});
+    cleanups.push(() => silent.destroy());
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const closed = new Promise((resolve) => silent.once('close', resolve));
+    const result = await checkpointRestore({ engine: 'simulate', context });
+    expect(result.outcome).toBe('simulated');
+    await closed;
+    expect(server.listening).toBe(true);
   });
 
   it('rejects what is not a server, and bad options', () => {

@@ -47,6 +47,8 @@ export class ServerResource implements Resource {
   readonly #portEnv: string | false;
   readonly #responses = new Set<ServerResponse>();
   readonly #sockets = new Set<Socket>();
+  /** An https server's TCP connections whose TLS handshake has not finished. */
+  readonly #handshaking = new Set<Socket>();
   /** Responses in flight per connection: a connection with none that already served one is idle. */
   readonly #inFlight = new Map<Socket, number>();
   #draining = false;
@@ -63,6 +65,8 @@ export class ServerResource implements Resource {
     // First in line: the response is marked before the app writes its headers.
     server.prependListener('request', this.#onRequest);
     server.on(connectionEvent(server), this.#onConnection);
+    // an https server's TCP connections are known before their TLS handshake ends, if it ever does
+    if (server instanceof TlsServer) server.on('connection', this.#onTcpConnection);
     server.on('close', this.#onClose);
   }
 
@@ -99,7 +103,7 @@ export class ServerResource implements Resource {
       );
     }
     server.closeAllConnections?.();
-    for (const socket of this.#sockets) socket.destroy();
+    for (const socket of [...this.#sockets, ...this.#handshaking]) socket.destroy();
     if (!(await this.#waitForConnections(CLOSE_GRACE_MS))) {
       throw new CracError(
         ErrorCode.DRAIN,
@@ -136,6 +140,7 @@ export class ServerResource implements Resource {
     if (server[RESOURCE] === this) delete server[RESOURCE];
     server.off('request', this.#onRequest);
     server.off(connectionEvent(server), this.#onConnection);
+    server.off('connection', this.#onTcpConnection);
     server.off('close', this.#onClose);
   }
 
@@ -158,7 +163,17 @@ export class ServerResource implements Resource {
     if (this.#draining) markLast(response);
   };
 
-  readonly #onConnection = (socket: Socket): void => this.#track(socket);
+  readonly #onConnection = (socket: Socket): void => {
+    // a TLS socket: its TCP connection finished the handshake (`_parent`: the socket it wraps)
+    const tcp = (socket as Socket & { _parent?: Socket })._parent;
+    if (tcp) this.#handshaking.delete(tcp);
+    this.#track(socket);
+  };
+
+  readonly #onTcpConnection = (tcp: Socket): void => {
+    this.#handshaking.add(tcp);
+    tcp.once('close', () => this.#handshaking.delete(tcp));
+  };
 
   /** The server closed by the app itself (a shutdown, not our drain): it is not ours to reopen. */
   readonly #onClose = (): void => {
@@ -181,6 +196,8 @@ export class ServerResource implements Resource {
    */
   #closeIdle(firstRequestDeadline: number): void {
     const now = Date.now();
+    // a TLS handshake not done by then is treated as a first request that never came
+    if (now >= firstRequestDeadline) for (const tcp of this.#handshaking) tcp.destroy();
     for (const socket of this.#sockets) {
       const inFlight = this.#inFlight.get(socket);
       if (inFlight === 0 || (inFlight === undefined && now >= firstRequestDeadline)) socket.destroy();
