@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,32 @@ describe('the audit', () => {
     }
     expect(onlyFd(fd)).toEqual([]);
   });
+
+  it.runIf(process.platform === 'linux')(
+    "closes a raw descriptor with the 'close' policy by pointing it at /dev/null: its number is not reused",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'crac-audit-'));
+      cleanups.push(() => rmSync(dir, { recursive: true }));
+      const path = join(dir, 'held.txt');
+      const fd = openSync(path, 'w');
+      try {
+        // the closer the 'close' policy uses, for this descriptor only (the test runner's files stay open)
+        const { entries, closers } = findUnreleased();
+        const entry = entries.find((candidate) => candidate.fd === fd);
+        expect(entry?.closable).toBe(true);
+        await closers.get(entry as (typeof entries)[number])?.();
+        expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe('/dev/null');
+        // the old owner writes into nothing, not into the next file opened
+        const next = openSync(join(dir, 'next.txt'), 'w');
+        expect(next).not.toBe(fd);
+        closeSync(next);
+        writeSync(fd, 'late write');
+        expect(readFileSync(path, 'utf8')).toBe('');
+      } finally {
+        closeSync(fd);
+      }
+    },
+  );
 
   it('reports an inotify instance only while it has watches', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crac-audit-'));

@@ -1,4 +1,5 @@
 import { closeSync } from 'node:fs';
+import { loadNative } from '../engine/criu/native.js';
 import { performance } from 'node:perf_hooks';
 import { listChildren } from './children.js';
 import { classifyFd } from './classify.js';
@@ -46,10 +47,26 @@ export function findUnreleased(): Findings {
     entries.push(entry);
     if (!entry.closable) continue;
     const handle = handles.get(open.fd);
-    closers.set(entry, handle ? () => handle.close() : async () => closeSync(open.fd));
+    closers.set(entry, handle ? () => handle.close() : async () => releaseRawFd(open.fd));
   }
   entries.push(...childEntries());
   return { supported: true, entries, closers };
+}
+
+/**
+ * Releases a descriptor no Node object owns. Not close(): whoever holds it by number would write
+ * into the next file that gets the number. Pointed at /dev/null instead, it keeps the number
+ * (the native bridge's dup3). Without the bridge (the simulate engine off Linux), close() it is.
+ */
+function releaseRawFd(fd: number): void {
+  let native: ReturnType<typeof loadNative> | undefined;
+  try {
+    native = loadNative();
+  } catch {
+    native = undefined;
+  }
+  if (native) native.neutralizeFd(fd);
+  else closeSync(fd);
 }
 
 function childEntries(): AuditEntry[] {

@@ -20,6 +20,8 @@ export interface NativeBinding {
   mallocTrim(): number;
   /** V8's low-memory / memory-pressure notification on the calling thread's isolate (`CRAC_ESHRINK` when unavailable). */
   v8Notify(kind: 'low-memory' | 'pressure-critical' | 'pressure-moderate' | 'pressure-none'): true;
+  /** Points descriptor `fd` (above 2) at /dev/null, keeping its number (dup3): the audit's `close` for raw descriptors. */
+  neutralizeFd(fd: number): true;
 }
 
 let loaded: NativeBinding | undefined;
