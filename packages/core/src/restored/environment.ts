@@ -32,7 +32,15 @@ export function readRestoreHandoff(fd: number): Record<string, string> | undefin
     );
     return undefined;
   }
-  return parseEnviron(text.slice(HANDOFF_MAGIC.length));
+  const environment = parseEnviron(text.slice(HANDOFF_MAGIC.length));
+  if (Object.keys(environment).length === 0) {
+    // a restorer always has some environment (PATH...): an empty one is a fault, not a wish to wipe process.env
+    process.emitWarning("@crac/core: the restorer handed over an empty environment; process.env stays the image's", {
+      code: ErrorCode.RESTORE_ENVIRONMENT,
+    });
+    return undefined;
+  }
+  return environment;
 }
 
 function readAll(fd: number): Buffer {

@@ -83,15 +83,16 @@ describe('readRestoreHandoff', () => {
     expect(read(`${HANDOFF_MAGIC}PORT=3001\0URL=a=b\nc\0EMPTY=\0`)).toEqual({ PORT: '3001', URL: 'a=b\nc', EMPTY: '' });
   });
 
-  it('refuses a handoff in a format it does not know, with a warning', async () => {
+  it('refuses a handoff in a format it does not know, or an empty environment, with a warning', async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? '');
     process.on('warning', onWarning);
     try {
       expect(read('CRAC-HANDOFF/9\0PORT=1\0')).toBeUndefined();
+      expect(read(HANDOFF_MAGIC)).toBeUndefined();
       // warnings are emitted on the next tick
       await new Promise((resolve) => setImmediate(resolve));
-      expect(warnings).toEqual(['CRAC_ERESTORE_ENV']);
+      expect(warnings).toEqual(['CRAC_ERESTORE_ENV', 'CRAC_ERESTORE_ENV']);
     } finally {
       process.off('warning', onWarning);
     }
