@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -41,11 +42,16 @@
 /* Enough to show the cause; a failed dump can log hundreds of lines. */
 /* CRIU's most verbose log: a failed dump's log then explains itself. */
 #define CRIU_LOG_LEVEL 4
+/* How long CRIU may take to answer a dump by default (options.replyTimeoutMs). */
+#define DEFAULT_REPLY_TIMEOUT_MS 120000
+/* After the timeout, how long a reply that is on its way may still take. */
+#define REPLY_GRACE_MS 2000
 
 /* checkpoint()'s options; the strings are malloc'd (free_args). */
 struct ckpt_args {
 	char *criu_path, *images_dir, *log_file, *config_file;
 	int leave_running, shell_job;
+	uint32_t reply_timeout_ms;
 };
 
 static void free_args(struct ckpt_args *a)
@@ -63,6 +69,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	napi_valuetype t;
 
 	memset(a, 0, sizeof(*a));
+	a->reply_timeout_ms = DEFAULT_REPLY_TIMEOUT_MS;
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok)
 		return throw_last_napi_error(env), -1;
 	if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_object)
@@ -75,7 +82,8 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	    get_string_opt(env, obj, "checkpoint", "logFile", 1, &a->log_file) ||
 	    get_string_opt(env, obj, "checkpoint", "configFile", 0, &a->config_file) ||
 	    get_bool_opt(env, obj, "checkpoint", "leaveRunning", &a->leave_running) ||
-	    get_bool_opt(env, obj, "checkpoint", "shellJob", &a->shell_job))
+	    get_bool_opt(env, obj, "checkpoint", "shellJob", &a->shell_job) ||
+	    get_uint_opt(env, obj, "checkpoint", "replyTimeoutMs", 1, 24u * 3600 * 1000, &a->reply_timeout_ms))
 		return -1;
 	if (a->criu_path[0] != '/')
 		return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
@@ -154,11 +162,11 @@ fail:
  * Starts `<criu_path> swrk 3` as a grandchild that holds the other end of a
  * new RPC socket. Returns our end (CLOEXEC), or -1 with an exception pending.
  */
-static int start_criu(napi_env env, char *criu_path)
+static int start_criu(napi_env env, char *criu_path, pid_t *criu_pid)
 {
 	char sk_arg[16];
 	char *argv[4];
-	int sv[2] = { -1, -1 }, pfd[2] = { -1, -1 }, nullfd = -1, maxfd = 65536;
+	int sv[2] = { -1, -1 }, pfd[2] = { -1, -1 }, idfd[2] = { -1, -1 }, nullfd = -1, maxfd = 65536;
 	int st, e;
 	ssize_t n;
 	pid_t mid;
@@ -176,7 +184,7 @@ static int start_criu(napi_env env, char *criu_path)
 		throw_sys_error(env, "CRAC_EIO", errno, "socketpair", "cannot create the CRIU RPC socket", NULL);
 		goto fail;
 	}
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
+	if (pipe2(pfd, O_CLOEXEC) != 0 || pipe2(idfd, O_CLOEXEC) != 0) {
 		throw_sys_error(env, "CRAC_EIO", errno, "pipe2", "cannot create a pipe", NULL);
 		goto fail;
 	}
@@ -198,7 +206,8 @@ static int start_criu(napi_env env, char *criu_path)
 			_exit(2);
 		if (g == 0)
 			run_criu_child(sv[1], pfd[1], nullfd, argv, maxfd);
-		_exit(0);
+		/* CRIU's pid, for the watchdog (it is not our child: only its pid can stop it) */
+		_exit(write(idfd[1], &g, sizeof(g)) == (ssize_t)sizeof(g) ? 0 : 3);
 	}
 	close(sv[1]);
 	sv[1] = -1;
@@ -206,6 +215,8 @@ static int start_criu(napi_env env, char *criu_path)
 	pfd[1] = -1;
 	close(nullfd);
 	nullfd = -1;
+	close(idfd[1]);
+	idfd[1] = -1;
 
 	/* Reap the middle child so no zombie ends up in the image. */
 	if (TEMP_FAILURE_RETRY(waitpid(mid, &st, 0)) < 0)
@@ -214,6 +225,10 @@ static int start_criu(napi_env env, char *criu_path)
 		throw_sys_error(env, "CRAC_ECRIU_EXEC", EAGAIN, "fork", "cannot fork to run CRIU", criu_path);
 		goto fail;
 	}
+	if (TEMP_FAILURE_RETRY(read(idfd[0], criu_pid, sizeof(*criu_pid))) != (ssize_t)sizeof(*criu_pid))
+		*criu_pid = -1;
+	close(idfd[0]);
+	idfd[0] = -1;
 	/* EOF on the CLOEXEC pipe == execv succeeded; an int == execv's errno. */
 	n = TEMP_FAILURE_RETRY(read(pfd[0], &e, sizeof(e)));
 	if (n == (ssize_t)sizeof(e)) {
@@ -229,6 +244,8 @@ fail:
 			close(sv[i]);
 		if (pfd[i] >= 0)
 			close(pfd[i]);
+		if (idfd[i] >= 0)
+			close(idfd[i]);
 	}
 	if (nullfd >= 0)
 		close(nullfd);
@@ -263,6 +280,20 @@ static napi_value throw_dump_error(napi_env env, const char *images_dir, const c
 	return NULL;
 }
 
+/*
+ * Waits for CRIU's reply: 1 when it can be read (or the socket closed), 0 after timeout_ms.
+ * Time spent frozen by the dump counts too: a long dump may end just as the timeout expires, so
+ * the reply gets a short grace before CRIU is taken for hung (it replies as it resumes us).
+ */
+static int wait_for_reply(int sk, uint32_t timeout_ms)
+{
+	struct pollfd p = { .fd = sk, .events = POLLIN };
+	int r = TEMP_FAILURE_RETRY(poll(&p, 1, (int)timeout_ms));
+	if (r == 0)
+		r = TEMP_FAILURE_RETRY(poll(&p, 1, REPLY_GRACE_MS));
+	return r != 0; /* an error: let recv() say what it is */
+}
+
 napi_value js_checkpoint(napi_env env, napi_callback_info info)
 {
 	struct ckpt_args a;
@@ -270,6 +301,7 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 	struct criu_resp resp;
 	napi_value ret = NULL;
 	int sk = -1, dirfd = -1, req_len;
+	pid_t criu_pid = -1;
 	uint8_t req[2048];
 	uint8_t *rbuf = NULL;
 	const size_t rcap = 65536;
@@ -305,7 +337,7 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 		goto out;
 	}
 
-	sk = start_criu(env, a.criu_path);
+	sk = start_criu(env, a.criu_path, &criu_pid);
 	if (sk < 0)
 		goto out;
 	n = TEMP_FAILURE_RETRY(send(sk, req, (size_t)req_len, MSG_NOSIGNAL));
@@ -322,6 +354,15 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 	 *    restored copy, where CRIU queued a reply with dump.restored = true;
 	 *  - failure: success = false, or EOF if CRIU died.
 	 */
+	if (!wait_for_reply(sk, a.reply_timeout_ms)) {
+		/* CRIU hangs: stop it (the process is not frozen, or we would not be here) */
+		if (criu_pid > 0)
+			kill(criu_pid, SIGKILL);
+		char why[128];
+		snprintf(why, sizeof(why), "CRIU did not answer within %u ms and was stopped", a.reply_timeout_ms);
+		throw_dump_error(env, a.images_dir, a.log_file, NULL, why);
+		goto out;
+	}
 	n = TEMP_FAILURE_RETRY(recv(sk, rbuf, rcap, MSG_TRUNC));
 	if (n < 0) {
 		throw_sys_error(env, "CRAC_EIO", errno, "recv", "cannot read CRIU's reply", NULL);

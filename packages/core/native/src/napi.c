@@ -148,3 +148,21 @@ int get_bool_opt(napi_env env, napi_value obj, const char *fn, const char *name,
 	*out = b;
 	return 0;
 }
+
+int get_uint_opt(napi_env env, napi_value obj, const char *fn, const char *name, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	napi_value v;
+	napi_valuetype t;
+	double d = 0;
+	int r = get_prop(env, obj, name, &v);
+	if (r < 0)
+		return throw_last_napi_error(env), -1;
+	if (r == 0)
+		return 0; /* keep the default */
+	napi_typeof(env, v, &t);
+	if (t != napi_number || napi_get_value_double(env, v, &d) != napi_ok || d != (double)(uint32_t)d || d < lo || d > hi)
+		return throw_type_error(env, "ERR_INVALID_ARG_VALUE", "%s(): options.%s must be a whole number in range", fn, name),
+		       -1;
+	*out = (uint32_t)d;
+	return 0;
+}

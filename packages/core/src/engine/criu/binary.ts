@@ -40,3 +40,21 @@ export function findCriu(env: NodeJS.ProcessEnv = process.env): CriuBinary {
   }
   return { path, version: text };
 }
+
+/** The environment variable that bounds how long a dump may wait for CRIU's answer, in ms. */
+export const CRIU_TIMEOUT_ENV = 'CRAC_CRIU_TIMEOUT_MS';
+
+/**
+ * How long a dump waits for CRIU's answer before it stops CRIU and fails (the app is given back
+ * what it released and runs on): `CRAC_CRIU_TIMEOUT_MS`, else the native default (120 s).
+ * @throws {@link CracError} `CRAC_EINVAL` for a value that is not a positive whole number of ms.
+ */
+export function criuTimeoutMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const value = env[CRIU_TIMEOUT_ENV];
+  if (value === undefined || value === '') return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0 || ms > 86_400_000) {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, `${CRIU_TIMEOUT_ENV}=${value} is not a positive number of milliseconds`);
+  }
+  return ms;
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type CriuBinary, findCriu } from './binary.js';
+import { type CriuBinary, criuTimeoutMs, findCriu } from './binary.js';
 import { CracError, ErrorCode } from '../../errors.js';
 import { prepareImagesDir } from '../../image/images-dir.js';
 import { DUMP_LOG, HANDOFF_FILE } from '../../image/layout.js';
@@ -36,8 +36,9 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   if (!request.imagesDir) {
     throw new CracError(ErrorCode.INVALID_ARGUMENT, 'the criu engine needs an image directory: pass `imagesDir` or set CRAC_IMAGES_DIR');
   }
-  // A bad CRAC_SHRINK fails here, before the image directory is touched.
+  // A bad CRAC_SHRINK or CRAC_CRIU_TIMEOUT_MS fails here, before the image directory is touched.
   const shrinkBeforeDump = resolveShrink(request.shrink);
+  const replyTimeoutMs = criuTimeoutMs();
   const imagesDir = resolve(request.imagesDir);
   prepareImagesDir(imagesDir);
   const handoff = openHandoff(imagesDir);
@@ -65,6 +66,7 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
         // The process is rarely a session leader (started from a shell or a supervisor).
         shellJob: true,
         configFile,
+        ...(replyTimeoutMs === undefined ? {} : { replyTimeoutMs }),
       }));
     } catch (error) {
       removeSealHook(imagesDir);

@@ -11,6 +11,8 @@ export interface NativeCheckpointOptions {
   shellJob: boolean;
   /** Absolute path of a CRIU configuration file (RPC `config_file`): the criu engine's seal hook. */
   configFile?: string;
+  /** How long CRIU may take to answer before it is taken for hung and stopped (default 120 000). */
+  replyTimeoutMs?: number;
 }
 
 /** The functions of native/build/crac.node. */
