@@ -136,7 +136,10 @@ export class Context implements Resource {
     let call: Promise<void> | undefined;
     let error: ResourceError | undefined;
     try {
-      call = cycleScope.run({ hookTimeoutMs: timeoutMs, hook: entry.name }, async () => entry.resource[phase](this, abort.signal));
+      const scope = cycleScope.getStore();
+      call = cycleScope.run({ ...scope, hookTimeoutMs: timeoutMs, hook: entry.name }, async () =>
+        entry.resource[phase](this, abort.signal),
+      );
       await withTimeout(call, timeoutMs, () => new HookTimeoutError(entry.name, phase, timeoutMs));
     } catch (cause) {
       error = new ResourceError(entry.name, phase, cause);

@@ -47,6 +47,11 @@ export const ErrorCode = {
   LISTEN: 'CRAC_ELISTEN',
   /** Requests were still running when a server's drain timed out, and the server was told to refuse the checkpoint then. */
   DRAIN: 'CRAC_EDRAIN',
+  /**
+   * A call held at a pool's gate during a leave-running checkpoint, refused in a restored copy:
+   * the original process, whose caller is still there, runs it (copies would do it again).
+   */
+  HELD: 'CRAC_EHELD',
   /** A Node-API call of the native bridge failed (a bug or a very unusual Node build). */
   NAPI: 'CRAC_ENAPI',
   /** The native bridge ran out of memory. */

@@ -9,6 +9,8 @@ const TAG = '@crac/ioredis';
 interface CommandLike {
   name: string;
   promise: Promise<unknown>;
+  /** Settles `promise` with an error (ioredis's Command). */
+  reject(error: Error): void;
 }
 
 /**
@@ -120,7 +122,10 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
       return command.promise;
     }
     if (gate.isOpen || (quitting && command.name === 'quit')) return sendCommand.call(client, command, ...rest);
-    gate.run(() => sendCommand.call(client, command, ...rest));
+    gate.run(
+      () => sendCommand.call(client, command, ...rest),
+      (error) => command.reject(error),
+    );
     return command.promise;
   };
   return client;

@@ -81,7 +81,10 @@ export function cracPg<P extends Pool>(pool: P, options: CracPgOptions = {}): P 
   internals.connect = function gatedConnect(callback?: unknown) {
     if (gate.isOpen) return connect.call(pool, callback);
     if (typeof callback === 'function') {
-      gate.run(() => connect.call(pool, callback));
+      gate.run(
+        () => connect.call(pool, callback),
+        (error) => (callback as (error: Error) => void)(error),
+      );
       return undefined;
     }
     return gate.call(() => connect.call(pool) as Promise<PoolClient>);

@@ -130,7 +130,10 @@ export async function checkpointRestore(options: CheckpointOptions = {}): Promis
   registerBuiltins(state.context);
   state.cycleRunning = true;
   try {
-    return await cycleScope.run({ hookTimeoutMs }, () => runCycle(engine, { ...options, audit: auditMode }, policyFor, state.context));
+    const leaveRunning = options.leaveRunning ?? false;
+    return await cycleScope.run({ hookTimeoutMs, leaveRunning }, () =>
+      runCycle(engine, { ...options, audit: auditMode }, policyFor, state.context),
+    );
   } finally {
     state.cycleRunning = false;
   }
@@ -182,6 +185,9 @@ async function runCycle(
     }
     const checkpointMs = stopwatch.end('checkpoint');
     const { outcome, environment, shrink } = engineResult;
+    // the afterRestore hooks may ask what happened (see heldWorkBelongsElsewhere())
+    const scope = cycleScope.getStore();
+    if (scope) scope.outcome = outcome;
 
     let restoreError: RestoreError | undefined;
     try {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { EngineOutcome } from '../types.js';
 
 /** What the code running inside a cycle can know about it. */
 export interface CycleScope {
@@ -6,6 +7,10 @@ export interface CycleScope {
   readonly hookTimeoutMs: number;
   /** Set while a resource's hook runs: its name. */
   readonly hook?: string;
+  /** Whether the checkpoint leaves the process running. */
+  readonly leaveRunning?: boolean;
+  /** Set once the engine is done, for the afterRestore hooks: what happened to the process. */
+  outcome?: EngineOutcome;
 }
 
 /** Lets hooks (and nested contexts) see the cycle they run in, and lets us refuse re-entry. */
@@ -13,3 +18,14 @@ export const cycleScope = new AsyncLocalStorage<CycleScope>();
 
 /** Used when a context is notified outside `checkpointRestore()` (a nested context). */
 export const DEFAULT_HOOK_TIMEOUT_MS = 30_000;
+
+/**
+ * In an `afterRestore` hook: whether what was held during the checkpoint (borrowers at a gate,
+ * queued work) belongs to another process. True in a copy restored from a leave-running
+ * checkpoint: the original process is still running with the callers of that work, and runs it;
+ * every copy running it too would do it again (a duplicate INSERT, INCR...).
+ */
+export function heldWorkBelongsElsewhere(): boolean {
+  const scope = cycleScope.getStore();
+  return scope?.outcome === 'restored' && scope.leaveRunning === true;
+}

@@ -13,7 +13,7 @@
  */
 export class Gate {
   #open = true;
-  #held: (() => void)[] = [];
+  #held: Held[] = [];
 
   /** Whether callers go straight through. */
   get isOpen(): boolean {
@@ -38,19 +38,20 @@ export class Gate {
   open(): void {
     this.#open = true;
     while (this.#open && this.#held.length > 0) {
-      const run = this.#held.shift() as () => void;
-      run();
+      const held = this.#held.shift() as Held;
+      held.run();
     }
   }
 
   /**
    * Runs `fn` now when the gate is open, otherwise when it opens. For callback-style calls
-   * whose result is not needed. Errors thrown by a held `fn` are reported as uncaught
+   * whose result is not needed; `refuse` tells the caller when it is refused instead (see
+   * {@link Gate.refuseHeld}). Errors thrown by a held `fn` are reported as uncaught
    * exceptions would be: wrap the body when it may throw.
    */
-  run(fn: () => void): void {
+  run(fn: () => void, refuse: (error: Error) => void = () => {}): void {
     if (this.#open) fn();
-    else this.#held.push(fn);
+    else this.#held.push({ run: fn, refuse });
   }
 
   /**
@@ -60,13 +61,32 @@ export class Gate {
   call<T>(fn: () => T): T | Promise<Awaited<T>> {
     if (this.#open) return fn();
     return new Promise<Awaited<T>>((resolve, reject) => {
-      this.#held.push(() => {
-        try {
-          Promise.resolve(fn()).then(resolve, reject);
-        } catch (error) {
-          reject(error);
-        }
+      this.#held.push({
+        run: () => {
+          try {
+            Promise.resolve(fn()).then(resolve, reject);
+          } catch (error) {
+            reject(error);
+          }
+        },
+        refuse: reject,
       });
     });
   }
+
+  /**
+   * Refuses every held caller with `error` (their promise rejects; a {@link Gate.run} caller gets
+   * its `refuse`), then opens. For a restored copy of a leave-running checkpoint: what was held
+   * belongs to the original process, which runs it (see `heldWorkBelongsElsewhere()`).
+   */
+  refuseHeld(error: Error): void {
+    for (const held of this.#held.splice(0)) held.refuse(error);
+    this.#open = true;
+  }
+}
+
+/** A caller waiting at a closed gate: what to run when it opens, and how to refuse it instead. */
+interface Held {
+  run(): void;
+  refuse(error: Error): void;
 }

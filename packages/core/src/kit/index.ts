@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+export { heldWorkBelongsElsewhere } from '../cycle/scope.js';
 export { claimOnce } from './claim-once.js';
 export { expectShape, type MemberType } from './expect-shape.js';
 export { Gate } from './gate.js';

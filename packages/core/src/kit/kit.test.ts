@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, Context, checkpointRestore, Priority, type RegisterOptions, type Resource } from '../index.js';
+import { CheckpointError, Context, checkpointRestore, type Engine, Priority, type RegisterOptions, type Resource } from '../index.js';
 import { createSimulateEngine } from '../testing.js';
 import { claimOnce, expectShape, Gate, type Outstanding, type PoolAdapterOptions, suspendable, waitUntil } from './index.js';
 
@@ -24,6 +24,22 @@ describe('Gate', () => {
     await expect(b).resolves.toBe('b');
     await expect(c).rejects.toThrow('c failed');
     expect(gate.isOpen).toBe(true);
+  });
+
+  it('refuses the held callers when told to, each its own way, and opens', async () => {
+    const gate = new Gate();
+    gate.close();
+    const refused: string[] = [];
+    const promised = gate.call(() => 'never');
+    gate.run(
+      () => refused.push('ran'),
+      (error) => refused.push(error.message),
+    );
+    gate.refuseHeld(new Error('not here'));
+    await expect(promised).rejects.toThrow('not here');
+    expect(refused).toEqual(['not here']);
+    expect(gate.isOpen).toBe(true);
+    expect(gate.heldCount).toBe(0);
   });
 
   it('keeps the rest held when a released caller closes it again', () => {
@@ -122,6 +138,35 @@ describe('suspendable', () => {
     });
     expect(during).toEqual({ idle: 0, log: ['release'] });
     expect(pool.log).toEqual(['release', 'resume', 'open']);
+    await expect(held).resolves.toBe('after');
+  });
+
+  it('in a copy restored from a leave-running checkpoint, refuses what was held (the original runs it)', async () => {
+    const context = new Context();
+    const { borrow } = fakePool({ context });
+    let held: Promise<string | undefined> | undefined;
+    // an engine whose process comes back as a restored copy of a leave-running checkpoint
+    const restoredCopy: Engine = {
+      name: 'restored-copy',
+      checkpoint: async () => {
+        held = borrow();
+        return { outcome: 'restored' };
+      },
+    };
+    await checkpointRestore({ context, engine: restoredCopy, leaveRunning: true, audit: 'off' });
+    await expect(held).rejects.toMatchObject({
+      code: 'CRAC_EHELD',
+      message: expect.stringMatching(/1 call held .* refused in this restored copy/),
+    });
+    // the original (left running) runs it
+    const original: Engine = {
+      name: 'original',
+      checkpoint: async () => {
+        held = borrow();
+        return { outcome: 'checkpointed' };
+      },
+    };
+    await checkpointRestore({ context, engine: original, leaveRunning: true, audit: 'off' });
     await expect(held).resolves.toBe('after');
   });
 

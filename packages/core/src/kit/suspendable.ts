@@ -4,6 +4,7 @@ import { getGlobalContext } from '../global-context.js';
 import { Priority, type Resource, type Unregister } from '../types.js';
 import { claimOnce } from './claim-once.js';
 import { Gate } from './gate.js';
+import { heldWorkBelongsElsewhere } from '../cycle/scope.js';
 import { waitUntil } from './wait-until.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -166,6 +167,15 @@ export function suspendable(spec: SuspendableSpec): Suspension | undefined {
     },
     async afterRestore() {
       await spec.resume?.();
+      if (heldWorkBelongsElsewhere() && gate.heldCount > 0) {
+        const count = gate.heldCount;
+        gate.refuseHeld(
+          new CracError(
+            ErrorCode.HELD,
+            `${name}: ${count} call${count === 1 ? '' : 's'} held during a leave-running checkpoint belong${count === 1 ? 's' : ''} to the original process, which runs ${count === 1 ? 'it' : 'them'}; refused in this restored copy`,
+          ),
+        );
+      }
       gate.open();
       await spec.afterOpen?.();
     },
