@@ -118,6 +118,22 @@ describe.each(NODES)('data adapters with real CRIU on $name', ({ bin: node }) =>
     }
   });
 
+  it('runs work held during a leave-running checkpoint in the original only: a restored copy refuses it (no duplicate INCR)', async () => {
+    const dir = imageDir();
+    const env = { ...envA(), FIXTURE_SCENARIO: 'held', FIXTURE_TABLE: `held_${node.includes('node24') ? 'n24' : 'n20'}_${Date.now()}` };
+    const original = crac(['checkpoint', '--to', dir, '--leave-running', '--', node, APP], { stdout: 'pipe', env });
+    expect((await original.exited).code, original.output()).toBe(0);
+    expect(find(original.events(), 'held'), original.output()).toMatchObject({ outcome: 'checkpointed', held: { value: 1 }, value: 1 });
+    const copy = crac(['restore', dir], { stdout: 'pipe', env });
+    expect((await copy.exited).code, copy.output()).toBe(0);
+    expect(find(copy.events(), 'held'), copy.output()).toMatchObject({
+      outcome: 'restored',
+      held: { code: 'CRAC_EHELD' },
+      value: 1,
+      eventErrors: [],
+    });
+  });
+
   it('refuses a checkpoint while a borrowed connection is never returned, naming the pool and the count; the app keeps working', async () => {
     const dir = imageDir();
     const app = crac(['checkpoint', '--to', dir, '--', node, APP], {

@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EngineOutcome } from '../types.js';
 
+const SCOPE = Symbol.for('@crac/core/cycle-scope');
+
 /** What the code running inside a cycle can know about it. */
 export interface CycleScope {
   /** Default timeout of each hook in this cycle, in ms. */
@@ -13,8 +15,18 @@ export interface CycleScope {
   outcome?: EngineOutcome;
 }
 
-/** Lets hooks (and nested contexts) see the cycle they run in, and lets us refuse re-entry. */
-export const cycleScope = new AsyncLocalStorage<CycleScope>();
+/**
+ * Lets hooks (and nested contexts) see the cycle they run in, and lets us refuse re-entry. One
+ * per process, like the global context: each entry point's CommonJS bundle (and the ESM build)
+ * has its own copy of this module, and a cycle run by one must be seen by the others.
+ */
+export const cycleScope: AsyncLocalStorage<CycleScope> = sharedScope();
+
+function sharedScope(): AsyncLocalStorage<CycleScope> {
+  const holder = globalThis as { [SCOPE]?: AsyncLocalStorage<CycleScope> };
+  holder[SCOPE] ??= new AsyncLocalStorage<CycleScope>();
+  return holder[SCOPE];
+}
 
 /** Used when a context is notified outside `checkpointRestore()` (a nested context). */
 export const DEFAULT_HOOK_TIMEOUT_MS = 30_000;
