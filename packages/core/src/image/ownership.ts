@@ -16,7 +16,11 @@ export function assertPrivateImageDir(dir: string): void {
   try {
     stat = statSync(dir);
   } catch (cause) {
-    throw new CracError(ErrorCode.IMAGE, `${dir} is not a crac image: cannot read the directory (${(cause as NodeJS.ErrnoException).code})`, { cause });
+    throw new CracError(
+      ErrorCode.IMAGE,
+      `${dir} is not a crac image: cannot read the directory (${(cause as NodeJS.ErrnoException).code})`,
+      { cause },
+    );
   }
   if (!stat.isDirectory()) throw new CracError(ErrorCode.IMAGE, `${dir} is not a crac image: not a directory`);
   if (writableByOthers(stat.mode)) {
