@@ -94,7 +94,8 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
     const { dir: first, before } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '40', FIXTURE_CHILD_MS: '9000' });
     await sleep(1_600);
 
-    const restored = crac(['restore', first], { stdout: 'pipe' });
+    // outside a pid namespace: the pid it prints is the one crac checkpoint --pid finds here
+    const restored = crac(['restore', first, '--pid-namespace', 'never'], { stdout: 'pipe' });
     const after = await restored.waitFor((e) => e.event === 'after-restore');
     const again = crac(['checkpoint', '--pid', String(after.pid), '--to', second], { stdout: 'pipe' });
     expect((await again.exited).code, again.output()).toBe(0);

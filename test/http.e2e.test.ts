@@ -153,7 +153,8 @@ describe.each(NODES)('HTTP adapters with real CRIU on $name', ({ name, bin: node
       const squatter = createServer();
       await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
       cleanups.push(() => new Promise((resolve) => squatter.close(resolve)));
-      const restore = crac(['restore', dir], { stdout: 'pipe', env: { PORT: String(port) } });
+      // outside a pid namespace: the pid it prints is the one process.kill() finds here
+      const restore = crac(['restore', dir, '--pid-namespace', 'never'], { stdout: 'pipe', env: { PORT: String(port) } });
       const failed = await restore.waitFor((e) => e.event === 'cycle-end');
       expect(failed).toMatchObject({
         error: { name: 'RestoreError', code: 'CRAC_ERESTORE', outcome: 'restored' },
