@@ -4,13 +4,26 @@
 # needed.
 #
 #   Fast path:  CRAC_CRIU_PATH (if set and >= 4.2), else
-#               ${CRAC_CRIU_INSTALL_DIR:-/usr/local/libexec/crac}/criu (if >= 4.2)
+#               ${CRAC_CRIU_INSTALL_DIR:-/usr/local/libexec/crac}/criu (if >= 4.2
+#               and its stamp file criu.build records today's build options)
 #               -> print the path on stdout and exit 0.
 #   Slow path:  apt-get install build deps, fetch the `criu` source package from
 #               the unstable suite through a *private* apt configuration (the
 #               system's apt lists and caches are not touched), build
-#               `make criu`, install to $CRAC_CRIU_INSTALL_DIR/criu, verify with
-#               `criu --version` and `criu check`, print the path.
+#               `make criu` with our options, install to
+#               $CRAC_CRIU_INSTALL_DIR/criu with its stamp criu.build, verify
+#               with `criu --version` and `criu check`, print the path.
+#
+# Build options (recorded in the stamp; an install without them is rebuilt):
+#   RUNDIR=/dev/shm/crac-criu  where CRIU keeps its kernel-probe cache
+#               (criu.kdat). CRIU loads the cache from there on any file
+#               system but saves it only on a tmpfs; Debian's /run may be a
+#               plain directory (ext4 here), and then every CRIU run probes
+#               the kernel again (about 27 ms of a 56 ms restore). /dev/shm is
+#               a tmpfs on practically every Linux and container. CRIU does not
+#               create the directory: the restorer (crac-init) does, 0700 root,
+#               and refuses to run CRIU when it is anyone else's (a user could
+#               plant a cache that root's CRIU would load).
 #
 # Never rely on `criu` from PATH: Debian 12's /usr/sbin/criu (3.17) cannot
 # even `criu check` on Linux 6.x kernels with a [vvar_vclock] mapping, and 4.1
@@ -33,6 +46,10 @@ MIN_MINOR=2
 INSTALL_DIR="${CRAC_CRIU_INSTALL_DIR:-/usr/local/libexec/crac}"
 INSTALL_DIR="${INSTALL_DIR%/}"
 TARGET="$INSTALL_DIR/criu"
+# Keep in sync with KDAT_DIR in packages/core/native/src/init.c.
+KDAT_RUNDIR=/dev/shm/crac-criu
+BUILD_OPTIONS="RUNDIR=$KDAT_RUNDIR"
+STAMP="$TARGET.build"
 SUITE="${CRAC_CRIU_SUITE:-sid}"
 BUILD_DEPS=(gcc make libc6-dev xz-utils pkgconf
   libbsd-dev libcap-dev libnet1-dev libnl-3-dev libprotobuf-c-dev
@@ -66,6 +83,11 @@ criu_ok() {
   (( major > MIN_MAJOR || (major == MIN_MAJOR && minor >= MIN_MINOR) ))
 }
 
+# True if the installed binary was built with today's options.
+stamp_ok() {
+  [[ -f "$STAMP" ]] && [[ "$(cat "$STAMP")" == "$BUILD_OPTIONS" ]]
+}
+
 # ---------------------------------------------------------------- fast path
 if [[ -n "${CRAC_CRIU_PATH:-}" ]]; then
   if criu_ok "$CRAC_CRIU_PATH"; then
@@ -75,8 +97,11 @@ if [[ -n "${CRAC_CRIU_PATH:-}" ]]; then
   log "CRAC_CRIU_PATH=$CRAC_CRIU_PATH is not an executable CRIU >= $MIN_MAJOR.$MIN_MINOR; ignoring it and using $TARGET"
 fi
 if [[ "${CRAC_CRIU_FORCE_BUILD:-0}" != 1 ]] && criu_ok "$TARGET"; then
-  printf '%s\n' "$TARGET"
-  exit 0
+  if stamp_ok; then
+    printf '%s\n' "$TARGET"
+    exit 0
+  fi
+  log "$TARGET was built without $BUILD_OPTIONS (see $STAMP): rebuilding it"
 fi
 
 # ---------------------------------------------------------------- slow path
@@ -94,7 +119,7 @@ mkdir -p /run/lock
 exec 9>"/run/lock/crac-setup-criu.lock"
 if command -v flock >/dev/null; then
   flock 9
-  if [[ "${CRAC_CRIU_FORCE_BUILD:-0}" != 1 ]] && criu_ok "$TARGET"; then
+  if [[ "${CRAC_CRIU_FORCE_BUILD:-0}" != 1 ]] && criu_ok "$TARGET" && stamp_ok; then
     printf '%s\n' "$TARGET"   # another run installed it meanwhile
     exit 0
   fi
@@ -158,7 +183,7 @@ mkdir -p "$WORK/build"
 tar -xf "$orig" -C "$WORK/build" || die "could not unpack $orig"
 srcdir="$(find "$WORK/build" -mindepth 1 -maxdepth 1 -type d | head -n1)"
 [[ -n "$srcdir" && -f "$srcdir/Makefile" ]] || die "unexpected layout of $orig (no Makefile at top level)"
-if ! make -C "$srcdir" -j"$(nproc 2>/dev/null || echo 2)" criu >"$WORK/make.log" 2>&1; then
+if ! make -C "$srcdir" -j"$(nproc 2>/dev/null || echo 2)" $BUILD_OPTIONS criu >"$WORK/make.log" 2>&1; then
   tail -n 80 "$WORK/make.log" >&2
   die "building CRIU failed (last 80 lines of the build log above)." \
     "Missing build dependency? Required: ${BUILD_DEPS[*]}"
@@ -170,6 +195,10 @@ install -d -m 0755 -o root -g root "$INSTALL_DIR"
 chmod go-w "$INSTALL_DIR"
 install -m 0755 -o root -g root "$srcdir/criu/criu" "$TARGET.new.$$"
 mv -f "$TARGET.new.$$" "$TARGET"
+# the stamp last: an interrupted install is rebuilt next time
+printf '%s\n' "$BUILD_OPTIONS" >"$STAMP.new.$$"
+chmod 0644 "$STAMP.new.$$"
+mv -f "$STAMP.new.$$" "$STAMP"
 
 # 6. Verify.
 criu_ok "$TARGET" || die "installed $TARGET but '$TARGET --version' does not report >= $MIN_MAJOR.$MIN_MINOR"

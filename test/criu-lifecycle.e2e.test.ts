@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, NODES, type StdoutKind, start, imageDir } from './helpers/harness.js';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type StdoutKind, start } from './helpers/harness.js';
+import { childrenOf, commandOf, treeOf, waitUntilGone } from './helpers/process-tree.js';
 
 const APP = join(FIXTURES, 'lifecycle-app.cjs');
 type Event = Record<string, unknown>;
@@ -93,7 +94,8 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
     const { dir: first, before } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '40', FIXTURE_CHILD_MS: '9000' });
     await sleep(1_600);
 
-    const restored = crac(['restore', first], { stdout: 'pipe' });
+    // outside a pid namespace: the pid it prints is the one crac checkpoint --pid finds here
+    const restored = crac(['restore', first, '--pid-namespace', 'never'], { stdout: 'pipe' });
     const after = await restored.waitFor((e) => e.event === 'after-restore');
     const again = crac(['checkpoint', '--pid', String(after.pid), '--to', second], { stdout: 'pipe' });
     expect((await again.exited).code, again.output()).toBe(0);
@@ -171,11 +173,37 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
     for (const mode of ['never', 'always']) {
       const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout: 'file' });
       await restore.waitFor((e) => e.event === 'after-restore');
+      const path = treeOf(restore.child.pid as number);
       restore.child.kill('SIGKILL');
       // crac-init takes its parent's death as a SIGTERM for the app; the app's lines still reach the file
       const deadline = Date.now() + 10_000;
       while (!restore.events().some((e) => e.event === 'sigterm') && Date.now() < deadline) await sleep(50);
       expect(restore.events(), `${mode}: the app was told to stop`).toContainEqual(expect.objectContaining({ event: 'sigterm' }));
+      expect(await waitUntilGone(path), `${mode}: processes of the restore still running`).toEqual([]);
+    }
+  });
+
+  it('ends the restored app when any process of its restore path is killed (SIGKILL): crac-init, pid 1 of its pid namespace', async () => {
+    const { dir } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '600' });
+    await sleep(1_600);
+    // the restore path: crac restore, crac-init, [pid 1 of the namespace,] the app (and its child)
+    const victims = [
+      { mode: 'never', name: 'crac-init', depth: 1 },
+      { mode: 'always', name: 'crac-init outside the pid namespace', depth: 1 },
+      { mode: 'always', name: 'crac-init, pid 1 of the pid namespace', depth: 2 },
+    ];
+    for (const { mode, name, depth } of victims) {
+      const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout: 'file' });
+      await restore.waitFor((e) => e.event === 'after-restore');
+      const cli = restore.child.pid as number;
+      const path = treeOf(cli);
+      let victim = cli;
+      for (let level = 0; level < depth; level++) victim = childrenOf(victim)[0] as number;
+      expect(commandOf(victim), name).toContain('crac-init');
+      process.kill(victim, 'SIGKILL');
+      const exit = await restore.exited;
+      expect(exit.code, `${name}: crac restore reports the kill\n${restore.output()}`).toBe(137);
+      expect(await waitUntilGone(path), `${name}: processes of the restore still running`).toEqual([]);
     }
   });
 

@@ -51,7 +51,58 @@ const checkpointWithWarmup = (node: string, framework: string, dir: string, port
     env: { FIXTURE_FRAMEWORK: framework, PORT: String(port) },
   });
 
+/** Ms from `since` to the first 200 on `port` (polled every 5 ms), and that answer's body. */
+async function firstOk(port: number, since: number, timeoutMs = 30_000): Promise<{ ms: number; body: Record<string, unknown> }> {
+  for (;;) {
+    try {
+      const answer = await timedGet(port);
+      if (answer.status === 200) return { ms: performance.now() - since, body: JSON.parse(answer.body) };
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - since > timeoutMs) throw new Error(`no answer on port ${port} within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
 describe.each(NODES)('HTTP adapters with real CRIU on $name', ({ name, bin: node }) => {
+  it('restores 8 copies of one image at once, each on its own PORT with its own environment', async () => {
+    const dir = imageDir();
+    const checkpoint = checkpointWithWarmup(node, 'express', dir, await freePort(), 200);
+    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+
+    // one alone, for comparison
+    const alonePort = await freePort();
+    const aloneStarted = performance.now();
+    const alone = crac(['restore', dir], { stdout: 'file', env: { PORT: String(alonePort), FIXTURE_COPY: 'alone' } });
+    const single = await firstOk(alonePort, aloneStarted);
+    expect(single.body).toMatchObject({ port: alonePort, copy: 'alone' });
+    alone.child.kill('SIGTERM');
+    expect((await alone.exited).code).toBe(0);
+
+    const ports: number[] = [];
+    while (ports.length < 8) {
+      const port = await freePort();
+      if (!ports.includes(port) && port !== alonePort) ports.push(port);
+    }
+    const started = performance.now();
+    const copies = ports.map((port, i) =>
+      crac(['restore', dir], { stdout: 'file', env: { PORT: String(port), FIXTURE_COPY: `copy-${i}` } }),
+    );
+    const answers = await Promise.all(ports.map((port) => firstOk(port, started)));
+    answers.forEach(({ body }, i) => {
+      expect(body, `copy ${i}: ${copies[i]?.output()}`).toMatchObject({ ok: true, port: ports[i], copy: `copy-${i}` });
+    });
+    const times = answers.map((answer) => answer.ms);
+    console.log(
+      `[${name}] first 200 of 8 restores at once: median ${median(times).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; one alone ${single.ms.toFixed(0)} ms (max/alone ${(Math.max(...times) / single.ms).toFixed(1)}x)`,
+    );
+    for (const copy of copies) copy.child.kill('SIGTERM');
+    for (const copy of copies) expect((await copy.exited).code, copy.output()).toBe(0);
+  });
+
   describe.each(FRAMEWORKS)('%s', (framework) => {
     it('restores a warmed app that answers its first request at warm speed, then on another PORT', async () => {
       // cold: the first request of a fresh start
@@ -102,7 +153,8 @@ describe.each(NODES)('HTTP adapters with real CRIU on $name', ({ name, bin: node
       const squatter = createServer();
       await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
       cleanups.push(() => new Promise((resolve) => squatter.close(resolve)));
-      const restore = crac(['restore', dir], { stdout: 'pipe', env: { PORT: String(port) } });
+      // outside a pid namespace: the pid it prints is the one process.kill() finds here
+      const restore = crac(['restore', dir, '--pid-namespace', 'never'], { stdout: 'pipe', env: { PORT: String(port) } });
       const failed = await restore.waitFor((e) => e.event === 'cycle-end');
       expect(failed).toMatchObject({
         error: { name: 'RestoreError', code: 'CRAC_ERESTORE', outcome: 'restored' },

@@ -1,3 +1,4 @@
+import { chownSync, existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES } from './helpers/harness.js';
@@ -37,5 +38,25 @@ describe.each(NODES)('restored copies on $name', ({ bin: node }) => {
         expect(one[source], `${thread} ${source} differs between the copies`).not.toEqual(other[source]);
       }
     }
+  });
+
+  it("keeps CRIU's kernel-probe cache in a directory only root can write: one planted by another user is replaced", async () => {
+    const KDAT_DIR = '/dev/shm/crac-criu'; // RUNDIR of scripts/setup-criu.sh, CRAC_KDAT_DIR of native/src/kdat_dir.h
+    const image = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', image, '--', node, APP], { stdout: 'file' });
+    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+
+    // as a user could: their own directory, writable by all, holding a cache of theirs
+    rmSync(KDAT_DIR, { recursive: true, force: true });
+    mkdirSync(KDAT_DIR, { mode: 0o777 });
+    writeFileSync(join(KDAT_DIR, 'criu.kdat'), 'planted');
+    chownSync(KDAT_DIR, 65534, 65534);
+    const restore = crac(['restore', image], { stdout: 'pipe' });
+    expect((await restore.exited).code, restore.output()).toBe(0);
+    const dir = lstatSync(KDAT_DIR);
+    expect({ directory: dir.isDirectory(), uid: dir.uid, mode: dir.mode & 0o777 }).toEqual({ directory: true, uid: 0, mode: 0o700 });
+    // CRIU saved its own cache there (the planted file went with the directory)
+    expect(existsSync(join(KDAT_DIR, 'criu.kdat'))).toBe(true);
+    expect(lstatSync(join(KDAT_DIR, 'criu.kdat')).uid).toBe(0);
   });
 });

@@ -2,7 +2,7 @@
 // with their process group. No test framework: the suites (start, run, stopAll), the benchmark
 // and the demo (through lifecycle.mjs) share it.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -123,21 +123,33 @@ export async function run(command, args, options = {}) {
   return { code, signal, output: started.output(), events: started.events() };
 }
 
+/** `pid` and its descendants (children of every thread, from /proc), parents first. */
+function treeOf(pid) {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    try {
+      for (const tid of readdirSync(`/proc/${tree[i]}/task`)) {
+        const children = readFileSync(`/proc/${tree[i]}/task/${tid}/children`, 'utf8').trim();
+        if (children) tree.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return tree;
+}
+
 /**
- * Ends whatever `start` started that may still run: the command's process group, and every
- * process that announced its pid in a JSON line (restored apps live outside that group). Their
- * output files go too.
+ * Ends whatever `start` started that may still run: every process of the command's tree (restored
+ * apps run in a session of their own, under crac-init), then its process group. Not the pids the
+ * processes print: a restored app prints its pid inside its pid namespace, another process here.
+ * Their output files go too.
  */
 export function stopAll() {
   for (const { started } of running) {
-    const pids = new Set(
-      started
-        .events()
-        .map((event) => event.pid)
-        .filter((pid) => typeof pid === 'number'),
-    );
-    for (const pid of pids) kill(pid);
-    if (started.child.pid) killGroup(started.child.pid);
+    if (!started.child.pid) continue;
+    for (const pid of treeOf(started.child.pid).reverse()) kill(pid);
+    killGroup(started.child.pid);
   }
   for (const { outputDir } of running) if (outputDir) rmSync(outputDir, { recursive: true, force: true });
   running.clear();

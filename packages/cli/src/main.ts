@@ -41,7 +41,11 @@ export async function main(argv: string[]): Promise<number> {
     .command('restore')
     .description("restore an image in the foreground; exits with the app's exit code (125: the restore failed)")
     .argument('<dir>', 'the image directory')
-    .addOption(new Option('--pid-namespace <mode>', 'restore in a new pid namespace').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(
+      new Option('--pid-namespace <mode>', 'restore in a new pid namespace (auto: always, except an image checkpointed on a terminal)')
+        .choices(['auto', 'always', 'never'])
+        .default('auto'),
+    )
     .addOption(
       new Option('--verify <mode>', 'hash only the image files touched since the checkpoint, or all of them')
         .choices(['quick', 'full'])

@@ -29,7 +29,10 @@ import { forwardSignals } from '../signals.js';
 /** Options of `crac restore`. */
 export interface RestoreCommandOptions {
   json?: boolean;
-  /** Restore into a new pid namespace: `auto` (when a pid is taken), `always`, `never`. */
+  /**
+   * Restore into a new pid namespace: `auto` (always, except an image checkpointed on a terminal,
+   * which gets one only when its pids are taken), `always`, `never`.
+   */
   pidNamespace?: 'auto' | 'always' | 'never';
   /** `quick` (default): hash only the image files touched since the seal; `full`: hash them all. */
   verify?: 'quick' | 'full';
@@ -44,6 +47,9 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
   const report = new Report(options.json ?? false);
   const imagesDir = resolve(dir);
   const workDir = mkdtempSync(join(tmpdir(), 'crac-restore-'));
+  // SIGUSR1 would open an inspector in this process: it is the app's (forwarded once it runs)
+  const noInspector = () => {};
+  process.on('SIGUSR1', noInspector);
   try {
     const started = performance.now();
     // before anything is read from it (verifyImage() checks again, for its other callers)
@@ -56,7 +62,8 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     for (const warning of verification.warnings) report.info(`warning: ${warning}`);
     const { files, hashed, bytesHashed } = verification.seal;
     report.phase('verify', verification.durationMs, `${files} files as sealed, ${hashed} hashed (${formatBytes(bytesHashed)})`);
-    const namespace = await usePidNamespace(manifest, options.pidNamespace ?? 'auto');
+    const onTerminal = manifest.stdio.some((entry) => entry.kind === 'tty');
+    const namespace = await usePidNamespace(manifest, options.pidNamespace ?? 'auto', onTerminal);
     const pidFile = join(workDir, 'restored.pid');
     // crac-init stays the restored app's parent (subreaper, or pid 1 of a new pid namespace):
     // it forwards signals and exits with the app's exit code, which CRIU itself does not.
@@ -66,7 +73,14 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     const dirFd = openSync(imagesDir, 'r');
     const stdio: ('inherit' | number)[] = ['inherit', 'inherit', 'inherit'];
     stdio[IMAGES_DIR_FD] = dirFd;
-    const restorer = spawn(init, initArgs, { stdio });
+    // Signals reach the app by one path: this process forwards them to crac-init, which
+    // forwards them to the app. So crac-init (and the app, which CRIU puts in crac-init's
+    // session and process group, or in a session of its pid namespace) runs in a session of its
+    // own: what is sent to this process's group (a terminal's Ctrl-C, kill -INT -PGID) reaches
+    // this process only. Not for an image checkpointed on a terminal: CRIU hands the app the
+    // terminal as its controlling one, in this process's session (such an app gets the
+    // terminal's own signals directly too).
+    const restorer = spawn(init, initArgs, { stdio, detached: !onTerminal });
     closeSync(dirFd);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
       restorer.once('exit', (code, signal) => resolveExit({ code, signal })),
@@ -77,7 +91,15 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
       if (restored === undefined) throw restoreFailure(join(workDir, RESTORE_LOG), imagesDir);
       report.phase('restore', performance.now() - started, `pid ${manifest.pid}${namespace ? ' (new pid namespace)' : ''}`);
       report.finish({ ok: true, pid: manifest.pid, pidNamespace: namespace });
+      const appStart = namespace ? undefined : startTimeOf(restored);
       const { code, signal } = await exited;
+      // crac-init killed (SIGKILL): in a pid namespace the app died with it (its pid 1 follows
+      // crac-init); outside one the app was crac-init's child, and nobody else knows it. It is in
+      // crac-init's process group with its own children (not on a terminal), or else alone.
+      if (signal !== null && appStart !== undefined) {
+        if (!onTerminal && restorer.pid !== undefined) kill(-restorer.pid);
+        else if (startTimeOf(restored) === appStart) kill(restored);
+      }
       return exitCodeOf({ code, signal }, ExitCode.FAILED);
     } finally {
       stopForwarding();
@@ -87,7 +109,27 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     report.finish({ ok: false }, error as Error);
     return (error as CracError).code === ErrorCode.INVALID_ARGUMENT ? ExitCode.USAGE : ExitCode.RESTORE_FAILED;
   } finally {
+    process.off('SIGUSR1', noInspector);
     rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** When process `pid` started (field 22 of /proc/PID/stat, in clock ticks), or undefined if it is gone: the same pid and start time is the same process. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // after the command name, which may hold spaces and parentheses
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
@@ -98,12 +140,16 @@ function assertComplete(imagesDir: string): void {
 }
 
 /**
- * A pid the image needs may be held by a zombie that PID 1 has not reaped yet (the dumped
- * process and its children die with the dump): wait a little for those. A pid held by a live
- * process sends the restore into a new pid namespace, where `process.pid` stays the same.
+ * Whether to restore into a new pid namespace, where `process.pid` stays the same whatever runs
+ * here. `auto`: always, as looking whether the image's pids are free is a race (copies of one
+ * image started together all see them free, and all but one fail with `Can't fork for PID`);
+ * except an image checkpointed on a terminal, which CRIU cannot restore in a new pid namespace:
+ * that one waits a little for zombies holding its pids (the dumped process and its children die
+ * with the dump, and PID 1 reaps them late), and gets a namespace only if a live process holds one.
  */
-async function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'never'): Promise<boolean> {
+async function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'never', onTerminal: boolean): Promise<boolean> {
   if (mode === 'always') return true;
+  if (mode === 'auto' && !onTerminal) return true;
   const deadline = Date.now() + ZOMBIE_WAIT_MS;
   let taken = takenIds(manifest);
   while (taken.length > 0 && taken.every((pid) => processState(pid) !== 'alive') && Date.now() < deadline) {
@@ -112,7 +158,7 @@ async function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'ne
   }
   // never: CRIU then says which pid is taken, and the fix
   if (taken.length === 0 || mode === 'never') return false;
-  if (manifest.stdio.some((entry) => entry.kind === 'tty')) {
+  if (onTerminal) {
     throw new CracError(
       ErrorCode.CRIU_RESTORE,
       `pid ${taken[0]} that the image needs is taken, and an app checkpointed on a terminal cannot be restored in a new pid namespace (CRIU cannot hand it the terminal there): end process ${taken[0]}, or checkpoint with stdout and stderr on a file or a pipe`,

@@ -30,6 +30,7 @@
 
 #include "criu_rpc.h"
 #include "exit_codes.h"
+#include "kdat_dir.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -171,6 +172,13 @@ static int start_criu(napi_env env, char *criu_path, pid_t *criu_pid)
 	ssize_t n;
 	pid_t mid;
 	struct rlimit rl;
+
+	/* CRIU loads its kernel-probe cache from there: it must be ours (kdat_dir.h). */
+	char why[256];
+	if (crac_kdat_dir_prepare(why, sizeof(why)) != 0) {
+		throw_sys_error(env, "CRAC_ECRIU_EXEC", EPERM, "mkdir", why, CRAC_KDAT_DIR);
+		return -1;
+	}
 
 	/* Everything the child needs is prepared before fork. */
 	snprintf(sk_arg, sizeof(sk_arg), "%d", CRIU_SK_FD);

@@ -12,9 +12,19 @@
  * when the detached CRIU exits) is reparented to us.
  * With --pidns: unshare(CLONE_NEWPID) and fork; the child is pid 1 of the new
  * pid namespace (an implicit subreaper) and does the same as above; the
- * parent forwards signals to it and exits with its status. Used when a pid or
- * tid the image needs is taken on the host (the restored process keeps its
- * pid inside the namespace).
+ * parent forwards signals to it and exits with its status. The restored
+ * process keeps its pid inside the namespace whatever runs on the host, so
+ * copies of one image never race for it.
+ *
+ * No restored app outlives its restore path: crac-init takes its parent's
+ * death (crac restore, even SIGKILLed) as a SIGTERM for the app
+ * (PR_SET_PDEATHSIG); with --pidns, pid 1 dies with crac-init outside
+ * (PR_SET_PDEATHSIG SIGKILL), and the kernel kills the namespace with it.
+ * (Without --pidns, crac-init killed leaves the app to its caller, which
+ * knows its pid: crac restore then kills it.)
+ *
+ * Before CRIU runs, the directory of CRIU's kernel-probe cache is made ours
+ * (kdat_dir.h): CRIU loads the cache from it unchecked.
  *
  * With --handoff-fd N: crac-init's own environment (the restoring one) is
  * written into a memfd, as "CRAC-HANDOFF/1\0" then NAME=value\0 entries, and
@@ -43,6 +53,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -57,6 +68,7 @@
 #include <unistd.h>
 
 #include "exit_codes.h"
+#include "kdat_dir.h"
 
 /* "The restore did not happen": the runner failed, not the app (as docker run's 125). */
 #define EXIT_RESTORE_FAILED 125
@@ -281,13 +293,35 @@ static void enter_pidns(void)
 		msg("unshare(CLONE_NEWPID): %s", strerror(errno));
 		exit(EXIT_RESTORE_FAILED);
 	}
+	/* Held open by the parent for its whole life (close-on-exec: nobody else
+	 * has it): the child sees POLLHUP on its read end if the parent died
+	 * before the child's PR_SET_PDEATHSIG took effect. */
+	int alive[2];
+	if (pipe2(alive, O_CLOEXEC) != 0) {
+		msg("pipe2: %s", strerror(errno));
+		exit(EXIT_RESTORE_FAILED);
+	}
 	pid_t child = fork();
 	if (child < 0) {
 		msg("fork into the new pid namespace: %s", strerror(errno));
 		exit(EXIT_RESTORE_FAILED);
 	}
 	if (child == 0) {
-		/* pid 1 of the new namespace, signals still blocked. CRIU needs a
+		/* pid 1 of the new namespace, signals still blocked. If crac-init
+		 * outside dies (even by SIGKILL), so does pid 1, and with it every
+		 * process of the namespace: the restored app never outlives its
+		 * restorer. (SIGKILL from the parent's death reaches a namespace's
+		 * init: it comes from an ancestor namespace.) */
+		close(alive[1]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+			msg("prctl(PR_SET_PDEATHSIG) in the pid namespace: %s", strerror(errno));
+			exit(EXIT_RESTORE_FAILED);
+		}
+		struct pollfd parent = { .fd = alive[0], .events = POLLIN };
+		if (poll(&parent, 1, 0) != 0) /* POLLHUP: the parent is already gone */
+			_exit(128 + SIGKILL);
+		close(alive[0]);
+		/* CRIU needs a
 		 * /proc that matches its pid namespace (it reads /proc/<pid>/...
 		 * of helpers it forks; with the host's /proc the restore fails in
 		 * kerndat: "vdso: Can't find rt vDSO"). Mount a fresh one in a
@@ -321,6 +355,7 @@ static void enter_pidns(void)
 		return;
 	}
 
+	close(alive[0]);
 	for (;;) {
 		int st;
 		pid_t p = waitpid(child, &st, WNOHANG);
@@ -400,6 +435,11 @@ int main(int argc, char **argv)
 		usage();
 	char **criu_argv = argv + i;
 
+	char why[256];
+	if (crac_kdat_dir_prepare(why, sizeof(why)) != 0) {
+		msg("%s", why);
+		exit(EXIT_RESTORE_FAILED);
+	}
 	if (handoff_fd >= 0)
 		write_handoff(handoff_fd);
 	setup_signals();

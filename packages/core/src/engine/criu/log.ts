@@ -18,7 +18,7 @@ export function criuErrorLines(logPath: string): string[] {
 const ADVICE: [RegExp, string][] = [
   [
     /Can't fork for (\d+): File exists|set_next_pid|clone3.*EEXIST/i,
-    'a pid of the image is taken on this host: restore with --pid-namespace (the default when unshare is available)',
+    'a pid of the image is taken on this host: restore with --pid-namespace always (the default, auto, takes one except for an image checkpointed on a terminal)',
   ],
   [
     /has bad size|bad size/i,

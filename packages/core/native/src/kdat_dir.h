@@ -1,0 +1,82 @@
+/*
+ * kdat_dir.h - the directory where our CRIU keeps its kernel-probe cache.
+ *
+ * At every start CRIU probes the kernel's features (about half of a small
+ * restore) unless it loads its cache, KDAT_RUNDIR/criu.kdat. scripts/setup-criu.sh
+ * builds CRIU with RUNDIR=CRAC_KDAT_DIR (a tmpfs: CRIU saves the cache only on
+ * one, so it lasts until the next boot). CRIU loads that file without checking
+ * who wrote it, and /dev/shm is writable by everyone: a user who made the
+ * directory could plant a cache that root's CRIU then trusts. So before CRIU
+ * runs, crac_kdat_dir_prepare() makes sure the directory is ours (our euid, no
+ * group/other write, not a symlink), creating it 0700, or removing what is
+ * there and creating it again. In a sticky /dev/shm nobody else can then
+ * rename or replace it.
+ *
+ * Keep CRAC_KDAT_DIR in sync with KDAT_RUNDIR in scripts/setup-criu.sh.
+ */
+#ifndef CRAC_KDAT_DIR_H
+#define CRAC_KDAT_DIR_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CRAC_KDAT_DIR "/dev/shm/crac-criu"
+
+static int crac_kdat_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* 1: `st` is a directory only we can write to. */
+static int crac_kdat_dir_is_ours(const struct stat *st)
+{
+	return S_ISDIR(st->st_mode) && st->st_uid == geteuid() && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/*
+ * Makes CRAC_KDAT_DIR ours. Returns 0 when CRIU may run: the directory is
+ * ours, or nothing is there and it cannot be made (no /dev/shm: CRIU then
+ * simply probes and keeps no cache). Returns -1 with a message in `why` when
+ * something that is not ours stays there: CRIU must not run.
+ * Does nothing unless we are root (unprivileged CRIU keeps its cache in
+ * $XDG_RUNTIME_DIR instead).
+ */
+static int crac_kdat_dir_prepare(char *why, size_t why_len)
+{
+	struct stat st;
+	if (geteuid() != 0)
+		return 0;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (lstat(CRAC_KDAT_DIR, &st) == 0) {
+			if (crac_kdat_dir_is_ours(&st))
+				return 0;
+			/* someone else's (or a symlink, a file): it goes, with what it holds */
+			if (S_ISDIR(st.st_mode))
+				nftw(CRAC_KDAT_DIR, crac_kdat_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+			else
+				unlink(CRAC_KDAT_DIR);
+		} else if (errno != ENOENT) {
+			snprintf(why, why_len, "cannot inspect %s: %s", CRAC_KDAT_DIR, strerror(errno));
+			return -1;
+		}
+		if (mkdir(CRAC_KDAT_DIR, 0700) == 0 || errno == EEXIST)
+			continue; /* check what is there now */
+		if (lstat(CRAC_KDAT_DIR, &st) != 0 && errno == ENOENT)
+			return 0; /* nothing there, and nothing can be made: no cache */
+	}
+	snprintf(why, why_len, "%s belongs to someone else (uid %u, mode %o) and cannot be removed: remove it as root",
+		 CRAC_KDAT_DIR, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	return -1;
+}
+
+#endif

@@ -1,0 +1,77 @@
+// Signals through `crac restore`: each reaches the restored app exactly once, whether sent to
+// crac restore itself or to its process group (Ctrl-C on a terminal), in and out of a pid
+// namespace; and SIGUSR1 opens no inspector anywhere.
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { canConnect } from '@crac/tools/ports';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started, type StdoutKind } from './helpers/harness.js';
+import { commandOf, foregroundGroupOf, treeOf } from './helpers/process-tree.js';
+
+const APP = join(FIXTURES, 'signals-app.cjs');
+const SIGNALS = ['SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM'] as const;
+
+beforeAll(() => assertRealCriuHost());
+
+/** The `crac restore` process of a handle: the child itself, or the one under the shell or `script` that runs it. */
+async function cliOf(restore: Started): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const cli = treeOf(restore.child.pid as number).find((pid) => /^\S*node \S*cli\.js restore /.test(commandOf(pid)));
+    if (cli) return cli;
+    await sleep(20);
+  }
+  throw new Error(`no crac restore among the processes of ${restore.child.pid}`);
+}
+
+describe.each(NODES)('signals through crac restore on $name', ({ bin: node }) => {
+  async function checkpoint(): Promise<string> {
+    const dir = imageDir();
+    const checkpointed = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.3', '--', node, APP], { stdout: 'file' });
+    expect(await checkpointed.exited, checkpointed.output()).toEqual({ code: 0, signal: null });
+    return dir;
+  }
+
+  /** Sends each signal by `send`, one at a time, and checks the app counted each exactly once. */
+  async function expectEachOnce(restore: Started, send: (signal: NodeJS.Signals) => void, label: string) {
+    await restore.waitFor((e) => e.event === 'after-restore');
+    for (const signal of SIGNALS) {
+      send(signal);
+      await restore.waitFor((e) => e.event === 'signal' && e.signal === signal);
+      // room for a duplicate to arrive (through another path) before the next signal
+      await sleep(300);
+      if (signal === 'SIGUSR1') expect(await canConnect(9229), `${label}: SIGUSR1 opened an inspector`).toBe(false);
+    }
+    const exit = await restore.exited;
+    expect(exit, `${label}: crac restore exits with the app's exit code\n${restore.output()}`).toEqual({ code: 0, signal: null });
+    const received = restore.events().filter((e) => e.event === 'signal');
+    expect(
+      received.map((e) => e.signal),
+      `${label}: each signal reached the app once`,
+    ).toEqual([...SIGNALS]);
+  }
+
+  it('passes each signal sent to crac restore to the app exactly once, in and out of a pid namespace', async () => {
+    const dir = await checkpoint();
+    for (const mode of ['auto', 'never']) {
+      for (const stdout of ['file', 'pipe'] satisfies StdoutKind[]) {
+        const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout });
+        const cli = await cliOf(restore);
+        await expectEachOnce(restore, (signal) => process.kill(cli, signal), `${mode}, stdout on a ${stdout}, kill PID`);
+      }
+    }
+  });
+
+  it("passes a signal sent to crac restore's process group (Ctrl-C) to the app exactly once", async () => {
+    const dir = await checkpoint();
+    for (const mode of ['auto', 'never']) {
+      for (const stdout of ['file', 'tty'] satisfies StdoutKind[]) {
+        const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout });
+        const cli = await cliOf(restore);
+        // on a terminal: its foreground group, as the terminal's Ctrl-C; else crac restore's group
+        const group = stdout === 'tty' ? foregroundGroupOf(cli) : cli;
+        expect(group, 'the process group to signal').toBeGreaterThan(1);
+        await expectEachOnce(restore, (signal) => process.kill(-group, signal), `${mode}, stdout on a ${stdout}, kill -PGID`);
+      }
+    }
+  });
+});
