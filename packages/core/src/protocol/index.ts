@@ -21,7 +21,7 @@ export {
   controlSocketPath,
   parseControlRequest,
 } from './control-socket.js';
-export { HANDOFF_FD, type RestoreInvocation, restorerArguments } from './criu-restore.js';
+export { HANDOFF_FD, IMAGES_DIR_PATH, type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { exitCodeOf, type ProcessExit, type ProcessState, processState } from './processes.js';
 export {
   NATIVE_PROGRAMS,
