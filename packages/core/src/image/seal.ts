@@ -34,6 +34,9 @@ export function sealImage(dir: string): ImageSeal {
 /** How many files are hashed at once when verifying (reads overlap the hashing). */
 const PARALLEL = 4;
 
+/** How many files to hash are kept open between their checks and their hashing (others are reopened). */
+const KEPT_OPEN = 256;
+
 /** Options of {@link verifySeal}. */
 export interface VerifySealOptions {
   /**
@@ -111,63 +114,81 @@ export async function verifySeal(dir: string, manifest: Manifest, options: Verif
     }
   }
   const uid = restoringUid();
-  const queue: [string, SealedFile, Stats][] = [];
-  for (const [name, sealed] of Object.entries(seal.files)) {
-    const path = join(dir, name);
-    const fd = openSealed(dirFd, dir, name);
-    let stat: Stats;
-    try {
-      stat = fstatSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    assertSealedFile(path, name, stat, uid);
-    if (stat.size !== sealed.size) {
-      const truncated = stat.size < sealed.size;
-      throw new ImageCorruptError(
-        truncated ? 'truncated' : 'modified',
-        `${path} is ${stat.size} bytes, ${sealed.size} when sealed: the image was ${truncated ? 'truncated' : 'altered'}; checkpoint again`,
-        name,
-      );
-    }
-    if (options.mode === 'full' || !untouched(stat, sealed)) queue.push([name, sealed, stat]);
-  }
-  queue.sort(([, a], [, b]) => b.size - a.size);
-  const check: SealCheck = {
-    files: Object.keys(seal.files).length,
-    hashed: queue.length,
-    bytesHashed: queue.reduce((sum, [, sealed]) => sum + sealed.size, 0),
-  };
-  let failed = false;
-  const worker = async () => {
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (let next = queue.shift(); next && !failed; next = queue.shift()) {
-      const [name, sealed, checked] = next;
+  // Files to hash, with the descriptor their checks were made through (kept open up to KEPT_OPEN
+  // of them; others are reopened through the directory and must be the same file).
+  const queue: { name: string; sealed: SealedFile; stat: Stats; fd: number | undefined }[] = [];
+  try {
+    for (const [name, sealed] of Object.entries(seal.files)) {
       const path = join(dir, name);
-      const fd = openSealed(dirFd, dir, name);
-      let digest: string;
+      let fd: number | undefined = openSealed(dirFd, dir, name);
+      let stat: Stats;
       try {
-        const stat = fstatSync(fd);
-        if (stat.dev !== checked.dev || stat.ino !== checked.ino) {
-          failed = true;
-          throw new ImageCorruptError('modified', `${path} was replaced while it was verified; checkpoint again`, name);
+        stat = fstatSync(fd);
+        assertSealedFile(path, name, stat, uid);
+        if (stat.size !== sealed.size) {
+          const truncated = stat.size < sealed.size;
+          throw new ImageCorruptError(
+            truncated ? 'truncated' : 'modified',
+            `${path} is ${stat.size} bytes, ${sealed.size} when sealed: the image was ${truncated ? 'truncated' : 'altered'}; checkpoint again`,
+            name,
+          );
         }
-        digest = await digestFd(fd, buffer);
+        if (options.mode === 'full' || !untouched(stat, sealed)) {
+          queue.push({ name, sealed, stat, fd: queue.length < KEPT_OPEN ? fd : undefined });
+          if (queue.length <= KEPT_OPEN) fd = undefined; // the queue holds it now
+        }
       } finally {
-        closeSync(fd);
-      }
-      if (digest !== sealed.sha256) {
-        failed = true;
-        throw new ImageCorruptError(
-          'modified',
-          `${path} changed since the checkpoint (its SHA-256 differs): the image is damaged or was altered; checkpoint again`,
-          name,
-        );
+        if (fd !== undefined) closeSync(fd);
       }
     }
-  };
-  await Promise.all(Array.from({ length: PARALLEL }, worker));
-  return check;
+    queue.sort((a, b) => b.sealed.size - a.sealed.size);
+    const check: SealCheck = {
+      files: Object.keys(seal.files).length,
+      hashed: queue.length,
+      bytesHashed: queue.reduce((sum, { sealed }) => sum + sealed.size, 0),
+    };
+    let failed = false;
+    let next = 0;
+    const worker = async () => {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      while (next < queue.length && !failed) {
+        const file = queue[next++] as (typeof queue)[number];
+        const { name, sealed } = file;
+        const path = join(dir, name);
+        if (file.fd === undefined) {
+          file.fd = openSealed(dirFd, dir, name);
+          const stat = fstatSync(file.fd);
+          if (stat.dev !== file.stat.dev || stat.ino !== file.stat.ino) {
+            throw new ImageCorruptError('modified', `${path} was replaced while it was verified; checkpoint again`, name);
+          }
+        }
+        const digest = await digestFd(file.fd, buffer);
+        closeSync(file.fd);
+        file.fd = undefined;
+        if (digest !== sealed.sha256) {
+          throw new ImageCorruptError(
+            'modified',
+            `${path} changed since the checkpoint (its SHA-256 differs): the image is damaged or was altered; checkpoint again`,
+            name,
+          );
+        }
+      }
+    };
+    // every worker ends before the descriptors are closed (none is left reading one)
+    const results = await Promise.allSettled(
+      Array.from({ length: PARALLEL }, () =>
+        worker().catch((error: unknown) => {
+          failed = true;
+          throw error;
+        }),
+      ),
+    );
+    const refused = results.find((result) => result.status === 'rejected');
+    if (refused) throw refused.reason;
+    return check;
+  } finally {
+    for (const file of queue) if (file.fd !== undefined) closeSync(file.fd);
+  }
 }
 
 /**
