@@ -61,10 +61,10 @@ function untouched(stat: Stats, sealed: SealedFile): boolean {
 
 /** Opens a sealed file of the image through the directory descriptor, or says why it cannot be checked. */
 function openSealed(dirFd: number, dir: string, name: string): number {
-  const path = join(dir, name);
   try {
     return openIn(dirFd, name);
   } catch (cause) {
+    const path = join(dir, name);
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ImageCorruptError('missing', `${path} is missing: the image is incomplete; checkpoint again`, name);
     if (code === 'ELOOP') {
@@ -119,13 +119,13 @@ export async function verifySeal(dir: string, manifest: Manifest, options: Verif
   const queue: { name: string; sealed: SealedFile; stat: Stats; fd: number | undefined }[] = [];
   try {
     for (const [name, sealed] of Object.entries(seal.files)) {
-      const path = join(dir, name);
       let fd: number | undefined = openSealed(dirFd, dir, name);
       let stat: Stats;
       try {
         stat = fstatSync(fd);
-        assertSealedFile(path, name, stat, uid);
+        assertSealedFile(dir, name, stat, uid);
         if (stat.size !== sealed.size) {
+          const path = join(dir, name);
           const truncated = stat.size < sealed.size;
           throw new ImageCorruptError(
             truncated ? 'truncated' : 'modified',
@@ -196,20 +196,22 @@ export async function verifySeal(dir: string, manifest: Manifest, options: Verif
  * user (or root) owns and can write.
  * @throws {@link ImageCorruptError} `modified` or `unsafe`.
  */
-function assertSealedFile(path: string, name: string, stat: Stats, uid: number): void {
-  if (!stat.isFile()) throw new ImageCorruptError('modified', `${path} was replaced by something else than a file`, name);
+function assertSealedFile(dir: string, name: string, stat: Stats, uid: number): void {
+  if (!stat.isFile()) throw new ImageCorruptError('modified', `${join(dir, name)} was replaced by something else than a file`, name);
   const unsafety = fileUnsafety(stat, uid);
+  if (unsafety === undefined) return;
+  const path = join(dir, name);
   if (unsafety === 'writable') {
     throw new ImageCorruptError(
       'unsafe',
-      `${path} can be written by others (owner ${describeOwner(stat.uid)}, ${describeMode(stat.mode)}): refusing it. Fix: chmod 600 it if you trust the image, or checkpoint again`,
+      `${path} can be written by others (owner ${describeOwner(stat.uid)}, ${describeMode(stat.mode)}): refusing it. Fix: chmod 600 ${path} if you trust the image, or checkpoint again`,
       name,
     );
   }
   if (unsafety === 'owner') {
     throw new ImageCorruptError(
       'unsafe',
-      `${path} belongs to another user (owner ${describeOwner(stat.uid)}, ${describeMode(stat.mode)}), not to you (${describeOwner(uid)}) or root: whoever owns it could have altered the image; refusing it. Fix: chown ${uid} it if you trust the image, or checkpoint again`,
+      `${path} belongs to another user (owner ${describeOwner(stat.uid)}, ${describeMode(stat.mode)}), not to you (${describeOwner(uid)}) or root: whoever owns it could have altered the image; refusing it. Fix: chown ${uid} ${path} if you trust the image, or checkpoint again`,
       name,
     );
   }
@@ -217,5 +219,5 @@ function assertSealedFile(path: string, name: string, stat: Stats, uid: number):
 
 /** The manifest file, as fstat'ed when read: the same rules as the sealed files (it holds the seal). */
 export function assertSafeManifest(dir: string, stat: Stats, uid: number = restoringUid()): void {
-  assertSealedFile(join(dir, MANIFEST_FILE), MANIFEST_FILE, stat, uid);
+  assertSealedFile(dir, MANIFEST_FILE, stat, uid);
 }
