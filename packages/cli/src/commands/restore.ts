@@ -1,18 +1,18 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '@crac/core';
 import {
-  assertPrivateImageDir,
   IMAGES_DIR_FD,
   type Manifest,
+  type OpenImage,
+  openImage,
   REQUIRED_CRIU_FILES,
   RESTORE_LOG,
-  readManifest,
-  verifyImage,
+  verifyOpenImage,
 } from '@crac/core/image';
 import {
   criuErrorLines,
@@ -50,18 +50,22 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
   // SIGUSR1 would open an inspector in this process: it is the app's (forwarded once it runs)
   const noInspector = () => {};
   process.on('SIGUSR1', noInspector);
+  let image: OpenImage | undefined;
   try {
     const started = performance.now();
-    // before anything is read from it (verifyImage() checks again, for its other callers)
-    assertPrivateImageDir(imagesDir);
-    const manifest = readManifest(imagesDir);
-    assertComplete(imagesDir);
+    // The directory is opened once and checked (it and its parents: owner, mode), the manifest
+    // read through it; every file is then checked through that descriptor, and CRIU reads the
+    // image through the same one (fd 3): nothing is reopened by path after it was checked.
+    image = openImage(imagesDir);
+    const opened = performance.now() - started;
+    const { manifest } = image;
+    assertComplete(image);
     const criu = findCriu();
     // Same host and build, every file as sealed after the dump: or refuse, before anything starts.
-    const verification = await verifyImage(imagesDir, manifest, { criuVersion: criu.version, mode: options.verify ?? 'quick' });
+    const verification = await verifyOpenImage(image, { criuVersion: criu.version, mode: options.verify ?? 'quick' });
     for (const warning of verification.warnings) report.info(`warning: ${warning}`);
     const { files, hashed, bytesHashed } = verification.seal;
-    report.phase('verify', verification.durationMs, `${files} files as sealed, ${hashed} hashed (${formatBytes(bytesHashed)})`);
+    report.phase('verify', opened + verification.durationMs, `${files} files as sealed, ${hashed} hashed (${formatBytes(bytesHashed)})`);
     const onTerminal = manifest.stdio.some((entry) => entry.kind === 'tty');
     const namespace = await usePidNamespace(manifest, options.pidNamespace ?? 'auto', onTerminal);
     const pidFile = join(workDir, 'restored.pid');
@@ -70,9 +74,8 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     const init = requireNativeProgram('init');
     const initArgs = restorerArguments(manifest, { criuPath: criu.path, imagesDir, workDir, pidFile, pidNamespace: namespace });
 
-    const dirFd = openSync(imagesDir, 'r');
     const stdio: ('inherit' | number)[] = ['inherit', 'inherit', 'inherit'];
-    stdio[IMAGES_DIR_FD] = dirFd;
+    stdio[IMAGES_DIR_FD] = image.fd;
     // Signals reach the app by one path: this process forwards them to crac-init, which
     // forwards them to the app. So crac-init (and the app, which CRIU puts in crac-init's
     // session and process group, or in a session of its pid namespace) runs in a session of its
@@ -81,7 +84,7 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     // terminal as its controlling one, in this process's session (such an app gets the
     // terminal's own signals directly too).
     const restorer = spawn(init, initArgs, { stdio, detached: !onTerminal });
-    closeSync(dirFd);
+    image.close();
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
       restorer.once('exit', (code, signal) => resolveExit({ code, signal })),
     );
@@ -110,6 +113,7 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     return (error as CracError).code === ErrorCode.INVALID_ARGUMENT ? ExitCode.USAGE : ExitCode.RESTORE_FAILED;
   } finally {
     process.off('SIGUSR1', noInspector);
+    image?.close();
     rmSync(workDir, { recursive: true, force: true });
   }
 }
@@ -133,10 +137,10 @@ function startTimeOf(pid: number): string | undefined {
   }
 }
 
-function assertComplete(imagesDir: string): void {
-  const missing = REQUIRED_CRIU_FILES.filter((name) => !existsSync(join(imagesDir, name)));
+function assertComplete(image: OpenImage): void {
+  const missing = REQUIRED_CRIU_FILES.filter((name) => !existsSync(`/proc/self/fd/${image.fd}/${name}`));
   if (missing.length > 0)
-    throw new CracError(ErrorCode.IMAGE, `${imagesDir} is incomplete: ${missing.join(', ')} missing; checkpoint again`);
+    throw new CracError(ErrorCode.IMAGE, `${image.dir} is incomplete: ${missing.join(', ')} missing; checkpoint again`);
 }
 
 /**

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, read, readSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const readAt = promisify(read);
 
 /**
  * The digest used for image files and binaries: SHA-256, as `sha256sum` prints it (so a user can
@@ -30,20 +32,18 @@ export function digestFileSync(path: string): string {
 }
 
 /**
- * The same digest, reading through the thread pool: several files hashed at once overlap their
- * reads with the hashing on the main thread. `buffer` is reused between the chunks.
+ * The same digest of a file already open on `fd`, reading through the thread pool: several files
+ * hashed at once overlap their reads with the hashing on the main thread. Read from the start
+ * whatever the offset; `buffer` is reused between the chunks; the caller closes `fd`. What was
+ * checked through that descriptor is what is hashed.
  */
-export async function digestFile(path: string, buffer: Buffer = Buffer.allocUnsafe(CHUNK)): Promise<string> {
+export async function digestFd(fd: number, buffer: Buffer = Buffer.allocUnsafe(CHUNK)): Promise<string> {
   const hash = createHash(DIGEST_ALGORITHM);
-  const handle = await open(path, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
+  for (let position = 0; ; ) {
+    const { bytesRead } = await readAt(fd, buffer, 0, buffer.length, position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
   }
   return hash.digest('hex');
 }

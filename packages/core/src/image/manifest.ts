@@ -1,7 +1,20 @@
-import { readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  type Stats,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
 import { type BinaryRecord, describeBinaries } from './binaries.js';
+import { openIn } from './descriptors.js';
 import { describeHost, type HostRecord } from './host.js';
 
 import { MANIFEST_FILE } from './layout.js';
@@ -152,12 +165,86 @@ export function writeManifest(dir: string, manifest: Manifest): void {
   renameSync(temporary, path);
 }
 
-/** @throws {@link CracError} `CRAC_EIMAGE` when the manifest is missing or unreadable. */
-export function readManifest(dir: string): Manifest {
+/** The largest manifest read (a real one is about 15 KiB): anything bigger is refused unread. */
+export const MAX_MANIFEST_BYTES = 1 << 20;
+
+function fileKind(stat: Stats): string {
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/** A manifest read through its descriptor, and what fstat said of that descriptor. */
+export interface ManifestFile {
+  manifest: Manifest;
+  stat: Stats;
+}
+
+/**
+ * Reads the manifest of the image directory open on `dirFd` (`dir` names it in messages): opened
+ * without following a symbolic link and without blocking, then checked to be a regular file of at
+ * most {@link MAX_MANIFEST_BYTES} before anything is read (a FIFO or a huge file is refused at once).
+ * @throws {@link CracError} `CRAC_EIMAGE` when the manifest is missing, not a small regular file, unreadable or damaged.
+ */
+export function readManifestAt(dirFd: number, dir: string): ManifestFile {
   const path = join(dir, MANIFEST_FILE);
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openIn(dirFd, MANIFEST_FILE);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? `${MANIFEST_FILE} is a symbolic link` : `cannot read ${MANIFEST_FILE} (${code})`;
+    throw new CracError(ErrorCode.IMAGE, `${dir} is not a crac image: ${why}`, { cause });
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      throw new CracError(ErrorCode.IMAGE, `${path} is ${fileKind(stat)}, not a manifest: refusing to read it; checkpoint again`);
+    }
+    if (stat.size > MAX_MANIFEST_BYTES) {
+      throw new CracError(
+        ErrorCode.IMAGE,
+        `${path} is ${stat.size} bytes, more than a manifest can be (${MAX_MANIFEST_BYTES}): refusing to read it; checkpoint again`,
+      );
+    }
+    // read at most one byte more than allowed: a file that grew since the fstat is refused too
+    const buffer = Buffer.allocUnsafe(Math.min(stat.size, MAX_MANIFEST_BYTES) + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, length);
+      if (read === 0) break;
+      length += read;
+      if (length === buffer.length) break;
+    }
+    if (length > MAX_MANIFEST_BYTES) {
+      throw new CracError(ErrorCode.IMAGE, `${path} grew past ${MAX_MANIFEST_BYTES} bytes while read: refusing it; checkpoint again`);
+    }
+    return { manifest: parseManifest(buffer.toString('utf8', 0, length), path), stat };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseManifest(text: string, path: string): Manifest {
+  try {
+    const manifest = JSON.parse(text) as Manifest;
+    if ((manifest.format !== 1 && manifest.format !== 2) || typeof manifest.pid !== 'number') throw new Error('unknown format');
+    return manifest;
+  } catch (cause) {
+    throw new CracError(ErrorCode.IMAGE, `${path} is damaged: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * Reads the manifest of the image in `dir`, as {@link readManifestAt} does.
+ * @throws {@link CracError} `CRAC_EIMAGE` when the manifest is missing, not a small regular file, unreadable or damaged.
+ */
+export function readManifest(dir: string): Manifest {
+  let dirFd: number;
+  try {
+    dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   } catch (cause) {
     throw new CracError(
       ErrorCode.IMAGE,
@@ -166,10 +253,8 @@ export function readManifest(dir: string): Manifest {
     );
   }
   try {
-    const manifest = JSON.parse(text) as Manifest;
-    if ((manifest.format !== 1 && manifest.format !== 2) || typeof manifest.pid !== 'number') throw new Error('unknown format');
-    return manifest;
-  } catch (cause) {
-    throw new CracError(ErrorCode.IMAGE, `${path} is damaged: ${(cause as Error).message}`, { cause });
+    return readManifestAt(dirFd, dir).manifest;
+  } finally {
+    closeSync(dirFd);
   }
 }

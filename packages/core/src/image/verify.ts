@@ -3,7 +3,7 @@ import { compareBinaries } from './binaries.js';
 import { ImageForeignError } from './errors.js';
 import { compareHost, describeHost } from './host.js';
 import type { Manifest } from './manifest.js';
-import { assertPrivateImageDir } from './ownership.js';
+import { type OpenImage, openImage } from './open.js';
 import { type SealCheck, type VerifySealOptions, verifySeal } from './seal.js';
 
 /** What verification found that does not refuse the image. */
@@ -23,16 +23,36 @@ export interface VerifyOptions extends VerifySealOptions {
 }
 
 /**
- * Verifies an image before anything restores it: a directory only its owner can write, made on a compatible host with the same node
- * binary, addons and libraries at the same paths (`CRAC_EIMAGE_FOREIGN` otherwise), and every
- * file as sealed after the dump (`CRAC_EIMAGE_CORRUPT` otherwise). The cheap identity checks
- * come first, then the files are hashed.
+ * Verifies an image before anything restores it: a directory (and parents) only its owner and
+ * root can write, owned by the restoring user or root (see {@link openImage}), made on a
+ * compatible host with the same node binary, addons and libraries at the same paths
+ * (`CRAC_EIMAGE_FOREIGN` otherwise), and every file as sealed after the dump
+ * (`CRAC_EIMAGE_CORRUPT` otherwise), each read through the directory's descriptor. The cheap
+ * identity checks come first, then the files are hashed.
+ * @throws {@link CracError} `CRAC_EIMAGE` when the directory, a parent or the manifest is unsafe.
  * @throws {@link ImageForeignError} when the image does not belong on this host.
- * @throws {@link ImageCorruptError} when the image is unsealed, incomplete, damaged or altered.
+ * @throws {@link ImageCorruptError} when the image is unsealed, incomplete, damaged, altered or unsafe.
  */
 export async function verifyImage(dir: string, manifest: Manifest, options: VerifyOptions = {}): Promise<Verification> {
   const started = performance.now();
-  assertPrivateImageDir(dir);
+  const image = openImage(dir);
+  try {
+    return await verifyAt(image, manifest, options, started);
+  } finally {
+    image.close();
+  }
+}
+
+/**
+ * {@link verifyImage} of an image already opened by {@link openImage}, against its own manifest:
+ * what a restorer runs before it hands the same descriptor to CRIU. The image stays open.
+ */
+export async function verifyOpenImage(image: OpenImage, options: VerifyOptions = {}): Promise<Verification> {
+  return verifyAt(image, image.manifest, options, performance.now());
+}
+
+async function verifyAt(image: OpenImage, manifest: Manifest, options: VerifyOptions, started: number): Promise<Verification> {
+  const { dir } = image;
   const warnings: string[] = [];
   const refusals: string[] = [];
   if (manifest.host) {
@@ -60,6 +80,6 @@ export async function verifyImage(dir: string, manifest: Manifest, options: Veri
   if (options.criuVersion && manifest.criu.version !== options.criuVersion) {
     warnings.push(`the image was made by CRIU ${manifest.criu.version}, this is CRIU ${options.criuVersion}`);
   }
-  const seal = await verifySeal(dir, manifest, options);
+  const seal = await verifySeal(dir, manifest, options, image.fd);
   return { warnings, durationMs: performance.now() - started, seal };
 }

@@ -7,11 +7,21 @@ import type { Manifest } from '../image/manifest.js';
  */
 export const HANDOFF_FD = 4;
 
+/**
+ * Where CRIU finds the image: the directory the restorer opened, checked and verified, and handed
+ * over on {@link IMAGES_DIR_FD}, never reopened by path. CRIU opens its `-D` once at start, before
+ * it moves the inherited descriptors away.
+ */
+export const IMAGES_DIR_PATH = `/proc/self/fd/${IMAGES_DIR_FD}`;
+
 /** How to restore an image, for {@link restorerArguments}. */
 export interface RestoreInvocation {
   /** The CRIU binary. */
   criuPath: string;
-  /** The image directory, as the restorer opened it on {@link IMAGES_DIR_FD}. */
+  /**
+   * The image directory, as the restorer opened it on {@link IMAGES_DIR_FD}. For the record only:
+   * CRIU reads the image through that descriptor (`-D /proc/self/fd/3`), never by this path.
+   */
   imagesDir: string;
   /** A private directory for CRIU's log. */
   workDir: string;
@@ -29,12 +39,26 @@ export interface RestoreInvocation {
  * parent), the app's stdio pointed at the restorer's own (`--inherit-fd` of each pipe, file or
  * socket it had; a terminal needs only `--shell-job`), the image directory it held open during the
  * dump remapped to {@link IMAGES_DIR_FD}, and its handoff file to {@link HANDOFF_FD}.
- * crac-init must be started with the image directory open on {@link IMAGES_DIR_FD}.
+ * crac-init must be started with the image directory open on {@link IMAGES_DIR_FD}: CRIU reads
+ * the image through it ({@link IMAGES_DIR_PATH}).
  */
 export function restorerArguments(manifest: Manifest, invocation: RestoreInvocation): string[] {
-  const { criuPath, imagesDir, workDir, pidFile, logLevel = 4 } = invocation;
+  const { criuPath, workDir, pidFile, logLevel = 4 } = invocation;
   const init = [...(invocation.pidNamespace ? ['--pidns'] : []), '--pidfile', pidFile];
-  const criu = ['restore', '-d', '-D', imagesDir, '-W', workDir, '-o', RESTORE_LOG, `-v${logLevel}`, '--shell-job', '--pidfile', pidFile];
+  const criu = [
+    'restore',
+    '-d',
+    '-D',
+    IMAGES_DIR_PATH,
+    '-W',
+    workDir,
+    '-o',
+    RESTORE_LOG,
+    `-v${logLevel}`,
+    '--shell-job',
+    '--pidfile',
+    pidFile,
+  ];
   const mapped = new Set<string>();
   for (const { fd, kind, target } of manifest.stdio) {
     if ((kind === 'pipe' || kind === 'file' || kind === 'socket') && !mapped.has(target)) {

@@ -24,7 +24,7 @@ export {
   parseControlRequest,
   readLines,
 } from './control-socket.js';
-export { HANDOFF_FD, type RestoreInvocation, restorerArguments } from './criu-restore.js';
+export { HANDOFF_FD, IMAGES_DIR_PATH, type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { exitCodeOf, type ProcessExit, type ProcessState, processState } from './processes.js';
 export {
   NATIVE_PROGRAMS,

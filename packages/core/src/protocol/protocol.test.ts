@@ -132,6 +132,9 @@ describe('restorerArguments', () => {
     });
     expect(args.slice(0, args.indexOf('--'))).toEqual(['--pidns', '--pidfile', '/work/pid', '--handoff-fd', '4']);
     expect(args.slice(args.indexOf('--') + 1, args.indexOf('--') + 5)).toEqual(['/criu', 'restore', '-d', '-D']);
+    // CRIU reads the image through the descriptor the restorer checked, never by path
+    expect(args[args.indexOf('-D') + 1]).toBe('/proc/self/fd/3');
+    expect(args).not.toContain('/moved/app');
     const inherited = args.flatMap((arg, i) => (args[i - 1] === '--inherit-fd' ? [arg] : []));
     expect(inherited).toEqual(['fd[1]:pipe:[7]', 'fd[3]:images/app', 'fd[4]:images/app/crac-handoff']);
   });
