@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageCorruptError } from './errors.js';
 import { MANIFEST_FILE } from './layout.js';
-import { type ImageSeal, type Manifest, MAX_MANIFEST_BYTES, readManifest, type SealedFile, writeManifest } from './manifest.js';
+import { type ImageSeal, MAX_MANIFEST_BYTES, readManifest, type SealedFile, writeManifest } from './manifest.js';
 import { openImage } from './open.js';
+import { writeTestImage } from './test-image.js';
 import { sealImage } from './seal.js';
 import { verifyImage, verifyOpenImage } from './verify.js';
 
@@ -17,19 +18,7 @@ beforeEach(() => {
   outside = mkdtempSync(join(tmpdir(), 'crac-open-'));
   dir = join(outside, 'image');
   execFileSync('mkdir', ['-m', '700', dir]);
-  const manifest: Manifest = {
-    format: 2,
-    createdAt: new Date().toISOString(),
-    pid: 1,
-    ids: [1],
-    node: { version: process.version, execPath: process.execPath },
-    criu: { path: '/criu', version: '4.2.1' },
-    imagesDir: dir,
-    stdio: [],
-  };
-  writeManifest(dir, manifest);
-  writeFileSync(join(dir, 'pages-1.img'), Buffer.alloc(100_000, 7), { mode: 0o600 });
-  writeFileSync(join(dir, 'pstree.img'), 'tree', { mode: 0o600 });
+  writeTestImage(dir);
   sealImage(dir);
 });
 afterEach(() => rmSync(outside, { recursive: true, force: true }));

@@ -4,26 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageCorruptError } from './errors.js';
-import { type Manifest, readManifest, writeManifest } from './manifest.js';
+import { readManifest } from './manifest.js';
 import { SEAL_HOOK_FILES as HOOK_FILES } from './layout.js';
+import { writeTestImage } from './test-image.js';
 import { sealImage, verifySeal } from './seal.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'crac-seal-'));
-  const manifest: Manifest = {
-    format: 2,
-    createdAt: new Date().toISOString(),
-    pid: 1,
-    ids: [1],
-    node: { version: process.version, execPath: process.execPath },
-    criu: { path: '/criu', version: '4.2.1' },
-    imagesDir: dir,
-    stdio: [],
-  };
-  writeManifest(dir, manifest);
-  writeFileSync(join(dir, 'pages-1.img'), Buffer.alloc(100_000, 7), { mode: 0o600 });
-  writeFileSync(join(dir, 'pstree.img'), 'tree', { mode: 0o600 });
+  writeTestImage(dir);
   writeFileSync(join(dir, 'dump.log'), 'log', { mode: 0o600 });
   for (const hook of HOOK_FILES) writeFileSync(join(dir, hook), 'hook', { mode: 0o600 });
 });
