@@ -3,13 +3,14 @@
 // restorer written in C would reach; not a way to restore in production.
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { IMAGES_DIR_FD, readManifest } from '../../packages/core/dist/image.js';
-import { restorerArguments } from '../../packages/core/dist/protocol.js';
 import { launch } from '../../tools/lifecycle.mjs';
 import { tempDir } from '../../tools/processes.mjs';
 
 /** Starts crac-init + CRIU on `image`; `logLevel` is CRIU's -v (crac restore uses 4). `removeWork()` removes CRIU's work dir. */
-export function directRestore({ init, criu, image, env, logLevel = 4 }) {
+export async function directRestore({ init, criu, image, env, logLevel = 4 }) {
+  // loaded when used: the benchmark imports this module before its set-up has built @crac/core
+  const { IMAGES_DIR_FD, readManifest } = await import('../../packages/core/dist/image.js');
+  const { restorerArguments } = await import('../../packages/core/dist/protocol.js');
   const { path: work, remove: removeWork } = tempDir('crac-direct-');
   const pidFile = join(work, 'restored.pid');
   const args = restorerArguments(readManifest(image), { criuPath: criu, imagesDir: image, workDir: work, pidFile, logLevel });

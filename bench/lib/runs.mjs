@@ -123,7 +123,7 @@ async function runVariant(env, example, variant) {
   if (variant === 'direct') {
     const url = `http://127.0.0.1:${example.crac.port}${config.probe}`;
     const started = performance.now();
-    const restored = directRestore({
+    const restored = await directRestore({
       init: env.init,
       criu: env.criu,
       image: example.crac.image,
