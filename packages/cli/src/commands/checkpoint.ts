@@ -4,7 +4,6 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CracError, ErrorCode } from '@crac/core';
 import {
   controlSocketPath,
   type DumpIdentity,
@@ -15,6 +14,8 @@ import {
   requestCheckpoint,
   requireNativeProgram,
   sealedImageOf,
+  CracError,
+  ErrorCode,
 } from '@crac/core/protocol';
 import { ExitCode, formatBytes, Report } from '../output.js';
 import { forwardSignals } from '../signals.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { CracError } from '@crac/core';
+import type { CracError } from '@crac/core/protocol';
 import { type Manifest, readManifest, type Verification, verifyImage } from '@crac/core/image';
 import { findCriu } from '@crac/core/protocol';
 import { ExitCode, formatBytes, Report } from '../output.js';

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CracError, ErrorCode } from '@crac/core';
 import {
   IMAGES_DIR_FD,
   type Manifest,
@@ -22,6 +21,8 @@ import {
   requireNativeProgram,
   restoreAdvice,
   restorerArguments,
+  CracError,
+  ErrorCode,
 } from '@crac/core/protocol';
 import { ExitCode, formatBytes, Report } from '../output.js';
 import { forwardSignals } from '../signals.js';

@@ -10,6 +10,8 @@
  *
  * @packageDocumentation
  */
+// the codes travel between the processes too (control replies, exit reports)
+export { CracError, ErrorCode, type ErrorCodeValue } from '../errors.js';
 export { CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
 export { criuErrorLines, restoreAdvice } from '../engine/criu/log.js';
 export { type DumpIdentity, sealedImageOf } from './checkpoint-outcome.js';
