@@ -1,4 +1,4 @@
-import { chownSync, existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES } from './helpers/harness.js';
@@ -55,8 +55,11 @@ describe.each(NODES)('restored copies on $name', ({ bin: node }) => {
     expect((await restore.exited).code, restore.output()).toBe(0);
     const dir = lstatSync(KDAT_DIR);
     expect({ directory: dir.isDirectory(), uid: dir.uid, mode: dir.mode & 0o777 }).toEqual({ directory: true, uid: 0, mode: 0o700 });
-    // CRIU saved its own cache there (the planted file went with the directory)
+    // CRIU saved its own cache there; the planted directory was moved aside whole, unread
     expect(existsSync(join(KDAT_DIR, 'criu.kdat'))).toBe(true);
     expect(lstatSync(join(KDAT_DIR, 'criu.kdat')).uid).toBe(0);
+    const aside = readdirSync('/dev/shm').filter((name) => name.startsWith('crac-criu.refused-'));
+    expect(aside.some((name) => readFileSync(join('/dev/shm', name, 'criu.kdat'), 'utf8') === 'planted')).toBe(true);
+    for (const name of aside) rmSync(join('/dev/shm', name), { recursive: true, force: true });
   });
 });

@@ -8,9 +8,10 @@
  * who wrote it, and /dev/shm is writable by everyone: a user who made the
  * directory could plant a cache that root's CRIU then trusts. So before CRIU
  * runs, crac_kdat_dir_prepare() makes sure the directory is ours (our euid, no
- * group/other write, not a symlink), creating it 0700, or removing what is
- * there and creating it again. In a sticky /dev/shm nobody else can then
- * rename or replace it.
+ * group/other write, not a symlink), creating it 0700, or moving what is there
+ * out of the way (one atomic rename: root never walks a tree someone else can
+ * change under it, as a recursive delete would) and creating it again. In a
+ * sticky /dev/shm nobody else can then rename or replace it.
  *
  * Keep CRAC_KDAT_DIR in sync with KDAT_RUNDIR in scripts/setup-criu.sh.
  */
@@ -22,20 +23,13 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CRAC_KDAT_DIR "/dev/shm/crac-criu"
-
-static int crac_kdat_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
 
 /* 1: `st` is a directory only we can write to. */
 static int crac_kdat_dir_is_ours(const struct stat *st)
@@ -60,11 +54,10 @@ static int crac_kdat_dir_prepare(char *why, size_t why_len)
 		if (lstat(CRAC_KDAT_DIR, &st) == 0) {
 			if (crac_kdat_dir_is_ours(&st))
 				return 0;
-			/* someone else's (or a symlink, a file): it goes, with what it holds */
-			if (S_ISDIR(st.st_mode))
-				nftw(CRAC_KDAT_DIR, crac_kdat_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-			else
-				unlink(CRAC_KDAT_DIR);
+			/* someone else's (or a symlink, a file): moved aside whole, never read */
+			char aside[sizeof(CRAC_KDAT_DIR) + 48];
+			snprintf(aside, sizeof(aside), "%s.refused-%ld-%d", CRAC_KDAT_DIR, (long)time(NULL), (int)getpid());
+			rename(CRAC_KDAT_DIR, aside);
 		} else if (errno != ENOENT) {
 			snprintf(why, why_len, "cannot inspect %s: %s", CRAC_KDAT_DIR, strerror(errno));
 			return -1;
@@ -74,7 +67,7 @@ static int crac_kdat_dir_prepare(char *why, size_t why_len)
 		if (lstat(CRAC_KDAT_DIR, &st) != 0 && errno == ENOENT)
 			return 0; /* nothing there, and nothing can be made: no cache */
 	}
-	snprintf(why, why_len, "%s belongs to someone else (uid %u, mode %o) and cannot be removed: remove it as root",
+	snprintf(why, why_len, "%s belongs to someone else (uid %u, mode %o) and cannot be moved aside: remove it as root",
 		 CRAC_KDAT_DIR, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 	return -1;
 }
