@@ -17,6 +17,7 @@ import {
   criuErrorLines,
   exitCodeOf,
   findCriu,
+  processStartTime,
   processState,
   requireNativeProgram,
   restoreAdvice,
@@ -95,14 +96,14 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
       if (restored === undefined) throw restoreFailure(join(workDir, RESTORE_LOG), imagesDir);
       report.phase('restore', performance.now() - started, `pid ${manifest.pid}${namespace ? ' (new pid namespace)' : ''}`);
       report.finish({ ok: true, pid: manifest.pid, pidNamespace: namespace });
-      const appStart = namespace ? undefined : startTimeOf(restored);
+      const appStart = namespace ? undefined : processStartTime(restored);
       const { code, signal } = await exited;
       // crac-init killed (SIGKILL): in a pid namespace the app died with it (its pid 1 follows
       // crac-init); outside one the app was crac-init's child, and nobody else knows it. It is in
       // crac-init's process group with its own children (not on a terminal), or else alone.
       if (signal !== null && appStart !== undefined) {
         if (!onTerminal && restorer.pid !== undefined) kill(-restorer.pid);
-        else if (startTimeOf(restored) === appStart) kill(restored);
+        else if (processStartTime(restored) === appStart) kill(restored);
       }
       return exitCodeOf({ code, signal }, ExitCode.FAILED);
     } finally {
@@ -124,17 +125,6 @@ function kill(pid: number): void {
     process.kill(pid, 'SIGKILL');
   } catch {
     // already gone
-  }
-}
-
-/** When process `pid` started (field 22 of /proc/PID/stat, in clock ticks), or undefined if it is gone: the same pid and start time is the same process. */
-function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // after the command name, which may hold spaces and parentheses
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
   }
 }
 

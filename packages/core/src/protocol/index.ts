@@ -27,7 +27,7 @@ export {
   readLines,
 } from './control-socket.js';
 export { HANDOFF_FD, IMAGES_DIR_PATH, type RestoreInvocation, restorerArguments } from './criu-restore.js';
-export { exitCodeOf, type ProcessExit, type ProcessState, processState } from './processes.js';
+export { exitCodeOf, type ProcessExit, type ProcessState, processStartTime, processState } from './processes.js';
 export {
   NATIVE_PROGRAMS,
   type NativeProgram,

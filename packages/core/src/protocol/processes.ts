@@ -4,16 +4,31 @@ import { constants } from 'node:os';
 /** What `/proc` says of a process: running (or sleeping...), a zombie waiting to be reaped, or gone. */
 export type ProcessState = 'alive' | 'zombie' | 'gone';
 
-/** The state of process `pid`, read from `/proc/PID/stat`. */
-export function processState(pid: number): ProcessState {
+/** The fields of `/proc/PID/stat` after the command name (the first is the state), or undefined when it is gone. */
+function statFields(pid: number): string[] | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return 'gone';
+    return undefined;
   }
   // "pid (comm) state ...": comm may hold spaces and parentheses
-  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z' ? 'zombie' : 'alive';
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The state of process `pid`, read from `/proc/PID/stat`. */
+export function processState(pid: number): ProcessState {
+  const fields = statFields(pid);
+  if (!fields) return 'gone';
+  return fields[0] === 'Z' ? 'zombie' : 'alive';
+}
+
+/**
+ * When process `pid` started (field 22 of `/proc/PID/stat`, in clock ticks since boot), or
+ * undefined when it is gone: the same pid with the same start time is the same process.
+ */
+export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
 }
 
 /** How a child process ended, as Node reports it. */

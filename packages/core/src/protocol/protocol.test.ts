@@ -8,7 +8,7 @@ import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { CONTROL_PROTOCOL, ensureControlDir, MAX_CONTROL_LINE, parseControlRequest, readLines } from './control-socket.js';
 import { restorerArguments } from './criu-restore.js';
-import { exitCodeOf, processState } from './processes.js';
+import { exitCodeOf, processStartTime, processState } from './processes.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -149,6 +149,8 @@ describe('processes', () => {
   it('reads the state of a process and the exit code of an exit', () => {
     expect(processState(process.pid)).toBe('alive');
     expect(processState(2 ** 22 + 1)).toBe('gone');
+    expect(processStartTime(process.pid)).toMatch(/^\d+$/);
+    expect(processStartTime(2 ** 22 + 1)).toBeUndefined();
     expect(exitCodeOf({ code: 3, signal: null })).toBe(3);
     expect(exitCodeOf({ code: null, signal: 'SIGKILL' })).toBe(137);
     expect(exitCodeOf({ code: null, signal: null }, 125)).toBe(125);
