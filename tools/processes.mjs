@@ -48,8 +48,10 @@ export function spawnProcess(command, args, options = {}) {
   const events = () => jsonLines(output());
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let alive = true;
-  exited.then(() => {
+  let ending = '';
+  exited.then(({ code, signal }) => {
     alive = false;
+    ending = signal ? ` (killed by ${signal})` : ` (exit code ${code})`;
   });
   const isAlive = () => alive;
   return {
@@ -67,7 +69,7 @@ export function spawnProcess(command, args, options = {}) {
           // one last read: the process may have printed it just before ending
           const last = events().find(match);
           if (last) return last;
-          throw new Error(`${alive ? 'timed out' : 'the process ended'} before the expected line; output:\n${output()}`);
+          throw new Error(`${alive ? 'timed out' : `the process ended${ending}`} before the expected line; output:\n${output()}`);
         }
         await sleep(20);
       }

@@ -51,6 +51,8 @@
 /* checkpoint()'s options; the strings are malloc'd (free_args). */
 struct ckpt_args {
 	char *criu_path, *images_dir, *log_file, *config_file;
+	char **env; /* "NAME=value" entries added to CRIU's environment (its action scripts') */
+	size_t env_count;
 	int leave_running, shell_job;
 	uint32_t reply_timeout_ms;
 };
@@ -61,6 +63,7 @@ static void free_args(struct ckpt_args *a)
 	free(a->images_dir);
 	free(a->log_file);
 	free(a->config_file);
+	free_string_array(a->env, a->env_count);
 }
 
 static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a)
@@ -82,6 +85,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	    get_string_opt(env, obj, "checkpoint", "imagesDir", 1, &a->images_dir) ||
 	    get_string_opt(env, obj, "checkpoint", "logFile", 1, &a->log_file) ||
 	    get_string_opt(env, obj, "checkpoint", "configFile", 0, &a->config_file) ||
+	    get_string_array_opt(env, obj, "checkpoint", "env", &a->env, &a->env_count) ||
 	    get_bool_opt(env, obj, "checkpoint", "leaveRunning", &a->leave_running) ||
 	    get_bool_opt(env, obj, "checkpoint", "shellJob", &a->shell_job) ||
 	    get_uint_opt(env, obj, "checkpoint", "replyTimeoutMs", 1, 24u * 3600 * 1000, &a->reply_timeout_ms))
@@ -102,7 +106,46 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 					"(got '%s')",
 					a->log_file),
 		       -1;
+	for (size_t i = 0; i < a->env_count; i++)
+		if (!strchr(a->env[i], '=') || a->env[i][0] == '=')
+			return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+						"checkpoint(): options.env entries must be NAME=value (got '%s')",
+						a->env[i]),
+			       -1;
 	return 0;
+}
+
+/* The length of an environment entry's name (up to '='). */
+static size_t env_name_len(const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	return eq ? (size_t)(eq - entry) : strlen(entry);
+}
+
+/*
+ * CRIU's environment: this process's, with `extra` added (replacing entries of the same name).
+ * Built before fork: the child may only call async-signal-safe functions. NULL when out of memory.
+ */
+static char **criu_environment(char *const *extra, size_t extra_count)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+	while (environ[n])
+		n++;
+	char **envp = calloc(n + extra_count + 1, sizeof(*envp));
+	if (!envp)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int replaced = 0;
+		for (size_t j = 0; j < extra_count && !replaced; j++)
+			replaced = env_name_len(environ[i]) == env_name_len(extra[j]) &&
+				   strncmp(environ[i], extra[j], env_name_len(extra[j])) == 0;
+		if (!replaced)
+			envp[k++] = environ[i];
+	}
+	for (size_t j = 0; j < extra_count; j++)
+		envp[k++] = extra[j];
+	return envp;
 }
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
@@ -117,7 +160,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
  * async-signal-safe calls until execv. Never returns.
  */
 static void __attribute__((noreturn))
-run_criu_child(int sk, int status_w, int nullfd, char *const argv[], int maxfd)
+run_criu_child(int sk, int status_w, int nullfd, char *const argv[], char *const envp[], int maxfd)
 {
 	struct sigaction sa;
 	sigset_t empty;
@@ -150,7 +193,7 @@ run_criu_child(int sk, int status_w, int nullfd, char *const argv[], int maxfd)
 		for (int fd = EXEC_STATUS_FD + 1; fd < maxfd; fd++)
 			close(fd);
 
-	execv(argv[0], argv);
+	execve(argv[0], argv, envp);
 fail:
 	e = errno;
 	if (write(status_w, &e, sizeof(e)) < 0) {
@@ -163,7 +206,7 @@ fail:
  * Starts `<criu_path> swrk 3` as a grandchild that holds the other end of a
  * new RPC socket. Returns our end (CLOEXEC), or -1 with an exception pending.
  */
-static int start_criu(napi_env env, char *criu_path, pid_t *criu_pid)
+static int start_criu(napi_env env, char *criu_path, char *const envp[], pid_t *criu_pid)
 {
 	char sk_arg[16];
 	char *argv[4];
@@ -213,7 +256,7 @@ static int start_criu(napi_env env, char *criu_path, pid_t *criu_pid)
 		if (g < 0)
 			_exit(2);
 		if (g == 0)
-			run_criu_child(sv[1], pfd[1], nullfd, argv, maxfd);
+			run_criu_child(sv[1], pfd[1], nullfd, argv, envp, maxfd);
 		/* CRIU's pid, for the watchdog (it is not our child: only its pid can stop it) */
 		_exit(write(idfd[1], &g, sizeof(g)) == (ssize_t)sizeof(g) ? 0 : 3);
 	}
@@ -309,6 +352,7 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 	struct criu_resp resp;
 	napi_value ret = NULL;
 	int sk = -1, dirfd = -1, req_len;
+	char **envp = NULL;
 	pid_t criu_pid = -1;
 	uint8_t req[2048];
 	uint8_t *rbuf = NULL;
@@ -345,7 +389,12 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 		goto out;
 	}
 
-	sk = start_criu(env, a.criu_path, &criu_pid);
+	envp = criu_environment(a.env, a.env_count);
+	if (!envp) {
+		napi_throw_error(env, "CRAC_ENOMEM", "out of memory");
+		goto out;
+	}
+	sk = start_criu(env, a.criu_path, envp, &criu_pid);
 	if (sk < 0)
 		goto out;
 	n = TEMP_FAILURE_RETRY(send(sk, req, (size_t)req_len, MSG_NOSIGNAL));
@@ -403,6 +452,7 @@ out:
 	if (dirfd >= 0)
 		close(dirfd);
 	free(rbuf);
+	free(envp);
 	free_args(&a);
 	return ret;
 }

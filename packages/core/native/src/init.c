@@ -191,6 +191,20 @@ static pid_t read_pidfile(const char *path, const char **why)
 }
 
 /*
+ * Exits with the restored root's exit status. A death by a signal that nobody sent to stop it
+ * is said, as a shell says "Killed": otherwise only the exit code (128 + n) would tell.
+ */
+static void __attribute__((noreturn)) exit_as(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		if (sig != SIGINT && sig != SIGTERM && sig != SIGPIPE)
+			msg("the restored process was killed by signal %d (%s)", sig, strsignal(sig));
+	}
+	exit(exit_code_of(status, EXIT_RESTORE_FAILED));
+}
+
+/*
  * Runs CRIU, then supervises the restored root. Never returns.
  * We are a subreaper (or a pid namespace's init) here.
  */
@@ -241,7 +255,7 @@ static void supervise(char **criu_argv, const char *pidfile)
 				criu_status = st;
 			} else if (root > 0) {
 				if (p == root)
-					exit(exit_code_of(st, EXIT_RESTORE_FAILED));
+					exit_as(st);
 			} else {
 				early[nearly % MAX_EARLY].pid = p;
 				early[nearly % MAX_EARLY].status = st;
@@ -266,7 +280,7 @@ static void supervise(char **criu_argv, const char *pidfile)
 			unsigned n = nearly < MAX_EARLY ? nearly : MAX_EARLY;
 			for (unsigned i = 0; i < n; i++)
 				if (early[i].pid == root)
-					exit(exit_code_of(early[i].status, EXIT_RESTORE_FAILED));
+					exit_as(early[i].status);
 			for (unsigned i = 0; i < nqueued; i++)
 				kill(root, queued[i]);
 			nqueued = 0;

@@ -130,6 +130,62 @@ int get_string_opt(napi_env env, napi_value obj, const char *fn, const char *nam
 	return 0;
 }
 
+void free_string_array(char **strings, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(strings[i]);
+	free(strings);
+}
+
+int get_string_array_opt(napi_env env, napi_value obj, const char *fn, const char *name, char ***out, size_t *count)
+{
+	napi_value v;
+	bool is_array = false;
+	uint32_t len = 0;
+	int r = get_prop(env, obj, name, &v);
+	*out = NULL;
+	*count = 0;
+	if (r < 0)
+		return throw_last_napi_error(env), -1;
+	if (r == 0)
+		return 0;
+	if (napi_is_array(env, v, &is_array) != napi_ok || !is_array || napi_get_array_length(env, v, &len) != napi_ok)
+		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "%s(): options.%s must be an array of strings",
+					fn, name),
+		       -1;
+	char **strings = calloc(len ? len : 1, sizeof(*strings));
+	if (!strings)
+		return napi_throw_error(env, "CRAC_ENOMEM", "out of memory"), -1;
+	for (uint32_t i = 0; i < len; i++) {
+		napi_value element;
+		napi_valuetype t;
+		size_t n = 0;
+		if (napi_get_element(env, v, i, &element) != napi_ok || napi_typeof(env, element, &t) != napi_ok ||
+		    t != napi_string) {
+			free_string_array(strings, i);
+			return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "%s(): options.%s must be an array of strings",
+						fn, name),
+			       -1;
+		}
+		napi_get_value_string_utf8(env, element, NULL, 0, &n);
+		strings[i] = malloc(n + 1);
+		if (!strings[i]) {
+			free_string_array(strings, i);
+			return napi_throw_error(env, "CRAC_ENOMEM", "out of memory"), -1;
+		}
+		napi_get_value_string_utf8(env, element, strings[i], n + 1, &n);
+		if (strlen(strings[i]) != n) {
+			free_string_array(strings, i + 1);
+			return throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+						"%s(): options.%s must not contain NUL characters", fn, name),
+			       -1;
+		}
+	}
+	*out = strings;
+	*count = len;
+	return 0;
+}
+
 int get_bool_opt(napi_env env, napi_value obj, const char *fn, const char *name, int *out)
 {
 	napi_value v;

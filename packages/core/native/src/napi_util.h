@@ -56,6 +56,9 @@ napi_value throw_sys_error(napi_env env, const char *code, int err, const char *
  */
 int get_string_opt(napi_env env, napi_value obj, const char *fn, const char *name, int required, char **out);
 int get_bool_opt(napi_env env, napi_value obj, const char *fn, const char *name, int *out);
+/* An array of strings: *out and each string malloc'd (free_string_array), *count of them; NULL/0 when absent. */
+int get_string_array_opt(napi_env env, napi_value obj, const char *fn, const char *name, char ***out, size_t *count);
+void free_string_array(char **strings, size_t count);
 /* A whole number in [lo, hi]; leaves *out unchanged when absent. */
 int get_uint_opt(napi_env env, napi_value obj, const char *fn, const char *name, uint32_t lo, uint32_t hi, uint32_t *out);
 

@@ -13,8 +13,11 @@ export const DUMP_LOG = 'dump.log';
 /** CRIU's log of a restore (written into the restorer's work directory, never the image). */
 export const RESTORE_LOG = 'restore.log';
 
-/** The CRIU configuration file and the post-dump hook that seal the image (see seal-hook.ts). */
-export const SEAL_HOOK_FILES = ['crac-seal.conf', 'crac-seal.sh'] as const;
+/** The CRIU configuration file that names the seal step, written in the staged image (see seal-hook.ts). */
+export const SEAL_CONFIG_FILE = 'crac-seal.conf';
+
+/** Why the seal step failed, in its own words (CRIU runs it with no stderr): read by the dump. */
+export const SEAL_ERROR_FILE = 'crac-seal.error';
 
 /**
  * Files of an image directory that are not sealed: the manifest itself, CRIU's logs, and the
@@ -34,13 +37,14 @@ export const HANDOFF_FILE = 'crac-handoff';
 /** CRIU cannot start a restore without these (and may crash instead of saying so). */
 export const REQUIRED_CRIU_FILES = ['inventory.img', 'pstree.img'] as const;
 
-/** What a previous dump left in a directory: cleared before the next dump (other files are left alone). */
+/** What a dump leaves in an image directory: a directory holding anything else is not replaced by a checkpoint. */
 export function isDumpFile(name: string): boolean {
   return (
     name === MANIFEST_FILE ||
     UNSEALED_FILES.has(name) ||
     name === HANDOFF_FILE ||
-    (SEAL_HOOK_FILES as readonly string[]).includes(name) ||
+    name === SEAL_CONFIG_FILE ||
+    name === SEAL_ERROR_FILE ||
     /\.img$|^crac-manifest\.json\.\d+\.tmp$/.test(name)
   );
 }

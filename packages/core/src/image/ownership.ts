@@ -86,9 +86,29 @@ function pathOf(fd: number, fallback: string): string {
   }
 }
 
-function refuseDirectory(path: string, stat: Stats, unsafety: Unsafety, uid: number, image: string): never {
+/** What the directory is checked for: restoring an image from it, checkpointing into it, or running a program of it. */
+export type DirectoryUse = 'restore' | 'checkpoint' | 'program';
+
+function refuseDirectory(path: string, stat: Stats, unsafety: Unsafety, uid: number, image: string, use: DirectoryUse): never {
   const what = path === image ? path : `${path} (a parent directory of ${image})`;
   const owned = `owner ${describeOwner(stat.uid)}, ${describeMode(stat.mode)}`;
+  const why =
+    unsafety === 'owner'
+      ? `belongs to another user (${owned}), not to you (${describeOwner(uid)}) or root`
+      : `is writable by others (${owned})`;
+  if (use === 'checkpoint') {
+    // whoever else can change the path can swap the image for their own as it is written
+    throw new CracError(
+      ErrorCode.IMAGE,
+      `${what} ${why}: another user could replace the image as it is written; refusing to checkpoint into it. Fix: checkpoint into a directory whose parents only you and root can write${unsafety === 'writable' ? ` (or chmod go-w ${path})` : ''}`,
+    );
+  }
+  if (use === 'program') {
+    throw new CracError(
+      ErrorCode.ENGINE_UNAVAILABLE,
+      `${what} ${why}: another user could change what CRIU runs as you at a checkpoint; refusing to run it. Fix: install @crac/core where only you and root can write`,
+    );
+  }
   if (unsafety === 'owner') {
     throw new CracError(
       ErrorCode.IMAGE,
@@ -105,13 +125,13 @@ function refuseDirectory(path: string, stat: Stats, unsafety: Unsafety, uid: num
  * Checks the open image directory `dirFd` and each of its parents up to the root, through
  * descriptors (`..` of the directory actually opened, not of a path that may have changed):
  * each owned by `uid` or root and not writable by group or others (a sticky parent above a
- * trusted entry excepted).
+ * trusted entry excepted). `use` words the refusal.
  * @throws {@link CracError} `CRAC_EIMAGE` naming the directory, its owner and mode, and the fix.
  */
-export function assertSafeImageDirFd(dirFd: number, dir: string, uid: number = restoringUid()): void {
+export function assertSafeImageDirFd(dirFd: number, dir: string, uid: number = restoringUid(), use: DirectoryUse = 'restore'): void {
   let stat = fstatSync(dirFd);
   const unsafety = directoryUnsafety(stat, uid);
-  if (unsafety) refuseDirectory(dir, stat, unsafety, uid, dir);
+  if (unsafety) refuseDirectory(dir, stat, unsafety, uid, dir, use);
   let current = dirFd;
   try {
     for (;;) {
@@ -121,7 +141,7 @@ export function assertSafeImageDirFd(dirFd: number, dir: string, uid: number = r
       const parentStat = fstatSync(parent);
       if (parentStat.dev === stat.dev && parentStat.ino === stat.ino) return; // the root: its own parent
       const parentUnsafety = directoryUnsafety(parentStat, uid, stat);
-      if (parentUnsafety) refuseDirectory(pathOf(parent, `${dir}/..`), parentStat, parentUnsafety, uid, dir);
+      if (parentUnsafety) refuseDirectory(pathOf(parent, `${dir}/..`), parentStat, parentUnsafety, uid, dir, use);
       stat = parentStat;
     }
   } finally {

@@ -1,60 +1,82 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, existsSync, fstatSync, openSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
 import { packageRoot } from '../protocol/programs.js';
-import { SEAL_HOOK_FILES } from './layout.js';
+import { SEAL_CONFIG_FILE } from './layout.js';
+import { assertSafeImageDirFd, describeMode, describeOwner, fileUnsafety, restoringUid } from './ownership.js';
+import type { StagedImageDir } from './staging.js';
 
-const [CONFIG_FILE, SCRIPT_FILE] = SEAL_HOOK_FILES;
-
-/** The code the hook runs in a fresh node: `sealImage()` of the bundled package, a one-line error otherwise. */
-const SEAL_CODE =
-  'try{require(process.argv[1]).sealImage(process.argv[2])}catch(e){console.error("crac: sealing the image failed: "+e.message);process.exit(1)}';
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
+/** What the native dump hands CRIU so that the image is sealed at post-dump. */
+export interface SealHook {
+  /** CRIU's configuration file (RPC `config_file`): names the action script. */
+  configFile: string;
+  /** Added to CRIU's environment, hence the script's: what to seal, where to put it, with which node. */
+  env: string[];
 }
 
+/** O_PATH: the script's directory is only looked at (fstat), never read. */
+const O_PATH = 0o10000000;
+
 /**
- * Puts beside a dump a CRIU configuration file whose `action-script` seals the image at
- * `post-dump`: after CRIU wrote every file, while the dumped process is still frozen, whatever
- * asked for the dump (the CLI, the API, a leave-running dump). If sealing fails, CRIU fails the
- * dump and the process runs on. The hook (`sh`, then this node binary, about 60 ms to start
- * here, plus the hashing) removes both files before it seals. Returns the configuration file,
- * for the `configFile` option of the native checkpoint (CRIU RPC `config_file`).
- * @throws {@link CracError} `CRAC_EENGINE` when the bundled package (dist/image.cjs) is missing.
+ * Sets up the seal step of a checkpoint into `staged`: CRIU runs @crac/core's own
+ * `hooks/seal-after-dump.sh` at `post-dump` (after every file is written, while the dumped
+ * process is still frozen), which runs `dist/seal-hook.cjs` with this node: it seals the staged
+ * image (checksums into the manifest) and puts it in place of the image directory. If that fails,
+ * CRIU fails the dump and the process runs on. Nothing in the image directory is ever run: the
+ * script is the package's, checked like an image (it and its directories owned by this user or
+ * root, writable by no one else), and CRIU reads its configuration through the staging
+ * directory's descriptor.
+ * @throws {@link CracError} `CRAC_EENGINE` when the package is not built, or its hook is not safe to run.
  */
-export function prepareSealHook(imagesDir: string, node: string = process.execPath): string {
-  const entry = join(packageRoot(), 'dist', 'image.cjs');
+export function prepareSealHook(staged: StagedImageDir, node: string = process.execPath): SealHook {
+  const root = packageRoot();
+  const entry = join(root, 'dist', 'seal-hook.cjs');
   if (!existsSync(entry)) {
     throw new CracError(ErrorCode.ENGINE_UNAVAILABLE, `cannot seal images: ${entry} is not built (run \`pnpm build\`)`);
   }
-  if (/["\\\n]/.test(imagesDir)) {
-    // CRIU's configuration parser takes "quoted words" but escapes only quotes, imperfectly.
-    throw new CracError(
-      ErrorCode.INVALID_ARGUMENT,
-      `the image directory must not contain ", \\ or a newline: ${JSON.stringify(imagesDir)}`,
-    );
-  }
-  const script = join(imagesDir, SCRIPT_FILE);
-  const config = join(imagesDir, CONFIG_FILE);
-  writeFileSync(
-    script,
-    [
-      '#!/bin/sh',
-      '# crac-node: seals the image after the dump (CRIU post-dump action script); removes itself.',
-      '[ "$CRTOOLS_SCRIPT_ACTION" = post-dump ] || exit 0',
-      // the app's own NODE_OPTIONS (crac's preloaded trigger, an inspector...) are not the sealer's
-      'unset NODE_OPTIONS',
-      `exec ${[node, '--no-warnings', '-e', SEAL_CODE, entry, imagesDir].map(shellQuote).join(' ')}`,
-      '',
-    ].join('\n'),
-    { mode: 0o700 },
-  );
-  writeFileSync(config, `action-script "${script}"\n`, { mode: 0o600 });
-  return config;
+  const script = trustedScript(join(root, 'hooks', 'seal-after-dump.sh'));
+  writeFileSync(join(staged.via, SEAL_CONFIG_FILE), `action-script "${script}"\n`, { mode: 0o600 });
+  return {
+    // CRIU is another process: it reaches the staging directory through this one's descriptor
+    configFile: `/proc/${process.pid}/fd/${staged.fd}/${SEAL_CONFIG_FILE}`,
+    env: [`CRAC_SEAL_NODE=${node}`, `CRAC_SEAL_ENTRY=${entry}`, `CRAC_SEAL_STAGING=${staged.path}`, `CRAC_SEAL_TARGET=${staged.target}`],
+  };
 }
 
-/** Removes the hook's files (after a failed dump: a successful one has removed them). */
-export function removeSealHook(imagesDir: string): void {
-  for (const name of SEAL_HOOK_FILES) rmSync(join(imagesDir, name), { force: true });
+/**
+ * The real path of the hook script, once it and its directories are known to be safe to run as
+ * this user: CRIU runs it with this process's privileges, root's for a root checkpoint.
+ */
+function trustedScript(path: string): string {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (cause) {
+    throw new CracError(ErrorCode.ENGINE_UNAVAILABLE, `cannot seal images: ${path} is missing; reinstall @crac/core`, { cause });
+  }
+  if (/["\\\n]/.test(real)) {
+    // CRIU's configuration parser takes "quoted words" but escapes only quotes, imperfectly.
+    throw new CracError(
+      ErrorCode.ENGINE_UNAVAILABLE,
+      `cannot seal images from ${JSON.stringify(real)}: install @crac/core under a path without ", \\ or a newline`,
+    );
+  }
+  const uid = restoringUid();
+  const fd = openSync(real, O_PATH | constants.O_NOFOLLOW);
+  const dirFd = openSync(dirname(real), O_PATH | constants.O_DIRECTORY);
+  try {
+    const stat = fstatSync(fd);
+    const unsafety = fileUnsafety(stat, uid);
+    if (unsafety) {
+      throw new CracError(
+        ErrorCode.ENGINE_UNAVAILABLE,
+        `${real} ${unsafety === 'owner' ? 'belongs to another user' : 'is writable by others'} (owner ${describeOwner(stat.uid)}, ${describeMode(stat.mode)}): CRIU would run it as you; refusing to checkpoint. Fix: install @crac/core where only you and root can write`,
+      );
+    }
+    assertSafeImageDirFd(dirFd, dirname(real), uid, 'program');
+  } finally {
+    closeSync(fd);
+    closeSync(dirFd);
+  }
+  return real;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageCorruptError } from './errors.js';
 import { readManifest } from './manifest.js';
-import { SEAL_HOOK_FILES as HOOK_FILES } from './layout.js';
+import { SEAL_CONFIG_FILE } from './layout.js';
 import { writeTestImage } from './test-image.js';
 import { sealImage, verifySeal } from './seal.js';
 
@@ -14,7 +14,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'crac-seal-'));
   writeTestImage(dir);
   writeFileSync(join(dir, 'dump.log'), 'log', { mode: 0o600 });
-  for (const hook of HOOK_FILES) writeFileSync(join(dir, hook), 'hook', { mode: 0o600 });
+  writeFileSync(join(dir, SEAL_CONFIG_FILE), 'action-script "/x"', { mode: 0o600 });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -28,10 +28,10 @@ async function refusal(): Promise<ImageCorruptError> {
 }
 
 describe('sealImage / verifySeal', () => {
-  it('records every file but the manifest, the logs and the statistics, and removes the hook', async () => {
+  it("records every file but the manifest, the logs and the statistics, and removes the hook's configuration", async () => {
     const seal = sealImage(dir);
     expect(Object.keys(seal.files)).toEqual(['pages-1.img', 'pstree.img']);
-    for (const hook of HOOK_FILES) expect(existsSync(join(dir, hook))).toBe(false);
+    expect(existsSync(join(dir, SEAL_CONFIG_FILE))).toBe(false);
     // what `printf tree | sha256sum` prints
     expect(seal.files['pstree.img']).toMatchObject({ size: 4, sha256: createHash('sha256').update('tree').digest('hex') });
     expect(readManifest(dir).seal).toEqual(seal);

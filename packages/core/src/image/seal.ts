@@ -4,7 +4,7 @@ import { CracError, ErrorCode } from '../errors.js';
 import { openIn, pathIn } from './descriptors.js';
 import { ImageCorruptError } from './errors.js';
 import { DIGEST_ALGORITHM, digestFd, digestFileSync } from './hash.js';
-import { MANIFEST_FILE, SEAL_HOOK_FILES, UNSEALED_FILES } from './layout.js';
+import { MANIFEST_FILE, SEAL_CONFIG_FILE, UNSEALED_FILES } from './layout.js';
 import { describeMode, describeOwner, fileUnsafety, restoringUid } from './ownership.js';
 import { type ImageSeal, type Manifest, readManifest, type SealedFile, writeManifest } from './manifest.js';
 
@@ -15,7 +15,7 @@ import { type ImageSeal, type Manifest, readManifest, type SealedFile, writeMani
  * @throws {@link CracError} `CRAC_EIMAGE` when there is no manifest or a file is not a regular file.
  */
 export function sealImage(dir: string): ImageSeal {
-  for (const name of SEAL_HOOK_FILES) rmSync(join(dir, name), { force: true });
+  rmSync(join(dir, SEAL_CONFIG_FILE), { force: true });
   const manifest = readManifest(dir);
   const files: ImageSeal['files'] = {};
   for (const name of readdirSync(dir).sort()) {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '../errors.js';
+import { failedDumpDir } from '../image/staging.js';
 import { sealedImageOf } from './checkpoint-outcome.js';
 import {
   CONTROL_PROTOCOL,
@@ -88,7 +89,7 @@ function ended(pid: number, checkpointId: string, imagesDir: string | undefined)
   if (imagesDir && sealedImageOf(imagesDir, { checkpointId })) return { outcome: 'dumped', imagesDir };
   throw new CracError(
     ErrorCode.CRIU_DUMP,
-    `process ${pid} ended during its checkpoint and no sealed image of it is in ${imagesDir ?? 'its image directory'}: it crashed or was killed mid-way (see dump.log there, and the app's output)`,
+    `process ${pid} ended during its checkpoint and no sealed image of it is in ${imagesDir ?? 'its image directory'}: it crashed or was killed mid-way (see the app's output${imagesDir ? `, and CRIU's log in ${failedDumpDir(imagesDir)} if it got that far` : ''}); a previous image there is untouched`,
   );
 }
 

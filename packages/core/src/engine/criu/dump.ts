@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type CriuBinary, criuTimeoutMs, findCriu } from './binary.js';
 import { CracError, ErrorCode } from '../../errors.js';
-import { prepareImagesDir } from '../../image/images-dir.js';
-import { DUMP_LOG, HANDOFF_FILE } from '../../image/layout.js';
+import { DUMP_LOG, HANDOFF_FILE, SEAL_ERROR_FILE } from '../../image/layout.js';
 import { currentManifest, writeManifest } from '../../image/manifest.js';
-import { prepareSealHook, removeSealHook } from '../../image/seal-hook.js';
+import { prepareSealHook } from '../../image/seal-hook.js';
+import { type StagedImageDir, stageImageDir } from '../../image/staging.js';
 import { criuErrorLines } from './log.js';
 import { loadNative, type NativeBinding } from './native.js';
 import { prepareRestoredProcess } from '../../restored/prepare.js';
@@ -39,66 +39,85 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   // A bad CRAC_SHRINK or CRAC_CRIU_TIMEOUT_MS fails here, before the image directory is touched.
   const shrinkBeforeDump = resolveShrink(request.shrink);
   const replyTimeoutMs = criuTimeoutMs();
-  const imagesDir = resolve(request.imagesDir);
-  prepareImagesDir(imagesDir);
-  const handoff = openHandoff(imagesDir);
-  let result: 'restored' | 'checkpointed';
-  let shrink: ShrinkReport | undefined;
+  // The image is written aside and put in place by the seal step: a failed dump leaves the previous one.
+  const staged = stageImageDir(request.imagesDir);
+  let handoff: number | undefined;
+  let published = false;
   try {
+    handoff = openHandoff(staged);
     writeManifest(
-      imagesDir,
-      currentManifest(imagesDir, criu, { checkpointId: request.checkpointId ?? randomUUID(), handoff: handoff.path }),
+      staged.via,
+      currentManifest(staged.path, criu, { checkpointId: request.checkpointId ?? randomUUID(), handoff: join(staged.path, HANDOFF_FILE) }),
     );
-    // CRIU's post-dump hook seals the image (checksums into the manifest) before the process is
-    // killed or resumed; a failed seal fails the dump.
-    const configFile = prepareSealHook(imagesDir);
+    // CRIU's post-dump hook seals the image (checksums into the manifest) and puts it in place
+    // before the process is killed or resumed; a failed seal fails the dump.
+    const hook = prepareSealHook(staged);
     // Last thing before CRIU reads the memory: after the hooks, the audit and the preparation
     // above, which allocate too. Best effort: shrinkProcess() records a failing lever, never throws.
-    shrink = shrinkBeforeDump ? shrinkProcess({ v8Notify: native.v8Notify, mallocTrim: native.mallocTrim, fullGc }) : undefined;
+    const shrink = shrinkBeforeDump ? shrinkProcess({ v8Notify: native.v8Notify, mallocTrim: native.mallocTrim, fullGc }) : undefined;
+    let result: 'restored' | 'checkpointed';
     // CRIU writes the image with this process's umask: keep it private to the owner.
     const umask = process.umask(0o077);
     try {
       ({ result } = native.checkpoint({
         criuPath: criu.path,
-        imagesDir,
+        imagesDir: staged.via,
         logFile: DUMP_LOG,
         leaveRunning: request.leaveRunning,
         // The process is rarely a session leader (started from a shell or a supervisor).
         shellJob: true,
-        configFile,
+        configFile: hook.configFile,
+        env: hook.env,
         ...(replyTimeoutMs === undefined ? {} : { replyTimeoutMs }),
       }));
     } catch (error) {
-      removeSealHook(imagesDir);
-      throw withCriuLog(error);
+      throw dumpFailure(error, staged);
     } finally {
       process.umask(umask);
     }
+    published = true;
     const shrinkReport = shrink ? { shrink } : {};
     // In a restored copy the handoff descriptor is now the restorer's: read it before anything else.
     return result === 'restored'
-      ? { outcome: result, ...prepareRestoredProcess(native, handoff.fd), ...shrinkReport }
+      ? { outcome: result, ...prepareRestoredProcess(native, handoff), ...shrinkReport }
       : { outcome: result, ...shrinkReport };
   } finally {
-    closeSync(handoff.fd);
+    if (handoff !== undefined) closeSync(handoff);
+    if (!published) staged.discard();
+    staged.close();
   }
 }
 
-/** A failed dump says why in CRIU's own words: the `Error (...)` lines of its log. */
-function withCriuLog(error: unknown): unknown {
+/**
+ * A failed dump says why in CRIU's own words (the `Error (...)` lines of its log) and, when the
+ * seal step failed, in that step's; the log is kept beside the image directory (the staged image
+ * is discarded).
+ */
+function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   if (!(error instanceof CracError) || error.code !== ErrorCode.CRIU_DUMP) return error;
-  const { logPath } = error as CracError & { logPath?: string };
-  const criuErrors = logPath ? criuErrorLines(logPath) : [];
-  if (criuErrors.length === 0) return Object.assign(error, { criuErrors });
-  const failed = new CracError(ErrorCode.CRIU_DUMP, `CRIU dump failed (log: ${logPath}):\n${criuErrors.join('\n')}`, {
-    cause: error.cause,
-  });
-  return Object.assign(failed, { ...error, criuErrors });
+  const sealError = readSealError(staged);
+  const criuErrors = criuErrorLines(join(staged.via, DUMP_LOG));
+  const logPath = staged.discard();
+  const lines = [...(sealError ? [sealError] : []), ...criuErrors];
+  const where = logPath ? ` (log: ${logPath})` : '';
+  // the native message names the log by the staging descriptor, gone by now
+  const reason = /^CRIU dump failed: (.*?)(?: \(log: [^)]*\))?$/s.exec(error.message)?.[1] ?? error.message;
+  const details = lines.length > 0 ? `:\n${lines.join('\n')}` : '';
+  const failed = new CracError(ErrorCode.CRIU_DUMP, `CRIU dump failed: ${reason}${where}${details}`, { cause: error.cause ?? error });
+  return Object.assign(failed, { ...error, criuErrors, logPath });
+}
+
+function readSealError(staged: StagedImageDir): string | undefined {
+  try {
+    return readFileSync(join(staged.via, SEAL_ERROR_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Creates the empty handoff file and opens it: the descriptor a restorer replaces (see layout.ts). */
-function openHandoff(imagesDir: string): { path: string; fd: number } {
-  const path = join(imagesDir, HANDOFF_FILE);
+function openHandoff(staged: StagedImageDir): number {
+  const path = join(staged.via, HANDOFF_FILE);
   writeFileSync(path, '', { mode: 0o600 });
-  return { path, fd: openSync(path, 'r') };
+  return openSync(path, 'r');
 }

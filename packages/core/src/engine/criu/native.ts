@@ -11,6 +11,8 @@ export interface NativeCheckpointOptions {
   shellJob: boolean;
   /** Absolute path of a CRIU configuration file (RPC `config_file`): the criu engine's seal hook. */
   configFile?: string;
+  /** `NAME=value` entries added to CRIU's environment, which its action scripts inherit (the seal hook's). */
+  env?: string[];
   /** How long CRIU may take to answer before it is taken for hung and stopped (default 120 000). */
   replyTimeoutMs?: number;
 }
@@ -24,6 +26,8 @@ export interface NativeBinding {
   v8Notify(kind: 'low-memory' | 'pressure-critical' | 'pressure-moderate' | 'pressure-none'): true;
   /** Points descriptor `fd` (above 2) at /dev/null, keeping its number (dup3): the audit's `close` for raw descriptors. */
   neutralizeFd(fd: number): true;
+  /** Swaps two directory entries in one step (renameat2 RENAME_EXCHANGE): a new image takes an old one's place. */
+  exchangePaths(a: string, b: string): true;
 }
 
 let loaded: NativeBinding | undefined;

@@ -1,0 +1,41 @@
+// The seal step of a checkpoint, run by hooks/seal-after-dump.sh at CRIU's post-dump while the
+// dumped process is frozen (see seal-hook.ts): seals the staged image CRIU just wrote, then puts
+// it in place of the image directory. A non-zero exit fails the dump; CRIU runs it with no
+// stderr, so the reason goes into the staged image (SEAL_ERROR_FILE), where the dump reads it.
+import { lstatSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadNative } from '../engine/criu/native.js';
+import { SEAL_ERROR_FILE } from './layout.js';
+import { sealImage } from './seal.js';
+import { publishStagedImage } from './staging.js';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: this program is CRIU's post-dump action script, not a command`);
+  return value;
+}
+
+function sealAndPublish(): void {
+  // CRIU's own descriptor of the directory it wrote: /proc/<criu>/fd/<n>
+  const written = required('CRTOOLS_IMAGE_DIR');
+  const staging = required('CRAC_SEAL_STAGING');
+  const target = required('CRAC_SEAL_TARGET');
+  const a = statSync(written);
+  const b = lstatSync(staging);
+  if (a.dev !== b.dev || a.ino !== b.ino) throw new Error(`${staging} is not the directory CRIU wrote the image in`);
+  sealImage(written);
+  publishStagedImage(staging, target, (from, to) => loadNative().exchangePaths(from, to));
+}
+
+try {
+  sealAndPublish();
+} catch (error) {
+  const message = `sealing the image failed: ${(error as Error).message}`;
+  try {
+    writeFileSync(join(process.env.CRTOOLS_IMAGE_DIR ?? '.', SEAL_ERROR_FILE), `${message}\n`, { mode: 0o600 });
+  } catch {
+    // nowhere to say it: CRIU's log still says the script failed
+  }
+  console.error(`crac: ${message}`);
+  process.exit(1);
+}

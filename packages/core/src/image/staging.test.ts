@@ -1,0 +1,93 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { failedDumpDir, publishStagedImage, stageImageDir } from './staging.js';
+
+let base: string;
+beforeEach(() => {
+  base = mkdtempSync(join(tmpdir(), 'crac-staging-'));
+});
+afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+/** renameat2(RENAME_EXCHANGE) is the addon's; two renames do for a test. */
+function exchange(a: string, b: string): void {
+  renameSync(a, `${a}.swap`);
+  renameSync(b, a);
+  renameSync(`${a}.swap`, b);
+}
+
+/** Stages an "image" of one file into `target` and publishes it. */
+function checkpoint(target: string, content: string): void {
+  const staged = stageImageDir(target);
+  writeFileSync(join(staged.via, 'pages-1.img'), content);
+  publishStagedImage(staged.path, staged.target, exchange);
+  staged.close();
+}
+
+describe('an image written aside and put in place once complete', () => {
+  it('writes into a private directory beside the target, through its descriptor, and leaves the target alone until published', () => {
+    const target = join(base, 'deep', 'image');
+    const staged = stageImageDir(target);
+    expect(staged.path.startsWith(join(base, 'deep', '.image.crac-staging.'))).toBe(true);
+    expect(statSync(staged.path).mode & 0o777).toBe(0o700);
+    writeFileSync(join(staged.via, 'pages-1.img'), 'new');
+    expect(existsSync(target)).toBe(false);
+    publishStagedImage(staged.path, staged.target, exchange);
+    staged.close();
+    expect(readFileSync(join(target, 'pages-1.img'), 'utf8')).toBe('new');
+    expect(readdirSync(join(base, 'deep'))).toEqual(['image']);
+  });
+
+  it('replaces a previous image whole, and a failed checkpoint leaves it as it was, keeping the log aside', () => {
+    const target = join(base, 'image');
+    checkpoint(target, 'first');
+    checkpoint(target, 'second');
+    expect(readFileSync(join(target, 'pages-1.img'), 'utf8')).toBe('second');
+
+    const failed = stageImageDir(target);
+    writeFileSync(join(failed.via, 'pages-1.img'), 'half');
+    writeFileSync(join(failed.via, 'dump.log'), 'Error (criu/bfd.c:131): No space left on device');
+    const log = failed.discard();
+    expect(failed.discard(), 'once').toBe(log);
+    failed.close();
+    expect(log).toBe(join(failedDumpDir(target), 'dump.log'));
+    expect(readdirSync(failedDumpDir(target))).toEqual(['dump.log']);
+    expect(readFileSync(join(target, 'pages-1.img'), 'utf8')).toBe('second');
+    expect(readdirSync(base).sort()).toEqual(['.image.crac-failed', 'image']);
+  });
+
+  it('clears what a process that died mid-way left, keeping its log', () => {
+    const target = join(base, 'image');
+    const abandoned = join(base, '.image.crac-staging.999999999.abcd');
+    mkdirSync(abandoned);
+    writeFileSync(join(abandoned, 'dump.log'), 'killed');
+    writeFileSync(join(abandoned, 'pages-1.img'), 'half');
+    const staged = stageImageDir(target);
+    expect(existsSync(abandoned)).toBe(false);
+    expect(readFileSync(join(failedDumpDir(target), 'dump.log'), 'utf8')).toBe('killed');
+    staged.discard();
+    staged.close();
+  });
+
+  it('refuses, before writing anything, a target that is not a directory of images of this user', () => {
+    const holding = join(base, 'holding');
+    mkdirSync(holding);
+    writeFileSync(join(holding, 'notes.txt'), 'mine');
+    expect(() => stageImageDir(holding)).toThrow(/holds files that are not part of an image \(notes\.txt\)/);
+    const link = join(base, 'link');
+    symlinkSync(holding, link);
+    expect(() => stageImageDir(link)).toThrow(/is not a directory \(a symbolic link\)/);
+    expect(readdirSync(base).sort()).toEqual(['holding', 'link']);
+  });
+
+  it('refuses a target under a parent others can write, and leaves nothing there', () => {
+    const shared = join(base, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    expect(() => stageImageDir(join(shared, 'image'))).toThrow(
+      expect.objectContaining({ code: 'CRAC_EIMAGE', message: expect.stringMatching(/is writable by others .*refusing to checkpoint into it/) }),
+    );
+    expect(readdirSync(shared)).toEqual([]);
+  });
+});

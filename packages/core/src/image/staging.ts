@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { CracError, ErrorCode } from '../errors.js';
+import { DUMP_LOG, isDumpFile, SEAL_ERROR_FILE } from './layout.js';
+import { assertSafeImageDirFd, describeOwner, IMAGE_DIR_FLAGS, restoringUid } from './ownership.js';
+
+/**
+ * A checkpoint never writes into the image directory it was asked for: it writes a new image
+ * aside, in a private directory next to it, and the seal step puts that one in place in a single
+ * rename once the image is complete and sealed ({@link publishStagedImage}). A checkpoint that
+ * fails, or a process that dies on the way, leaves the previous image as it was.
+ */
+export interface StagedImageDir {
+  /** The image directory asked for (absolute): where the image will be once sealed. */
+  readonly target: string;
+  /** The staging directory's path: what CRIU records for the files the process holds in it. */
+  readonly path: string;
+  /** The staging directory, open O_DIRECTORY | O_NOFOLLOW and checked: owned by this user, 0700, safe parents. */
+  readonly fd: number;
+  /** `/proc/self/fd/N` of {@link fd}: files are written through it, never by a path that could change. */
+  readonly via: string;
+  /**
+   * After a failed checkpoint: removes the staging directory. CRIU's log, when it wrote one, is
+   * kept as `.<name>.crac-failed/dump.log` beside the image directory; returns its path. Once:
+   * later calls return the same.
+   */
+  discard(): string | undefined;
+  /** Closes {@link fd}. */
+  close(): void;
+}
+
+/** `.<name>.crac-staging.<pid>.<random>`: hidden, and tells which process writes it. */
+const STAGING = /^\.(.+)\.crac-staging\.(\d+)\.[0-9a-f]+$/;
+
+/** Where CRIU's log of a failed checkpoint into `target` is kept. */
+export function failedDumpDir(target: string): string {
+  return join(dirname(target), `.${basename(target)}.crac-failed`);
+}
+
+/**
+ * Prepares a checkpoint into `target`: checks what is there (a directory of this user's holding
+ * nothing but an image, or nothing), creates a private staging directory beside it and checks it
+ * and each of its parents the way a restore will (owned by this user or root, not writable by
+ * others: a sticky /tmp is fine). Anything another user could swap mid-way is refused before a
+ * byte is written.
+ * @throws {@link CracError} `CRAC_EIMAGE` saying what is wrong and how to fix it.
+ */
+export function stageImageDir(dir: string): StagedImageDir {
+  const target = resolve(dir);
+  try {
+    return stage(target);
+  } catch (error) {
+    if (error instanceof CracError) throw error;
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why = code === 'EROFS' ? 'it is on a read-only file system' : code === 'ENOSPC' ? 'the disk is full' : message;
+    throw new CracError(ErrorCode.IMAGE, `cannot checkpoint into ${target}: ${why}`, { cause: error });
+  }
+}
+
+function stage(target: string): StagedImageDir {
+  const parent = dirname(target);
+  const name = basename(target);
+  if (target === parent) throw new CracError(ErrorCode.IMAGE, `cannot checkpoint into ${target}: choose a directory below it`);
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
+  assertReplaceable(target);
+  removeAbandonedStagings(parent, name);
+  const path = join(parent, `.${name}.crac-staging.${process.pid}.${randomBytes(4).toString('hex')}`);
+  mkdirSync(path, { mode: 0o700 });
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, IMAGE_DIR_FLAGS);
+    fchmodSync(fd, 0o700);
+    // named by the target in messages: the staging directory is ours and 0700, its parents are the target's
+    assertSafeImageDirFd(fd, target, restoringUid(), 'checkpoint');
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(path, { recursive: true, force: true });
+    throw error;
+  }
+  const opened = fd;
+  let open = true;
+  let discarded: { log: string | undefined } | undefined;
+  return {
+    target,
+    path,
+    fd: opened,
+    via: `/proc/self/fd/${opened}`,
+    discard: () => {
+      discarded ??= { log: keepLogOf(path, target) };
+      return discarded.log;
+    },
+    close: () => {
+      if (open) closeSync(opened);
+      open = false;
+    },
+  };
+}
+
+/** The image directory, if there is one, must be a directory of this user's that holds only an image. */
+function assertReplaceable(target: string): void {
+  let stat: ReturnType<typeof lstatSync>;
+  try {
+    stat = lstatSync(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!stat.isDirectory())
+    throw new CracError(ErrorCode.IMAGE, `${target} is not a directory${stat.isSymbolicLink() ? ' (a symbolic link)' : ''}`);
+  const uid = restoringUid();
+  if (stat.uid !== uid) {
+    throw new CracError(
+      ErrorCode.IMAGE,
+      `${target} belongs to another user (owner ${describeOwner(stat.uid)}), not to you (${describeOwner(uid)}): refusing to checkpoint into it. Fix: choose a directory of your own`,
+    );
+  }
+  const foreign = readdirSync(target).filter((entry) => !isDumpFile(entry));
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, and ${foreign.length - 5} more` : '');
+    throw new CracError(
+      ErrorCode.IMAGE,
+      `${target} holds files that are not part of an image (${shown}): a checkpoint replaces the whole directory. Fix: choose an empty or new directory, or move those files away`,
+    );
+  }
+}
+
+/** Staging directories of processes that died before they finished (a crash, a kill -9): their log is kept as a failed one's. */
+function removeAbandonedStagings(parent: string, name: string): void {
+  for (const entry of readdirSync(parent)) {
+    const match = STAGING.exec(entry);
+    if (!match || match[1] !== name || isAlive(Number(match[2]))) continue;
+    const path = join(parent, entry);
+    // its CRIU log, if any, is what tells why that checkpoint never ended
+    if (lstatSync(path).uid === restoringUid()) keepLogOf(path, join(parent, name));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function keepLogOf(staging: string, target: string): string | undefined {
+  let hasLog = false;
+  try {
+    hasLog = lstatSync(join(staging, DUMP_LOG)).isFile();
+  } catch {
+    // no log: CRIU did not get that far
+  }
+  if (!hasLog) {
+    rmSync(staging, { recursive: true, force: true });
+    return undefined;
+  }
+  const kept = new Set([DUMP_LOG, SEAL_ERROR_FILE]);
+  for (const entry of readdirSync(staging)) if (!kept.has(entry)) rmSync(join(staging, entry), { recursive: true, force: true });
+  const failed = failedDumpDir(target);
+  rmSync(failed, { recursive: true, force: true });
+  renameSync(staging, failed);
+  return join(failed, DUMP_LOG);
+}
+
+/**
+ * Puts a sealed staged image in place of `target`: a rename when there is no image yet, else an
+ * exchange of the two directories in one step (`exchange`, renameat2 RENAME_EXCHANGE), after
+ * which the previous image, now at the staging path, is removed. Run by the seal step at
+ * post-dump, while the dumped process is still frozen: if it fails, the dump fails.
+ * @throws {@link CracError} `CRAC_EIMAGE` when `target` changed into something that is not ours to replace.
+ */
+export function publishStagedImage(staging: string, target: string, exchange: (a: string, b: string) => void): void {
+  try {
+    renameSync(staging, target);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EISDIR' && code !== 'ENOTDIR') throw error;
+  }
+  assertReplaceable(target);
+  exchange(staging, target);
+  rmSync(staging, { recursive: true, force: true });
+}
