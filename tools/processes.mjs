@@ -110,7 +110,14 @@ export function start(command, args, options = {}) {
     });
   } else {
     const line = [command, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
-    started = spawnProcess('script', ['-qefc', line, '/dev/null'], { ...common, stdio: ['ignore', 'pipe', 'inherit'] });
+    // `script` runs the line with $SHELL -c: `exec` makes the command itself the terminal's session
+    // leader and foreground group, as a job-control shell would (a plain `sh -c` stays in front of
+    // it, and dies of the terminal's SIGHUP)
+    started = spawnProcess('script', ['-qefc', `exec ${line}`, '/dev/null'], {
+      ...common,
+      env: { ...common.env, SHELL: '/bin/sh' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
   }
   running.add({ started, outputDir });
   return started;
