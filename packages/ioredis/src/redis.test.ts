@@ -121,6 +121,31 @@ describe('cracRedis', () => {
     expect(configured.options.db).toBe(4);
   });
 
+  it('follows a REDIS_URL that the restore changed, with no option; keeps its settings otherwise', async () => {
+    const context = new Context();
+    const redis = cracRedis(client(), { context });
+    const saved = process.env.REDIS_URL;
+    try {
+      process.env.REDIS_URL = `${URL}/5`;
+      await checkpointRestore({ engine: 'simulate', context });
+      expect(redis.options.db, 'unchanged since the checkpoint: its own settings').toBe(0);
+      const restoredElsewhere = createSimulateEngine({ onCheckpoint: () => void (process.env.REDIS_URL = `${URL}/6`) });
+      await checkpointRestore({ engine: restoredElsewhere, context });
+      expect(redis.options.db).toBe(6);
+      await redis.set(key('db6'), 'yes');
+      expect(await client({ db: 6 }).get(key('db6'))).toBe('yes');
+
+      const pinnedContext = new Context();
+      const pinned = cracRedis(client(), { context: pinnedContext, fromEnv: false });
+      const restoredAgain = createSimulateEngine({ onCheckpoint: () => void (process.env.REDIS_URL = `${URL}/7`) });
+      await checkpointRestore({ engine: restoredAgain, context: pinnedContext });
+      expect(pinned.options.db, 'fromEnv: false').toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
+  });
+
   it('registers a client once however often it is wrapped', () => {
     const context = new Context();
     const redis = client({ lazyConnect: true });

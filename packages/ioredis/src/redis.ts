@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expectShape, suspendable } from '@crac/core/kit';
+import { expectShape, suspendable, watchEnvironment } from '@crac/core/kit';
 import type { Cluster, Redis } from 'ioredis';
 import { redisSettingsFromUrl } from './env.js';
 import type { CracRedisOptions } from './types.js';
@@ -16,7 +16,8 @@ interface CommandLike {
 /**
  * What this adapter reads from an ioredis 5 client (`Redis` or `Cluster`). Public: `status`,
  * `quit()`, `disconnect()`, `connect()`, `options`, `isCluster`. Internal: `manuallyClosing`
- * (the app is quitting the client itself: it stays ended). Semi-public: `sendCommand()`
+ * (the app is quitting the client itself: it stays ended), `prevCondition` (the last connection's
+ * database, which ioredis selects again on reconnecting). Semi-public: `sendCommand()`
  * (every command, pipelines included, goes through it: the gate sits there). Subscriptions come
  * back through ioredis's own `autoResubscribe`, which replays what the last connection had
  * subscribed to (it keeps that across `quit()`).
@@ -24,6 +25,7 @@ interface CommandLike {
 interface ClientInternals {
   status: string;
   manuallyClosing?: boolean;
+  prevCondition?: { select: number } | null;
   isCluster?: boolean;
   options: Record<string, unknown>;
   quit(): Promise<unknown>;
@@ -39,7 +41,8 @@ interface ClientInternals {
  *
  * Before a checkpoint, new commands are held (they resolve after the restore, nothing is lost),
  * the pending ones finish (`QUIT`), and the connection closes. After the restore the client
- * connects again (with `config` / `fromEnv` applied), the held commands go out, and the
+ * connects again (with `config` / `fromEnv` applied: by default, to the server `REDIS_URL` names
+ * when the restoring environment changed it), the held commands go out, and the
  * subscriptions (`subscribe`, `psubscribe`) come back. A client that never connected
  * (`lazyConnect`) or that was quit by the app is left as it is. Wrapping a client twice returns
  * it unchanged.
@@ -49,7 +52,7 @@ interface ClientInternals {
  * import Redis from 'ioredis';
  * import { cracRedis } from '@crac/ioredis';
  *
- * const redis = cracRedis(new Redis(process.env.REDIS_URL), { fromEnv: true });
+ * const redis = cracRedis(new Redis(process.env.REDIS_URL));
  * ```
  * @throws {@link CracError} `CRAC_EINVAL` when `client` is not an ioredis 5 client.
  */
@@ -63,12 +66,15 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
   let quitting = false;
   let reconnect = false;
   let connected: Promise<void> | undefined;
+  const urlVariable = typeof options.fromEnv === 'string' ? options.fromEnv : 'REDIS_URL';
+  const environment = watchEnvironment([urlVariable]);
   const suspension = suspendable({
     target: client,
     tag: TAG,
     options,
     defaultName: isCluster ? 'redis cluster' : 'redis',
     async release({ timeoutMs }) {
+      environment.snapshot();
       const status = internals.status;
       // never connected (lazyConnect), or quit by the app: nothing to release, nothing to take back
       if (status === 'wait' || status === 'end') return;
@@ -95,10 +101,16 @@ export function cracRedis<C extends Redis | Cluster>(client: C, options: CracRed
       if (!reconnect) return;
       reconnect = false;
       if (!isCluster) {
-        const variable = options.fromEnv === true ? 'REDIS_URL' : options.fromEnv || undefined;
-        const url = variable ? process.env[variable] : undefined;
+        // by default, the server the restoring environment names when it names another one
+        const follow = options.fromEnv === undefined ? environment.changed().length > 0 : options.fromEnv !== false;
+        const url = follow ? process.env[urlVariable] : undefined;
         Object.assign(internals.options, url ? redisSettingsFromUrl(url) : {}, options.config?.() ?? {});
+        // ioredis re-selects the last connection's database when it connects again: make that the configured one
+        if (internals.prevCondition) internals.prevCondition.select = Number(internals.options.db ?? 0);
       }
+      // Our own disconnect() of a client that had not connected yet leaves ioredis's flag set (only a
+      // 'close' after a connection clears it): the next checkpoint would take it for the app's quit.
+      internals.manuallyClosing = false;
       // connect() before the gate opens: the held commands then wait in ioredis's offline queue until it is ready.
       // Not ready (the server is down): ioredis goes on retrying by its retryStrategy, as it would at start.
       connected = internals.connect().catch(() => {});

@@ -15,9 +15,11 @@ export interface CracRedisOptions extends AdapterOptions {
    */
   config?: () => Partial<RedisOptions>;
   /**
-   * After a restore, read the connection URL from the environment: `true` for `REDIS_URL`, or
-   * the variable's name. When it is set, its host, port, username, password, database and
-   * `rediss:` (TLS) replace the client's. Standalone `Redis` only. Default `false`.
+   * After a restore, read the connection URL from the environment: when it is set, its host,
+   * port, username, password, database and `rediss:` (TLS) replace the client's. `true`: always,
+   * from `REDIS_URL`; a variable's name: always, from that one; `false`: never. Default: from
+   * `REDIS_URL` when the restoring environment changed it since the checkpoint (a copy restored
+   * elsewhere talks to the server it names). Standalone `Redis` only.
    */
   fromEnv?: boolean | string;
 }

@@ -1,5 +1,8 @@
 import type { PoolConfig } from 'pg';
 
+/** The variables that name a PostgreSQL server and its credentials, which a restore may change. */
+export const PG_ENV = ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;
+
 /** The connection settings the environment names (those that are set). */
 export function pgSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<PoolConfig> {
   const settings: Partial<PoolConfig> = {};

@@ -166,6 +166,31 @@ describe('cracPg', () => {
     expect((await envPool.query(`select current_setting('application_name') as n`)).rows[0].n).toBe('from-env');
   });
 
+  it('follows a DATABASE_URL that the restore changed, with no option; keeps its settings when the environment names nothing new', async () => {
+    const context = new Context();
+    const { pool } = newPool();
+    cracPg(pool, { context });
+    const saved = process.env.DATABASE_URL;
+    const restoredWith = (url: string) => createSimulateEngine({ onCheckpoint: () => void (process.env.DATABASE_URL = url) });
+    const appName = async () => (await pool.query(`select current_setting('application_name') as n`)).rows[0].n;
+    try {
+      process.env.DATABASE_URL = `${URL}?application_name=at-build`;
+      await checkpointRestore({ engine: 'simulate', context });
+      expect(pool.options.connectionString, 'unchanged: the pool keeps its own settings').toBe(URL);
+      await checkpointRestore({ engine: restoredWith(`${URL}?application_name=elsewhere`), context });
+      expect(await appName()).toBe('elsewhere');
+
+      const pinned = newPool().pool;
+      const pinnedContext = new Context();
+      cracPg(pinned, { context: pinnedContext, fromEnv: false });
+      await checkpointRestore({ engine: restoredWith(`${URL}?application_name=ignored`), context: pinnedContext });
+      expect(pinned.options.connectionString, 'fromEnv: false').toBe(URL);
+    } finally {
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
+    }
+  });
+
   it('registers a pool once however often it is wrapped, at Priority.CONNECTION', async () => {
     const context = new Context();
     const { pool } = newPool();

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { expectShape, suspendable } from '@crac/core/kit';
+import { expectShape, suspendable, watchEnvironment } from '@crac/core/kit';
 import type { Pool, PoolClient } from 'pg';
-import { pgSettingsFromEnv } from './env.js';
+import { PG_ENV, pgSettingsFromEnv } from './env.js';
 import type { CracPgOptions } from './types.js';
 
 const TAG = '@crac/pg';
@@ -31,15 +31,17 @@ interface PoolInternals {
  * Before a checkpoint, new borrowers (`pool.query()`, `pool.connect()`) wait in a queue, the
  * clients already borrowed are waited for (`timeoutMs`), then every idle connection is closed.
  * After the restore the queue goes on and the pool connects again lazily, as it does at start,
- * with `config` / `fromEnv` applied. The pool is never ended. Wrapping a pool twice returns it
- * unchanged.
+ * with `config` / `fromEnv` applied: by default, when the restoring environment changed
+ * `DATABASE_URL` or a `PG*` variable, the pool follows it (an image built in CI and restored in
+ * production talks to production's database). The pool is never ended. Wrapping a pool twice
+ * returns it unchanged.
  *
  * @example
  * ```ts
  * import pg from 'pg';
  * import { cracPg } from '@crac/pg';
  *
- * const pool = cracPg(new pg.Pool({ connectionString: process.env.DATABASE_URL }), { fromEnv: true });
+ * const pool = cracPg(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
  * ```
  * @throws {@link CracError} `CRAC_EINVAL` when `pool` is not a pg.Pool this adapter knows.
  */
@@ -50,6 +52,7 @@ export function cracPg<P extends Pool>(pool: P, options: CracPgOptions = {}): P 
     'cracPg() takes a pg.Pool (pg 8); for a lone pg.Client use cracPgClient()',
   );
   const connect = internals.connect;
+  const environment = watchEnvironment(PG_ENV);
   const suspension = suspendable({
     target: pool,
     tag: TAG,
@@ -63,12 +66,15 @@ export function cracPg<P extends Pool>(pool: P, options: CracPgOptions = {}): P 
       destroy: () => destroyBorrowed(internals),
     },
     async release({ waitForOutstanding }) {
+      environment.snapshot();
       if (internals.ending) return;
       await waitForOutstanding();
       await closeIdle(internals, connect);
     },
     resume() {
-      const settings = { ...(options.fromEnv ? pgSettingsFromEnv() : {}), ...(options.config?.() ?? {}) };
+      // by default, the server the restoring environment names when it names another one
+      const fromEnv = options.fromEnv ?? environment.changed().length > 0;
+      const settings = { ...(fromEnv ? pgSettingsFromEnv() : {}), ...(options.config?.() ?? {}) };
       for (const [key, value] of Object.entries(settings)) {
         if (value !== undefined) internals.options[key] = value;
       }

@@ -23,10 +23,12 @@ export interface CracPgOptions extends PoolAdapterOptions {
    */
   config?: () => Partial<PoolConfig>;
   /**
-   * Shorthand for `config`: after a restore, `DATABASE_URL` (as `connectionString`), `PGHOST`,
-   * `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE`, those that are set, replace the pool's
-   * settings. Default `false`. (pg itself reads the `PG*` variables for every new connection
-   * when the pool's options leave them out; this option also overrides settings given explicitly.)
+   * After a restore, `DATABASE_URL` (as `connectionString`), `PGHOST`, `PGPORT`, `PGUSER`,
+   * `PGPASSWORD` and `PGDATABASE`, those that are set, replace the pool's settings (those given
+   * explicitly too). `true`: always; `false`: never. Default: when the restoring environment
+   * changed any of them since the checkpoint, so that a copy restored elsewhere talks to the
+   * server it names, and settings the app chose stay when it names nothing new.
+   * (`checkpointRestore()`'s `environment` lists what the restore changed.)
    */
   fromEnv?: boolean;
 }

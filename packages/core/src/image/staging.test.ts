@@ -1,4 +1,16 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,7 +98,10 @@ describe('an image written aside and put in place once complete', () => {
     mkdirSync(shared);
     chmodSync(shared, 0o777);
     expect(() => stageImageDir(join(shared, 'image'))).toThrow(
-      expect.objectContaining({ code: 'CRAC_EIMAGE', message: expect.stringMatching(/is writable by others .*refusing to checkpoint into it/) }),
+      expect.objectContaining({
+        code: 'CRAC_EIMAGE',
+        message: expect.stringMatching(/is writable by others .*refusing to checkpoint into it/),
+      }),
     );
     expect(readdirSync(shared)).toEqual([]);
   });

@@ -8,6 +8,7 @@
  */
 export { heldWorkBelongsElsewhere } from '../cycle/scope.js';
 export { claimOnce } from './claim-once.js';
+export { type EnvironmentWatch, watchEnvironment } from './environment-watch.js';
 export { expectShape, type MemberType } from './expect-shape.js';
 export { Gate } from './gate.js';
 export {
