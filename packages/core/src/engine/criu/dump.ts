@@ -11,6 +11,7 @@ import { criuErrorLines } from './log.js';
 import { loadNative, type NativeBinding } from './native.js';
 import { prepareRestoredProcess } from '../../restored/prepare.js';
 import { fullGc } from './full-gc.js';
+import { holdStopSignals, type NativeSignalHold } from './hold-signals.js';
 import { type ShrinkReport, shrinkProcess } from './shrink.js';
 import { resolveShrink } from './shrink-option.js';
 import type { Engine, EngineRequest, EngineResult } from '../engine.js';
@@ -39,6 +40,24 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   // A bad CRAC_SHRINK or CRAC_CRIU_TIMEOUT_MS fails here, before the image directory is touched.
   const shrinkBeforeDump = resolveShrink(request.shrink);
   const replyTimeoutMs = criuTimeoutMs();
+  // From here on a stop signal is caught in C, not saved in the image; one that came before abandons the checkpoint.
+  const signals = request.stopSignals ? await holdStopSignals(native, request.stopSignals) : undefined;
+  try {
+    signals?.throwIfStopped();
+    return dumpHeld(native, criu, { ...request, imagesDir: request.imagesDir }, { shrinkBeforeDump, replyTimeoutMs, signals });
+  } finally {
+    signals?.release('failed');
+  }
+}
+
+/** The dump proper, with the stop signals held: synchronous, the event loop waits for it. */
+function dumpHeld(
+  native: NativeBinding,
+  criu: CriuBinary,
+  request: EngineRequest & { imagesDir: string },
+  held: { shrinkBeforeDump: boolean; replyTimeoutMs: number | undefined; signals: NativeSignalHold | undefined },
+): EngineResult {
+  const { shrinkBeforeDump, replyTimeoutMs, signals } = held;
   const imagesDir = resolve(request.imagesDir);
   prepareImagesDir(imagesDir);
   const handoff = openHandoff(imagesDir);
@@ -58,6 +77,8 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
     // CRIU writes the image with this process's umask: keep it private to the owner.
     const umask = process.umask(0o077);
     try {
+      // a stop signal caught while the image was prepared: still before the dump
+      signals?.throwIfStopped();
       ({ result } = native.checkpoint({
         criuPath: criu.path,
         imagesDir,
@@ -68,7 +89,10 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
         configFile,
         ...(replyTimeoutMs === undefined ? {} : { replyTimeoutMs }),
       }));
+      // first thing after the dump: in a copy, a signal from now on is the copy's own
+      signals?.release(result);
     } catch (error) {
+      signals?.release('failed');
       removeSealHook(imagesDir);
       throw withCriuLog(error);
     } finally {

@@ -24,6 +24,12 @@ export interface NativeBinding {
   v8Notify(kind: 'low-memory' | 'pressure-critical' | 'pressure-moderate' | 'pressure-none'): true;
   /** Points descriptor `fd` (above 2) at /dev/null, keeping its number (dup3): the audit's `close` for raw descriptors. */
   neutralizeFd(fd: number): true;
+  /** Catches these signals in C until {@link NativeBinding.releaseSignals} (the stop signals, during a dump). */
+  holdSignals(signals: number[]): true;
+  /** The held signals caught so far. */
+  caughtSignals(): number[];
+  /** Puts the previous handlers back; returns the signals caught while held, and forgets them. */
+  releaseSignals(): number[];
 }
 
 let loaded: NativeBinding | undefined;
