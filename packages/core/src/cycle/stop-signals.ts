@@ -82,8 +82,11 @@ export class StopSignalInterceptor implements StopSignalHold {
 
   /**
    * Gives the app its listeners back, then delivers each signal that arrived, once: to those
-   * listeners, or to the default action (which ends the process). Calling it twice is harmless.
-   * @returns the signals delivered.
+   * listeners, or to the default action (which ends the process). The signals are sent on the
+   * next turn of the event loop, so that whoever awaits the cycle hears how it ended first (the
+   * checkpoint trigger answers its requester before a default action ends the process).
+   * Calling it twice is harmless.
+   * @returns the signals to be delivered.
    */
   release(): StopSignal[] {
     if (this.#released) return [];
@@ -95,7 +98,11 @@ export class StopSignalInterceptor implements StopSignalHold {
     }
     const delivered = [...this.#arrived];
     // a real signal: it takes the path it would have taken without the checkpoint
-    for (const signal of delivered) process.kill(process.pid, signal);
+    if (delivered.length > 0) {
+      setImmediate(() => {
+        for (const signal of delivered) process.kill(process.pid, signal);
+      });
+    }
     return delivered;
   }
 
