@@ -20,7 +20,8 @@ import type { Engine, EngineRequest, EngineResult } from '../engine.js';
  * The CRIU engine: the process dumps itself through the native bridge (CRIU runs in a
  * detached grandchild, outside the dumped tree). Resolves `restored` in a restored copy and
  * `checkpointed` when left running; with `leaveRunning: false` the original process ends
- * with the dump (CRIU kills it).
+ * with the dump (CRIU kills it). The cycle's stop signals are caught in C around the dump, so
+ * that none is saved in the image (see `hold-signals.ts`).
  *
  * @throws {@link CracError} `CRAC_EENGINE` at selection when the native bridge or CRIU is missing.
  */
