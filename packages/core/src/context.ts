@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { CheckpointError, CracError, ErrorCode, type HookPhase, HookTimeoutError, ResourceError, RestoreError } from './errors.js';
 import { cycleScope, DEFAULT_HOOK_TIMEOUT_MS } from './cycle/scope.js';
 import { publish } from './cycle/diagnostics.js';
-import { Priority, type RegisterOptions, type Resource, type Unregister } from './types.js';
+import { Priority, type RegisterOptions, type Resource, type ResourceContext, type Unregister } from './types.js';
 
 interface Entry {
   readonly resource: Resource;
@@ -79,20 +79,24 @@ export class Context implements Resource {
   }
 
   /**
-   * Notifies every resource, in order, even when some fail.
-   * @throws {@link CheckpointError} listing a {@link ResourceError} per failed hook. The
-   * resources notified so far (failed ones included) are remembered: a following
-   * {@link Context.afterRestore} gives them back what they released.
+   * Notifies every resource, in order, even when some fail. Once `signal` is aborted (the
+   * checkpoint is abandoned: a stop signal arrived, or this context's own hook timed out), the
+   * hook running is told through its own signal and no further resource is notified.
+   * @throws {@link CheckpointError} listing a {@link ResourceError} per failed hook (and the
+   * abort's reason first, when aborted). The resources notified so far (failed ones included) are
+   * remembered: a following {@link Context.afterRestore} gives them back what they released.
    */
-  async beforeCheckpoint(): Promise<void> {
+  async beforeCheckpoint(_parent?: ResourceContext, signal?: AbortSignal): Promise<void> {
     const order = [...this.#entries].sort((a, b) => b.priority - a.priority || b.seq - a.seq);
     this.#notified = [];
-    const errors: ResourceError[] = [];
+    const errors: unknown[] = [];
     for (const entry of order) {
+      if (signal?.aborted) break;
       this.#notified.push(entry);
-      const error = await this.#invoke(entry, 'beforeCheckpoint');
+      const error = await this.#invoke(entry, 'beforeCheckpoint', signal);
       if (error) errors.push(error);
     }
+    if (signal?.aborted) errors.unshift(signal.reason);
     if (errors.length > 0) throw new CheckpointError(errors);
   }
 
@@ -128,11 +132,14 @@ export class Context implements Resource {
     await withTimeout(late, this.#timeoutOf(entry), () => new Error('still running')).catch(() => {});
   }
 
-  async #invoke(entry: Entry, phase: HookPhase): Promise<ResourceError | undefined> {
+  async #invoke(entry: Entry, phase: HookPhase, outer?: AbortSignal): Promise<ResourceError | undefined> {
     const timeoutMs = this.#timeoutOf(entry);
     publish.hookStart({ resourceName: entry.name, phase });
     const started = performance.now();
     const abort = new AbortController();
+    // the hook hears of an abandoned checkpoint too (it still settles before anything is given back)
+    const stopOuter = () => abort.abort(outer?.reason);
+    outer?.addEventListener('abort', stopOuter, { once: true });
     let call: Promise<void> | undefined;
     let error: ResourceError | undefined;
     try {
@@ -152,6 +159,7 @@ export class Context implements Resource {
           );
       }
     }
+    outer?.removeEventListener('abort', stopOuter);
     publish.hookEnd({ resourceName: entry.name, phase, durationMs: performance.now() - started, error });
     return error;
   }

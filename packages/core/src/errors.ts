@@ -64,6 +64,17 @@ export const ErrorCode = {
   WATCH: 'CRAC_EWATCH',
   /** Warning: a restored copy could not read its restoring environment; `process.env` stays the image's. */
   RESTORE_ENVIRONMENT: 'CRAC_ERESTORE_ENV',
+  /**
+   * A stop signal (SIGTERM, SIGINT, SIGHUP) arrived during a checkpoint. Before the dump: the
+   * checkpoint was abandoned, rolled back, and the app got the signal once. As a warning in a
+   * restored copy: the signal reached the original process during the dump, and the copy dropped it.
+   */
+  STOP_SIGNAL: 'CRAC_ESIGNAL',
+  /**
+   * A process said it was dumping and did not end nor answer again in time (CRIU hung?). It was
+   * sent no stop signal then: one that arrives mid-dump could be saved in the image.
+   */
+  DUMP_TIMEOUT: 'CRAC_EDUMP_TIMEOUT',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

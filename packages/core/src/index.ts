@@ -25,6 +25,7 @@ export {
   type HookStartMessage,
   type PhaseEndMessage,
 } from './cycle/diagnostics.js';
+export { STOP_SIGNALS, type StopSignal, type StopSignalHold } from './cycle/stop-signals.js';
 export type { ShrinkReport, ShrinkStep } from './engine/criu/shrink.js';
 export type { Engine, EngineName, EngineRequest, EngineResult } from './engine/engine.js';
 export { ENGINE_ENV } from './engine/select.js';

@@ -19,8 +19,9 @@ export interface Resource {
   readonly name?: string;
   /**
    * Release what cannot be saved in the image. Throwing cancels the checkpoint. `signal` is
-   * aborted when the hook's timeout expires: stop waiting then (the checkpoint is cancelled and
-   * `afterRestore` follows once this hook has settled).
+   * aborted when the hook's timeout expires, or when a stop signal (SIGTERM...) abandons the
+   * checkpoint: stop waiting then (the checkpoint is cancelled and `afterRestore` follows once
+   * this hook has settled).
    */
   beforeCheckpoint(context: ResourceContext, signal: AbortSignal): void | Promise<void>;
   /** Take back what was released, with the restoring host's configuration. `signal`: as above. */

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   controlSocketPath,
   type DumpIdentity,
+  DumpTimeoutError,
   ensureControlDir,
   exitCodeOf,
   type ProcessExit,
@@ -100,6 +101,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     try {
       ({ outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false }));
     } catch (error) {
+      if (error instanceof DumpTimeoutError) return await afterDumpTimeout(error, app, exited, options, report, checkpointStarted);
       return await afterFailedCheckpoint(error as Error, app, exited, options, report);
     }
     report.phase(
@@ -131,6 +133,11 @@ async function afterFailedCheckpoint(
 ): Promise<number> {
   report.error(error);
   report.finish({ ok: false }, error);
+  if ((error as CracError).code === ErrorCode.STOP_SIGNAL) {
+    // it was asked to stop mid-way and got that signal once its resources were back: another would be a second request
+    report.info(`no image was made; the app stops as it was asked (${describeExit(await exited)})`);
+    return ExitCode.FAILED;
+  }
   if (options.leaveRunning) {
     report.info('no image was made; the app keeps running');
     await exited;
@@ -139,6 +146,42 @@ async function afterFailedCheckpoint(
     app.kill('SIGTERM');
     await exited;
   }
+  return ExitCode.FAILED;
+}
+
+/**
+ * The app's dump outlasted its bound. A SIGTERM now could be saved in the image and replayed by
+ * every copy: with --leave-running the app is left as it is (still this command's child); as a
+ * build step it is SIGKILLed, which no image can hold. The seal then says whether the dump had
+ * made it after all.
+ */
+async function afterDumpTimeout(
+  error: DumpTimeoutError,
+  app: ChildProcess,
+  exited: Promise<Exit>,
+  options: CheckpointCommandOptions,
+  report: Report,
+  started: number,
+): Promise<number> {
+  if (options.leaveRunning) {
+    report.error(error);
+    report.finish({ ok: false }, error);
+    report.info(`the app (pid ${error.pid}) is left as it is; waiting for it to end`);
+    await exited;
+    return ExitCode.FAILED;
+  }
+  app.kill('SIGKILL');
+  await exited;
+  const imagesDir = error.imagesDir;
+  if (imagesDir && sealedImageOf(imagesDir, { checkpointId: error.checkpointId })) {
+    report.info(`${error.message}; it was killed (SIGKILL), but its dump had finished: the image is sealed`);
+    report.phase('checkpoint', performance.now() - started, `dumped, image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`);
+    report.finish({ ok: true, pid: error.pid, outcome: 'dumped', imagesDir });
+    return ExitCode.OK;
+  }
+  report.error(error);
+  report.finish({ ok: false }, error);
+  report.info('the app was killed (SIGKILL); no image was made');
   return ExitCode.FAILED;
 }
 

@@ -16,6 +16,9 @@ NAPI_MODULE_INIT()
 		{ "v8Notify", NULL, js_v8_notify, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "neutralizeFd", NULL, js_neutralize_fd, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "exchangePaths", NULL, js_exchange_paths, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "holdSignals", NULL, js_hold_signals, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "caughtSignals", NULL, js_caught_signals, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "releaseSignals", NULL, js_release_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
 		return NULL;

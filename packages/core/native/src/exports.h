@@ -13,5 +13,8 @@ napi_value js_malloc_trim(napi_env env, napi_callback_info info);   /* memory.c 
 napi_value js_v8_notify(napi_env env, napi_callback_info info);     /* memory.c */
 napi_value js_neutralize_fd(napi_env env, napi_callback_info info); /* fds.c */
 napi_value js_exchange_paths(napi_env env, napi_callback_info info); /* fds.c */
+napi_value js_hold_signals(napi_env env, napi_callback_info info);    /* signals.c */
+napi_value js_caught_signals(napi_env env, napi_callback_info info);  /* signals.c */
+napi_value js_release_signals(napi_env env, napi_callback_info info); /* signals.c */
 
 #endif

@@ -326,11 +326,13 @@ describe('engines and results', () => {
     expect(result.timings.totalMs).toBeGreaterThanOrEqual(result.timings.checkpointMs);
   });
 
-  it('hands the engine the image directory and leave-running flag', async () => {
+  it('hands the engine the image directory, leave-running flag and the stop signals it holds', async () => {
     const requests: unknown[] = [];
     const engine = createSimulateEngine({ onCheckpoint: (request) => void requests.push(request) });
     await checkpointRestore({ engine, context: new Context(), imagesDir: '/img', leaveRunning: true });
-    expect(requests).toEqual([{ imagesDir: '/img', leaveRunning: true }]);
+    expect(requests).toEqual([
+      { imagesDir: '/img', leaveRunning: true, stopSignals: expect.objectContaining({ signals: expect.any(Array) }) },
+    ]);
   });
 
   it('takes the engine from CRAC_ENGINE when the caller names none', async () => {

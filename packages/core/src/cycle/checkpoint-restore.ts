@@ -8,6 +8,7 @@ import { registerBuiltins } from '../builtins/index.js';
 import type { Context } from '../context.js';
 import { cycleScope, DEFAULT_HOOK_TIMEOUT_MS } from './scope.js';
 import { publish } from './diagnostics.js';
+import { StopSignalInterceptor, stopSignalError } from './stop-signals.js';
 import type { Engine, EngineName, EngineOutcome, EngineResult } from '../engine/engine.js';
 import type { ShrinkReport } from '../engine/criu/shrink.js';
 import { resolveEngine } from '../engine/select.js';
@@ -93,6 +94,12 @@ export interface CheckpointResult {
  * If only `afterRestore` hooks fail, it rejects with a {@link RestoreError} whose `outcome`
  * says what happened to the process.
  *
+ * Stop signals (SIGTERM, SIGINT, SIGHUP) are held back while the cycle runs: the app's handlers
+ * would shut it down only for the rollback or the restore to reopen what they closed. One that
+ * arrives before the dump abandons the checkpoint (`CRAC_ESIGNAL` in the {@link CheckpointError});
+ * one that arrives during the dump is for the original process only (a restored copy drops it).
+ * Each is delivered once when the cycle settles, to the app's listeners or the default action.
+ *
  * @throws {@link CracError} `CRAC_EBUSY` while another checkpoint runs, `CRAC_EREENTRANT` when
  * called from inside a hook, `CRAC_EINVAL`/`CRAC_EENGINE` for a bad or unavailable engine.
  *
@@ -129,13 +136,18 @@ export async function checkpointRestore(options: CheckpointOptions = {}): Promis
   const policyFor = resolvePolicy(options.unreleased);
   registerBuiltins(state.context);
   state.cycleRunning = true;
+  let stopSignals: StopSignalInterceptor | undefined;
   try {
+    const held = new StopSignalInterceptor();
+    stopSignals = held;
     const leaveRunning = options.leaveRunning ?? false;
     return await cycleScope.run({ hookTimeoutMs, leaveRunning }, () =>
-      runCycle(engine, { ...options, audit: auditMode }, policyFor, state.context),
+      runCycle(engine, { ...options, audit: auditMode }, policyFor, state.context, held),
     );
   } finally {
     state.cycleRunning = false;
+    // after everything is given back: the app's own shutdown then closes what stays closed
+    stopSignals?.release();
   }
 }
 
@@ -144,6 +156,7 @@ async function runCycle(
   options: CheckpointOptions & { audit: AuditMode },
   policyFor: ReturnType<typeof resolvePolicy>,
   globalContext: Context,
+  stopSignals: StopSignalInterceptor,
 ): Promise<CheckpointResult> {
   const context = options.context ?? globalContext;
   const leaveRunning = options.leaveRunning ?? false;
@@ -153,12 +166,14 @@ async function runCycle(
   publish.cycleStart({ engine: engine.name, leaveRunning });
   try {
     try {
-      await context.beforeCheckpoint();
+      await context.beforeCheckpoint(undefined, stopSignals.stopping);
     } catch (error) {
       stopwatch.end('beforeCheckpoint');
       throw await rollback(context, errorsOf(error), stopwatch);
     }
     const beforeCheckpointMs = stopwatch.end('beforeCheckpoint');
+    // a stop signal that came as the last hook settled
+    if (stopSignals.requested) throw await rollback(context, [stopSignalError(stopSignals.requested)], stopwatch);
 
     let audit: AuditReport | undefined;
     if (options.audit !== 'off') {
@@ -170,12 +185,14 @@ async function runCycle(
       if (audit.enforced && audit.refused.length > 0) throw await rollback(context, [new UnreleasedHandlesError(audit.refused)], stopwatch);
     }
     const auditMs = stopwatch.lap();
+    if (stopSignals.requested) throw await rollback(context, [stopSignalError(stopSignals.requested)], stopwatch);
 
     let engineResult: EngineResult;
     try {
       engineResult = await engine.checkpoint({
         imagesDir,
         leaveRunning,
+        stopSignals,
         ...(options.shrink === undefined ? {} : { shrink: options.shrink }),
         ...(options.checkpointId === undefined ? {} : { checkpointId: options.checkpointId }),
       });

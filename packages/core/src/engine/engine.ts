@@ -1,3 +1,4 @@
+import type { StopSignalHold } from '../cycle/stop-signals.js';
 import type { EnvironmentChanges } from '../restored/environment.js';
 import type { EngineOutcome } from '../types.js';
 import type { ShrinkReport } from './criu/shrink.js';
@@ -26,6 +27,12 @@ export interface EngineRequest {
   readonly shrink?: boolean;
   /** Names the checkpoint in the image's manifest (engines that make one). Default: a fresh id. */
   readonly checkpointId?: string;
+  /**
+   * The stop signals the cycle holds back. An engine whose dump blocks the event loop catches
+   * them itself during the dump and reports them (see {@link StopSignalHold}); one that arrived
+   * before the dump abandons it. Absent when an engine is called outside `checkpointRestore()`.
+   */
+  readonly stopSignals?: StopSignalHold;
 }
 
 /**

@@ -36,4 +36,4 @@ export {
   registerPreloadPath,
   requireNativeProgram,
 } from './programs.js';
-export { requestCheckpoint, type TriggerOptions, type TriggerOutcome } from './trigger-client.js';
+export { DumpTimeoutError, requestCheckpoint, type TriggerOptions, type TriggerOutcome } from './trigger-client.js';

@@ -27,14 +27,46 @@ export type TriggerOutcome =
 export interface TriggerOptions {
   imagesDir?: string;
   leaveRunning?: boolean;
-  /** How long to wait for the cycle to settle, in ms. Default 120 000. */
+  /** How long to wait for the cycle to settle, in ms, not counting the dump itself. Default 120 000. */
   timeoutMs?: number;
+  /**
+   * How long the dump itself may take, in ms: from the process's `dumping` until it ends or
+   * answers again. Default 180 000, above the app's own bound on CRIU (`CRAC_CRIU_TIMEOUT_MS`,
+   * 120 s by default), after which the app stops CRIU, rolls back and answers again.
+   */
+  dumpTimeoutMs?: number;
+}
+
+/**
+ * The process said it was dumping and neither ended nor answered again within `dumpTimeoutMs`
+ * (CRIU hung, holding it stopped?). Nothing was sent to it: a stop signal that arrives mid-dump
+ * could be saved in the image. Its image is good only if {@link sealedImageOf} says so.
+ */
+export class DumpTimeoutError extends CracError {
+  /** The process that was dumping. */
+  readonly pid: number;
+  /** The request's id: the `checkpointId` of its image, if it gets sealed. */
+  readonly checkpointId: string;
+  /** Where its image goes. */
+  readonly imagesDir: string | undefined;
+
+  constructor(pid: number, checkpointId: string, imagesDir: string | undefined, waitedMs: number) {
+    super(
+      ErrorCode.DUMP_TIMEOUT,
+      `process ${pid} has been dumping for ${Math.round(waitedMs / 1000)} s, and neither ended nor answered (CRIU hung?); ` +
+        'it was sent no signal (one that arrives mid-dump could be saved in the image)',
+    );
+    this.pid = pid;
+    this.checkpointId = checkpointId;
+    this.imagesDir = imagesDir;
+  }
 }
 
 /**
  * Asks process `pid` (started with `@crac/core/register` preloaded) to checkpoint itself,
  * and waits until the cycle settles.
- * @throws {@link CracError} `CRAC_ETRIGGER` when the process cannot be asked, or the error the process reported.
+ * @throws {@link CracError} `CRAC_ETRIGGER` when the process cannot be asked, or the error the process reported;
+ * {@link DumpTimeoutError} (`CRAC_EDUMP_TIMEOUT`) when its dump outlasts `dumpTimeoutMs`.
  */
 export async function requestCheckpoint(pid: number, options: TriggerOptions = {}): Promise<TriggerOutcome> {
   // a directory another user made would hand them this request (and root's)
@@ -48,7 +80,8 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
     );
   }
   const id = randomUUID();
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  let deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const dumpTimeoutMs = options.dumpTimeoutMs ?? 180_000;
   const request: ControlRequest = {
     protocol: CONTROL_PROTOCOL,
     command: 'checkpoint',
@@ -67,11 +100,25 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
   });
   let reply = first;
   let imagesDir: string | undefined;
+  /** Set from `dumping` until the process answers again: the dump is its own phase, with its own bound. */
+  let dumpingSince: number | undefined;
   // The socket closes for the dump: the process either ends with it or answers again.
   while (reply?.event !== 'settled' && reply?.event !== 'refused') {
-    if (reply?.event === 'dumping') imagesDir = reply.imagesDir;
-    if (Date.now() > deadline) throw new CracError(TRIGGER, `process ${pid} did not finish its checkpoint in time`);
+    if (reply?.event === 'dumping') {
+      imagesDir = reply.imagesDir;
+      dumpingSince ??= Date.now();
+    } else if (reply !== undefined && dumpingSince !== undefined) {
+      deadline += Date.now() - dumpingSince;
+      dumpingSince = undefined;
+    }
     if (!isAlive(pid)) return ended(pid, id, imagesDir);
+    // Mid-dump, the caller must not take "too long" as its cue to stop the process with a signal.
+    if (dumpingSince !== undefined && Date.now() - dumpingSince > dumpTimeoutMs) {
+      throw new DumpTimeoutError(pid, id, imagesDir, Date.now() - dumpingSince);
+    }
+    if (dumpingSince === undefined && Date.now() > deadline) {
+      throw new CracError(TRIGGER, `process ${pid} did not finish its checkpoint in time`);
+    }
     await sleep(25);
     reply = await exchange(path, { protocol: CONTROL_PROTOCOL, command: 'status', id }).catch(() => undefined);
   }

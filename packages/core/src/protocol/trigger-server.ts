@@ -93,8 +93,10 @@ export class CheckpointTrigger implements Resource {
     this.#pending = { id: request.id, imagesDir };
     checkpointRestore(options).then(
       (result) => this.#settle({ event: 'settled', id: request.id, outcome: result.outcome }),
-      (error: Error & { code?: string }) =>
-        this.#settle({ event: 'settled', id: request.id, error: { message: error.message, ...(error.code ? { code: error.code } : {}) } }),
+      (error: Error & { code?: string }) => {
+        const code = settledCode(error);
+        this.#settle({ event: 'settled', id: request.id, error: { message: error.message, ...(code ? { code } : {}) } });
+      },
     );
   }
 
@@ -103,4 +105,14 @@ export class CheckpointTrigger implements Resource {
     this.#settled.set(reply.id, reply);
     for (const socket of this.#connections) socket.write(`${JSON.stringify(reply)}\n`);
   }
+}
+
+/**
+ * The code a failed cycle is reported with: `CRAC_ESIGNAL` when a stop signal abandoned it (the
+ * requester must then not stop the app itself: it already got the signal), else the error's own.
+ */
+function settledCode(error: Error & { code?: string }): string | undefined {
+  const causes = error instanceof AggregateError ? error.errors : [];
+  const stopped = causes.some((cause) => (cause as { code?: unknown } | null)?.code === ErrorCode.STOP_SIGNAL);
+  return stopped ? ErrorCode.STOP_SIGNAL : error.code;
 }

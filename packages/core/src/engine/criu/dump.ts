@@ -11,6 +11,7 @@ import { criuErrorLines } from './log.js';
 import { loadNative, type NativeBinding } from './native.js';
 import { prepareRestoredProcess } from '../../restored/prepare.js';
 import { fullGc } from './full-gc.js';
+import { holdStopSignals, type NativeSignalHold } from './hold-signals.js';
 import { type ShrinkReport, shrinkProcess } from './shrink.js';
 import { resolveShrink } from './shrink-option.js';
 import type { Engine, EngineRequest, EngineResult } from '../engine.js';
@@ -19,7 +20,8 @@ import type { Engine, EngineRequest, EngineResult } from '../engine.js';
  * The CRIU engine: the process dumps itself through the native bridge (CRIU runs in a
  * detached grandchild, outside the dumped tree). Resolves `restored` in a restored copy and
  * `checkpointed` when left running; with `leaveRunning: false` the original process ends
- * with the dump (CRIU kills it).
+ * with the dump (CRIU kills it). The cycle's stop signals are caught in C around the dump, so
+ * that none is saved in the image (see `hold-signals.ts`).
  *
  * @throws {@link CracError} `CRAC_EENGINE` at selection when the native bridge or CRIU is missing.
  */
@@ -39,8 +41,27 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   // A bad CRAC_SHRINK or CRAC_CRIU_TIMEOUT_MS fails here, before the image directory is touched.
   const shrinkBeforeDump = resolveShrink(request.shrink);
   const replyTimeoutMs = criuTimeoutMs();
+  // From here on a stop signal is caught in C, not saved in the image; one that came before abandons the checkpoint.
+  const signals = request.stopSignals ? await holdStopSignals(native, request.stopSignals) : undefined;
+  try {
+    signals?.throwIfStopped();
+    return dumpHeld(native, criu, request.imagesDir, request, { shrinkBeforeDump, replyTimeoutMs, signals });
+  } finally {
+    signals?.release('failed');
+  }
+}
+
+/** The dump proper, with the stop signals held: synchronous, the event loop waits for it. */
+function dumpHeld(
+  native: NativeBinding,
+  criu: CriuBinary,
+  imagesDir: string,
+  request: EngineRequest,
+  held: { shrinkBeforeDump: boolean; replyTimeoutMs: number | undefined; signals: NativeSignalHold | undefined },
+): EngineResult {
+  const { shrinkBeforeDump, replyTimeoutMs, signals } = held;
   // The image is written aside and put in place by the seal step: a failed dump leaves the previous one.
-  const staged = stageImageDir(request.imagesDir);
+  const staged = stageImageDir(imagesDir);
   let handoff: number | undefined;
   let published = false;
   try {
@@ -59,6 +80,8 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
     // CRIU writes the image with this process's umask: keep it private to the owner.
     const umask = process.umask(0o077);
     try {
+      // a stop signal caught while the image was prepared: still before the dump
+      signals?.throwIfStopped();
       ({ result } = native.checkpoint({
         criuPath: criu.path,
         imagesDir: staged.via,
@@ -70,7 +93,10 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
         env: hook.env,
         ...(replyTimeoutMs === undefined ? {} : { replyTimeoutMs }),
       }));
+      // first thing after the dump: in a copy, a signal from now on is the copy's own
+      signals?.release(result);
     } catch (error) {
+      signals?.release('failed');
       throw dumpFailure(error, staged);
     } finally {
       process.umask(umask);

@@ -28,6 +28,12 @@ export interface NativeBinding {
   neutralizeFd(fd: number): true;
   /** Swaps two directory entries in one step (renameat2 RENAME_EXCHANGE): a new image takes an old one's place. */
   exchangePaths(a: string, b: string): true;
+  /** Catches these signals in C until {@link NativeBinding.releaseSignals} (the stop signals, during a dump). */
+  holdSignals(signals: number[]): true;
+  /** The held signals caught so far. */
+  caughtSignals(): number[];
+  /** Puts the previous handlers back; returns the signals caught while held, and forgets them. */
+  releaseSignals(): number[];
 }
 
 let loaded: NativeBinding | undefined;

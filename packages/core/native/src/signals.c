@@ -1,0 +1,111 @@
+/*
+ * signals.c - holdSignals(numbers), caughtSignals(), releaseSignals(): the stop signals
+ * (SIGTERM, SIGINT, SIGHUP) caught here, in C, for the duration of a dump.
+ *
+ * During checkpoint() the main thread is blocked: libuv's handler would write a signal into its
+ * loop's pipe, and CRIU would save that pipe, and so the signal, into the image (every restored
+ * copy would then run the app's SIGTERM handler). A signal that arrives while CRIU has the
+ * process stopped stays pending, and CRIU saves pending signals too. Here the handler only sets
+ * a bit in memory: the original reads it after the dump and gets the signal; a restored copy
+ * reads the same bit (from the image, or from the pending signal CRIU queued again) and knows
+ * the signal was not meant for it.
+ */
+#define _GNU_SOURCE
+#include "exports.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Bits of the signals caught (bit n: signal n), and of those held. */
+static uint64_t caught;
+static uint64_t held;
+static struct sigaction saved[64];
+
+static void on_held_signal(int sig)
+{
+	__atomic_fetch_or(&caught, (uint64_t)1 << sig, __ATOMIC_SEQ_CST);
+}
+
+/* The caught signals as a JS array of numbers. */
+static napi_value caught_array(napi_env env, uint64_t bits)
+{
+	napi_value array, n;
+	uint32_t i = 0;
+
+	if (napi_create_array(env, &array) != napi_ok)
+		return throw_last_napi_error(env), NULL;
+	for (int sig = 1; sig < 64; sig++) {
+		if (!(bits & ((uint64_t)1 << sig)))
+			continue;
+		if (napi_create_int32(env, sig, &n) != napi_ok || napi_set_element(env, array, i++, n) != napi_ok)
+			return throw_last_napi_error(env), NULL;
+	}
+	return array;
+}
+
+/* Puts back the handlers saved for the signals held (libuv's, or whatever was there). */
+static void restore_held(void)
+{
+	for (int sig = 1; sig < 64; sig++) {
+		if (held & ((uint64_t)1 << sig))
+			sigaction(sig, &saved[sig], NULL);
+	}
+	held = 0;
+}
+
+napi_value js_hold_signals(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], r;
+	uint32_t length = 0;
+	bool is_array = false;
+	struct sigaction sa;
+
+	if (held)
+		return napi_throw_error(env, "CRAC_EBUSY", "holdSignals(): signals are already held"), NULL;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+	    napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+	    napi_get_array_length(env, argv[0], &length) != napi_ok)
+		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "holdSignals(): %s must be an array of signal numbers",
+					"signals");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_held_signal;
+	/* SA_RESTART, as libuv's own: the other threads' system calls go on as they would have */
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	__atomic_store_n(&caught, 0, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < length; i++) {
+		napi_value v;
+		int32_t sig = 0;
+		if (napi_get_element(env, argv[0], i, &v) != napi_ok || napi_get_value_int32(env, v, &sig) != napi_ok ||
+		    sig <= 0 || sig >= 64 || sig == SIGKILL || sig == SIGSTOP) {
+			restore_held();
+			return throw_type_error(env, "ERR_INVALID_ARG_VALUE", "holdSignals(): %s is not a signal that can be caught",
+						"an element");
+		}
+		if (sigaction(sig, &sa, &saved[sig]) != 0) {
+			int err = errno;
+			restore_held();
+			return throw_sys_error(env, "CRAC_EIO", err, "sigaction", "holdSignals(): cannot catch a signal", NULL);
+		}
+		held |= (uint64_t)1 << sig;
+	}
+	napi_get_boolean(env, 1, &r);
+	return r;
+}
+
+napi_value js_caught_signals(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return caught_array(env, __atomic_load_n(&caught, __ATOMIC_SEQ_CST));
+}
+
+napi_value js_release_signals(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	/* handlers first: a signal from now on reaches the app's path, not the bit read below */
+	restore_held();
+	return caught_array(env, __atomic_exchange_n(&caught, 0, __ATOMIC_SEQ_CST));
+}
