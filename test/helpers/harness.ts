@@ -14,10 +14,28 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = paths.root;
 export const FIXTURES = join(here, '..', 'fixtures');
 
-/** The Node versions every real-CRIU suite runs on: the machine's, and the current LTS. */
-export const NODES = [
-  { name: `node ${process.versions.node.split('.')[0]}`, bin: process.execPath },
-  { name: 'node 24', bin: paths.node24 },
+/** A Node binary the real-CRIU suites run apps on. */
+export interface NodeUnderTest {
+  /** `node 22`: in test names. */
+  name: string;
+  /** `n22`: in names the test makes (tables, files) so that runs on two Nodes never share one. */
+  id: string;
+  bin: string;
+  /** Its libuv opens io_uring at start-up (Node 22+): it cannot be dumped without crac-guard. */
+  usesIoUring: boolean;
+}
+
+const HOST_MAJOR = process.versions.node.split('.')[0] as string;
+
+/**
+ * The Node versions every real-CRIU suite runs on: the machine's (20 here), the previous LTS and
+ * the current one, for every suite: a third Node adds about half to the e2e time (a few
+ * minutes), well inside CI's 90.
+ */
+export const NODES: readonly NodeUnderTest[] = [
+  { name: `node ${HOST_MAJOR}`, id: `n${HOST_MAJOR}`, bin: process.execPath, usesIoUring: Number(HOST_MAJOR) >= 22 },
+  ...(HOST_MAJOR === '22' ? [] : [{ name: 'node 22', id: 'n22', bin: paths.node22, usesIoUring: true }]),
+  ...(HOST_MAJOR === '24' ? [] : [{ name: 'node 24', id: 'n24', bin: paths.node24, usesIoUring: true }]),
 ];
 
 /**
