@@ -29,8 +29,19 @@ export {
 export { HANDOFF_FD, IMAGES_DIR_PATH, type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { exitCodeOf, type ProcessExit, type ProcessState, processStartTime, processState } from './processes.js';
 export {
+  findPrebuiltPackage,
+  hostPlatform,
+  PREBUILT_PLATFORMS,
+  type PrebuiltLookup,
+  type PrebuiltPackage,
+  prebuiltPackageName,
+} from './prebuilt.js';
+export {
+  findNativeProgram,
+  missingNativeAdvice,
   NATIVE_PROGRAMS,
   type NativeProgram,
+  type NativeProgramLocation,
   nativeBuildCommand,
   nativeProgramPath,
   registerPreloadPath,
