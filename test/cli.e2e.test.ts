@@ -127,7 +127,7 @@ describe('crac: usage and refusals', () => {
     const started = crac(['check'], { stdout: 'pipe', env: { CRAC_CRIU_PATH: join(missing, 'criu') } });
     expect((await started.exited).code).toBe(1);
     expect(started.output()).toMatch(/FAIL criu .*no executable CRIU/);
-    expect(started.output()).toContain('setup-criu.sh');
+    expect(started.output()).toContain('npx crac setup');
   });
 });
 

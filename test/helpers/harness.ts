@@ -46,7 +46,7 @@ export function assertRealCriuHost(): void {
   const missing: string[] = [];
   if (process.platform !== 'linux') missing.push(`Linux (this is ${process.platform})`);
   if (process.getuid?.() !== 0) missing.push('root (CRIU needs it)');
-  if (!existsSync(paths.criu)) missing.push(`CRIU at ${paths.criu} (bash scripts/setup-criu.sh)`);
+  if (!existsSync(paths.criu)) missing.push(`CRIU at ${paths.criu} (npx crac setup, or bash packages/cli/scripts/setup-criu.sh)`);
   for (const built of [paths.cli, join(paths.nativeBuild, 'crac.node'), join(paths.nativeBuild, 'crac-guard')]) {
     if (!existsSync(built)) missing.push(`${relative(ROOT, built)} (pnpm bootstrap)`);
   }

@@ -64,6 +64,10 @@ export const ErrorCode = {
   WATCH: 'CRAC_EWATCH',
   /** Warning: a restored copy could not read its restoring environment; `process.env` stays the image's. */
   RESTORE_ENVIRONMENT: 'CRAC_ERESTORE_ENV',
+  /** `crac setup` could not provide a piece (CRIU, the native programs): the message says which, why, and what to do. */
+  SETUP: 'CRAC_ESETUP',
+  /** `crac setup` must install something system-wide and is not running as root. */
+  NEEDS_ROOT: 'CRAC_EROOT',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

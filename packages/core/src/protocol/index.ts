@@ -12,7 +12,7 @@
  */
 // the codes travel between the processes too (control replies, exit reports)
 export { CracError, ErrorCode, type ErrorCodeValue } from '../errors.js';
-export { CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
+export { CRIU_FIX, CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
 export { criuErrorLines, restoreAdvice } from '../engine/criu/log.js';
 export { type DumpIdentity, sealedImageOf } from './checkpoint-outcome.js';
 export {
@@ -43,6 +43,7 @@ export {
   type NativeProgram,
   type NativeProgramLocation,
   nativeBuildCommand,
+  nativeBuildScript,
   nativeProgramPath,
   registerPreloadPath,
   requireNativeProgram,

@@ -73,9 +73,14 @@ export function nativeProgramPath(program: NativeProgram): string {
   return join(prebuilt.found?.dir ?? built, NATIVE_PROGRAMS[program].file);
 }
 
-/** The command that builds the native programs from source into @crac/core's native/build, as a user would type it. */
+/** The script that builds the native programs from source into @crac/core's native/build (plain Node, needs a C compiler). */
+export function nativeBuildScript(): string {
+  return join(packageRoot(), 'native', 'build.mjs');
+}
+
+/** The command that builds the native programs from source, as a user would type it. */
 export function nativeBuildCommand(): string {
-  return `node ${join(packageRoot(), 'native', 'build.mjs')}`;
+  return `node ${nativeBuildScript()}`;
 }
 
 /**
