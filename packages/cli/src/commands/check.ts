@@ -75,6 +75,7 @@ function runChecks(): Check[] {
     });
   }
 
+  let nativeFixGiven = false;
   for (const [name, program] of [
     ['native bridge', 'addon'],
     ['io_uring guard', 'guard'],
@@ -85,8 +86,10 @@ function runChecks(): Check[] {
       name,
       ok: found !== undefined,
       detail: found ? `${found.path}${found.source === 'prebuilt' ? ' (prebuilt)' : ''}` : `${NATIVE_PROGRAMS[program].file} is missing`,
-      fix: `\`npx crac setup\`; ${missingNativeAdvice()}`,
+      // they come and go together: the fix once
+      fix: found ? undefined : nativeFixGiven ? 'as above' : missingNativeAdvice(),
     });
+    if (!found) nativeFixGiven = true;
   }
 
   const ioUring = readSysctl('kernel/io_uring_disabled');

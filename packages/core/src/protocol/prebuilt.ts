@@ -30,7 +30,7 @@ export type PrebuiltLookup =
   | { found: PrebuiltPackage }
   | {
       found?: undefined;
-      /** Why none is usable, for the error message: not installed, another version. */
+      /** Why none is usable: `not installed`, or another version (`@crac/core-linux-x64-gnu 1.0.0 is installed, but...`). */
       reason: string;
     };
 
@@ -68,7 +68,7 @@ export function findPrebuiltPackage(
     }
     return { found: { name, dir: dirname(manifest), version } };
   }
-  return { reason: `${candidatePlatforms(platform, arch).map(prebuiltPackageName).join(' / ')} is not installed` };
+  return { reason: 'not installed' };
 }
 
 /**

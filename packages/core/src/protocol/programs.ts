@@ -89,15 +89,16 @@ export function nativeBuildCommand(): string {
  */
 export function missingNativeAdvice(): string {
   const platform = hostPlatform();
-  const fromSource = `build them from source with \`npx crac setup\` (@crac/cli) or \`${nativeBuildCommand()}\` (needs a C compiler)`;
+  const fromSource = `or build them from source: \`npx crac setup\` (@crac/cli; needs a C compiler)`;
   if (!PREBUILT_PLATFORMS.includes(platform)) {
-    return `no prebuilt native programs are published for ${platform} (only for ${PREBUILT_PLATFORMS.join(', ')}): ${fromSource}`;
+    return `no prebuilt native programs are published for ${platform} (only for ${PREBUILT_PLATFORMS.join(', ')}): build them from source with \`npx crac setup\` (@crac/cli) or \`${nativeBuildCommand()}\` (needs a C compiler)`;
   }
   const { prebuilt, version } = lookupNativeDirs();
-  const reason = prebuilt.found ? `${prebuilt.found.name} lacks them` : prebuilt.reason;
+  const name = prebuiltPackageName(platform);
+  const why = prebuilt.found ? `${name} lacks them` : prebuilt.reason === 'not installed' ? `${name} is not installed` : prebuilt.reason;
   return (
-    `the native programs ship prebuilt in ${prebuiltPackageName(platform)} (an optional dependency of @crac/core), and ${reason}: ` +
-    `install it (\`npm install ${prebuiltPackageName(platform)}@${version}\`, or reinstall without omitting optional dependencies), or ${fromSource}`
+    `${why} (the optional dependency of @crac/core that has them prebuilt): reinstall without omitting optional ` +
+    `dependencies, or \`npm install ${name}@${version}\`; ${fromSource}`
   );
 }
 
