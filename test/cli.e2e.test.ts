@@ -14,7 +14,7 @@ async function cli(args: string[]) {
 
 describe('crac: usage and refusals', () => {
   it('prints help for every command', async () => {
-    for (const command of [[], ['checkpoint'], ['restore'], ['check']]) {
+    for (const command of [[], ['checkpoint'], ['restore'], ['check'], ['setup']]) {
       const { code, output } = await cli([...command, '--help']);
       expect(code).toBe(0);
       expect(output).toMatch(/Usage: crac/);
