@@ -29,7 +29,7 @@ const out = option('out', join(bench, 'results'));
 const LEVERS = option('levers', ',trim,pressure-critical,low-memory,low-memory+trim')
   .split(',')
   .map((set) => set.replaceAll('+', ','));
-const NODES = { 'Node 20': process.execPath, 'Node 24': paths.node24 };
+const NODES = { [`Node ${process.versions.node.split('.')[0]}`]: process.execPath, 'Node 22': paths.node22, 'Node 24': paths.node24 };
 
 stopEverythingOnSignals();
 try {

@@ -35,7 +35,7 @@ if (!existsSync(join(root, 'node_modules', '.modules.yaml'))) {
 }
 if (process.platform === 'linux') {
   // Not fatal: the unit suites run without CRIU; the real-CRIU suites then fail, naming what is missing.
-  step('CRIU 4.2+ ready', 'bash', [join(root, 'scripts', 'setup-criu.sh')], {
+  step('CRIU 4.2+ ready', 'bash', [join(root, 'packages', 'cli', 'scripts', 'setup-criu.sh')], {
     optional: true,
     why: ': the real-CRIU suites will fail; see the messages above',
   });

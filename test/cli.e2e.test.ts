@@ -14,7 +14,7 @@ async function cli(args: string[]) {
 
 describe('crac: usage and refusals', () => {
   it('prints help for every command', async () => {
-    for (const command of [[], ['checkpoint'], ['restore'], ['check']]) {
+    for (const command of [[], ['checkpoint'], ['restore'], ['check'], ['setup']]) {
       const { code, output } = await cli([...command, '--help']);
       expect(code).toBe(0);
       expect(output).toMatch(/Usage: crac/);
@@ -127,7 +127,7 @@ describe('crac: usage and refusals', () => {
     const started = crac(['check'], { stdout: 'pipe', env: { CRAC_CRIU_PATH: join(missing, 'criu') } });
     expect((await started.exited).code).toBe(1);
     expect(started.output()).toMatch(/FAIL criu .*no executable CRIU/);
-    expect(started.output()).toContain('setup-criu.sh');
+    expect(started.output()).toContain('npx crac setup');
   });
 });
 

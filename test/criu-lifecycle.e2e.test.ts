@@ -33,7 +33,7 @@ function expectCarriedOn(events: Event[], before: Event) {
   expect(monotonicGap).toBeLessThan(wallGap / 2);
 }
 
-describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
+describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoUring }) => {
   /** Starts the fixture under `crac checkpoint`, warms it up and checkpoints it (CRIU ends it). */
   async function checkpointWarm(env: NodeJS.ProcessEnv, warmup = 'sleep 0.5', dir = imageDir()) {
     const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', warmup, '--', node, APP], {
@@ -218,8 +218,8 @@ describe.each(NODES)('real CRIU on $name', ({ bin: node }) => {
     expect(exit.code).toBe(143);
   });
 
-  if (node.endsWith('node24/bin/node')) {
-    it('cannot dump Node 24 started without the guard (io_uring), and says so', async () => {
+  if (usesIoUring) {
+    it(`cannot dump ${nodeName} started without the guard (io_uring), and says so`, async () => {
       const app = start(node, [APP], { stdout: 'pipe', env: { FIXTURE_TRIGGER: 'api', CRAC_ENGINE: 'criu', CRAC_IMAGES_DIR: imageDir() } });
       const error = await app.waitFor((e) => e.event === 'checkpoint-error');
       expect(error).toMatchObject({ name: 'CheckpointError', code: 'CRAC_ECHECKPOINT' });

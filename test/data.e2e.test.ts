@@ -51,7 +51,7 @@ async function checkpointWarmApp(node: string, env: Record<string, string>): Pro
   return dir;
 }
 
-describe.each(NODES)('data adapters with real CRIU on $name', ({ bin: node }) => {
+describe.each(NODES)('data adapters with real CRIU on $name', ({ bin: node, id }) => {
   it('restores a warm app after its PostgreSQL and Redis were restarted: queries, commands and the subscription work, no error reaches the app', async () => {
     const dir = await checkpointWarmApp(node, envA());
     await (pgA as Service).restart();
@@ -89,7 +89,7 @@ describe.each(NODES)('data adapters with real CRIU on $name', ({ bin: node }) =>
   });
 
   it('takes a leave-running checkpoint while queries are in flight and more arrive: every one completes once, with the right result', async () => {
-    const table = `inflight_${node.includes('node24') ? 'n24' : 'n20'}_${Date.now()}`;
+    const table = `inflight_${id}_${Date.now()}`;
     const dir = imageDir();
     const app = crac(['checkpoint', '--to', dir, '--leave-running', '--', node, APP], {
       stdout: 'pipe',
@@ -120,7 +120,7 @@ describe.each(NODES)('data adapters with real CRIU on $name', ({ bin: node }) =>
 
   it('runs work held during a leave-running checkpoint in the original only: a restored copy refuses it (no duplicate INCR)', async () => {
     const dir = imageDir();
-    const env = { ...envA(), FIXTURE_SCENARIO: 'held', FIXTURE_TABLE: `held_${node.includes('node24') ? 'n24' : 'n20'}_${Date.now()}` };
+    const env = { ...envA(), FIXTURE_SCENARIO: 'held', FIXTURE_TABLE: `held_${id}_${Date.now()}` };
     const original = crac(['checkpoint', '--to', dir, '--leave-running', '--', node, APP], { stdout: 'pipe', env });
     expect((await original.exited).code, original.output()).toBe(0);
     expect(find(original.events(), 'held'), original.output()).toMatchObject({ outcome: 'checkpointed', held: { value: 1 }, value: 1 });

@@ -6,6 +6,8 @@ export declare const paths: Readonly<{
   cli: string;
   /** The native build: crac.node, crac-guard, crac-init. */
   nativeBuild: string;
+  /** Node 22 (test/'s npm package node22). */
+  node22: string;
   /** Node 24 (test/'s npm package node24). */
   node24: string;
   /** CRIU: $CRAC_CRIU_PATH, else /usr/local/libexec/crac/criu. */

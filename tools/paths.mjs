@@ -11,9 +11,11 @@ export const paths = Object.freeze({
   cli: join(root, 'packages', 'cli', 'dist', 'cli.js'),
   /** The native build: crac.node, crac-guard, crac-init. */
   nativeBuild: join(root, 'packages', 'core', 'native', 'build'),
-  /** Node 24 (test/'s npm package node24), the second Node the real-CRIU runs use. */
+  /** Node 22 (test/'s npm package node22), the previous LTS the real-CRIU runs use. */
+  node22: join(root, 'test', 'node_modules', 'node22', 'bin', 'node'),
+  /** Node 24 (test/'s npm package node24), the current LTS the real-CRIU runs use. */
   node24: join(root, 'test', 'node_modules', 'node24', 'bin', 'node'),
-  /** CRIU: $CRAC_CRIU_PATH, else where scripts/setup-criu.sh puts it. */
+  /** CRIU: $CRAC_CRIU_PATH, else where crac setup (packages/cli/scripts/setup-criu.sh) puts it. */
   criu: process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu',
   /** The examples; those with a demo.json run in the demo and the benchmark. */
   examples: join(root, 'examples'),

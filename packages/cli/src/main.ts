@@ -4,6 +4,7 @@ import { checkpointCommand } from './commands/checkpoint.js';
 import { inspectCommand } from './commands/inspect.js';
 import { ExitCode } from './output.js';
 import { restoreCommand } from './commands/restore.js';
+import { setupCommand } from './commands/setup.js';
 
 function parsePid(value: string): number {
   const pid = Number(value);
@@ -71,6 +72,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the checks as JSON', false)
     .action((options) => {
       exitCode = checkCommand(options);
+    });
+
+  program
+    .command('setup')
+    .description('provide what checkpoint and restore need here: CRIU 4.2+ (as root) and the native programs; idempotent')
+    .addHelpText(
+      'after',
+      '\nCRIU: one already installed (CRAC_CRIU_PATH, /usr/local/libexec/crac/criu, PATH) if 4.2 or newer, else the\n' +
+        "distribution's package if new enough, else built from the distribution's source package (Debian and\n" +
+        'derivatives; CRAC_CRIU_INSTALL_DIR, CRAC_DEBIAN_MIRROR, CRAC_CRIU_SUITE change where from and to).',
+    )
+    .action(async () => {
+      exitCode = await setupCommand();
     });
 
   try {

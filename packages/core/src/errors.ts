@@ -75,6 +75,10 @@ export const ErrorCode = {
    * sent no stop signal then: one that arrives mid-dump could be saved in the image.
    */
   DUMP_TIMEOUT: 'CRAC_EDUMP_TIMEOUT',
+  /** `crac setup` could not provide a piece (CRIU, the native programs): the message says which, why, and what to do. */
+  SETUP: 'CRAC_ESETUP',
+  /** `crac setup` must install something system-wide and is not running as root. */
+  NEEDS_ROOT: 'CRAC_EROOT',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

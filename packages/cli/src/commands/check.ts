@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { findCriu, nativeBuildCommand, nativeProgramPath } from '@crac/core/protocol';
+import { readFileSync } from 'node:fs';
+import { CRIU_FIX, CRIU_PATH_ENV, findCriu, findNativeProgram, missingNativeAdvice, NATIVE_PROGRAMS } from '@crac/core/protocol';
 import { ExitCode } from '../output.js';
 
 interface Check {
@@ -52,7 +52,14 @@ function runChecks(): Check[] {
     criuPath = criu.path;
     checks.push({ name: 'criu', ok: true, detail: `${criu.version} at ${criu.path}` });
   } catch (error) {
-    checks.push({ name: 'criu', ok: false, detail: (error as Error).message });
+    checks.push({
+      name: 'criu',
+      ok: false,
+      detail: (error as Error).message.replace(`: ${CRIU_FIX}`, ''),
+      fix: process.env[CRIU_PATH_ENV]
+        ? `point ${CRIU_PATH_ENV} at a CRIU 4.2+, or unset it and run \`npx crac setup\` as root to install one`
+        : `\`npx crac setup\` as root installs CRIU 4.2+ (or set ${CRIU_PATH_ENV} to one)`,
+    });
   }
   if (criuPath) {
     const run = spawnSync(criuPath, ['check'], { encoding: 'utf8' });
@@ -68,13 +75,21 @@ function runChecks(): Check[] {
     });
   }
 
+  let nativeFixGiven = false;
   for (const [name, program] of [
     ['native bridge', 'addon'],
     ['io_uring guard', 'guard'],
     ['restore supervisor', 'init'],
   ] as const) {
-    const path = nativeProgramPath(program);
-    checks.push({ name, ok: existsSync(path), detail: path, fix: `build it: ${nativeBuildCommand()}` });
+    const found = findNativeProgram(program);
+    checks.push({
+      name,
+      ok: found !== undefined,
+      detail: found ? `${found.path}${found.source === 'prebuilt' ? ' (prebuilt)' : ''}` : `${NATIVE_PROGRAMS[program].file} is missing`,
+      // they come and go together: the fix once
+      fix: found ? undefined : nativeFixGiven ? 'as above' : missingNativeAdvice(),
+    });
+    if (!found) nativeFixGiven = true;
   }
 
   const ioUring = readSysctl('kernel/io_uring_disabled');

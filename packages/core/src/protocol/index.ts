@@ -12,7 +12,7 @@
  */
 // the codes travel between the processes too (control replies, exit reports)
 export { CracError, ErrorCode, type ErrorCodeValue } from '../errors.js';
-export { CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
+export { CRIU_FIX, CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
 export { criuErrorLines, restoreAdvice } from '../engine/criu/log.js';
 export { type DumpIdentity, sealedImageOf } from './checkpoint-outcome.js';
 export {
@@ -29,9 +29,21 @@ export {
 export { HANDOFF_FD, IMAGES_DIR_PATH, type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { exitCodeOf, type ProcessExit, type ProcessState, processStartTime, processState } from './processes.js';
 export {
+  findPrebuiltPackage,
+  hostPlatform,
+  PREBUILT_PLATFORMS,
+  type PrebuiltLookup,
+  type PrebuiltPackage,
+  prebuiltPackageName,
+} from './prebuilt.js';
+export {
+  findNativeProgram,
+  missingNativeAdvice,
   NATIVE_PROGRAMS,
   type NativeProgram,
+  type NativeProgramLocation,
   nativeBuildCommand,
+  nativeBuildScript,
   nativeProgramPath,
   registerPreloadPath,
   requireNativeProgram,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # setup-criu.sh — make sure a usable CRIU (>= 4.2) exists at the project's
 # fixed absolute path, building it from Debian unstable's source package if
-# needed.
+# needed. It ships in @crac/cli: `crac setup` runs it when no usable CRIU is
+# installed and the distribution's package is too old; the monorepo's
+# scripts/setup.mjs runs it too.
 #
 #   Fast path:  CRAC_CRIU_PATH (if set and >= 4.2), else
 #               ${CRAC_CRIU_INSTALL_DIR:-/usr/local/libexec/crac}/criu (if >= 4.2

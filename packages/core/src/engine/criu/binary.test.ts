@@ -1,0 +1,86 @@
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CracError } from '../../errors.js';
+import { findCriu } from './binary.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A directory holding a `criu` that prints `Version: <version>`. */
+function fakeCriu(version: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'crac-criu-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'criu'), `#!/bin/sh\necho "Version: ${version}"\n`);
+  chmodSync(join(dir, 'criu'), 0o755);
+  return dir;
+}
+
+// no sbin directories: this host's own CRIU packages must not change the answers
+const nowhere = '/nonexistent/crac/criu';
+
+describe('findCriu', () => {
+  it('takes CRAC_CRIU_PATH when set, and nothing else then', () => {
+    const good = fakeCriu('4.2.1');
+    expect(findCriu({ CRAC_CRIU_PATH: join(good, 'criu'), PATH: good }, { defaultPath: nowhere, sbinDirs: [] })).toEqual({
+      path: join(good, 'criu'),
+      version: '4.2.1',
+      from: 'env',
+    });
+    const old = fakeCriu('3.17.1');
+    expect(() => findCriu({ CRAC_CRIU_PATH: join(old, 'criu'), PATH: good }, { defaultPath: nowhere, sbinDirs: [] })).toThrow(
+      /CRIU 3\.17\.1 at .* is too old.*npx crac setup/,
+    );
+  });
+
+  it('takes the default path before PATH', () => {
+    const installed = fakeCriu('4.3');
+    const onPath = fakeCriu('4.2.1');
+    expect(findCriu({ PATH: onPath }, { defaultPath: join(installed, 'criu'), sbinDirs: [] })).toMatchObject({
+      version: '4.3',
+      from: 'default',
+    });
+  });
+
+  it('passes over a CRIU on PATH that is too old, for a newer one later on PATH', () => {
+    const old = fakeCriu('3.17.1');
+    const good = fakeCriu('4.2.1');
+    expect(findCriu({ PATH: `relative/dir:${old}:${good}` }, { defaultPath: nowhere, sbinDirs: [] })).toEqual({
+      path: join(good, 'criu'),
+      version: '4.2.1',
+      from: 'path',
+    });
+  });
+
+  it('says what it found and the fix when nothing will do: a CracError CRAC_EENGINE', () => {
+    const old = fakeCriu('3.17.1');
+    // /sbin and /usr/sbin are often one directory: one file is named once
+    const alias = mkdtempSync(join(tmpdir(), 'crac-criu-alias-'));
+    dirs.push(alias);
+    rmSync(alias, { recursive: true });
+    symlinkSync(old, alias);
+    const error = (() => {
+      try {
+        findCriu({ PATH: `${old}:${alias}` }, { defaultPath: nowhere, sbinDirs: [] });
+      } catch (thrown) {
+        return thrown as CracError;
+      }
+      throw new Error('found a CRIU');
+    })();
+    expect(error).toBeInstanceOf(CracError);
+    expect(error.code).toBe('CRAC_EENGINE');
+    expect(error.message).toBe(
+      `no CRIU 4.2 or newer at ${nowhere} or on PATH (CRIU 3.17.1 at ${join(old, 'criu')} is too old (4.2 or newer is needed)): ` +
+        'install CRIU 4.2 or newer with `npx crac setup` (as root; the command of @crac/cli), or set CRAC_CRIU_PATH to one',
+    );
+  });
+
+  it('is not fooled by a criu that prints no version', () => {
+    const dir = fakeCriu('');
+    writeFileSync(join(dir, 'criu'), '#!/bin/sh\necho hello\n');
+    expect(() => findCriu({ PATH: dir }, { defaultPath: nowhere, sbinDirs: [] })).toThrow(/did not print a CRIU version/);
+  });
+});
