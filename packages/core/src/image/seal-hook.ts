@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, openSync, realpathSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
 import { packageRoot } from '../protocol/programs.js';
@@ -60,6 +60,12 @@ function trustedScript(path: string): string {
       ErrorCode.ENGINE_UNAVAILABLE,
       `cannot seal images from ${JSON.stringify(real)}: install @crac/core under a path without ", \\ or a newline`,
     );
+  }
+  try {
+    accessSync(real, constants.X_OK);
+  } catch (cause) {
+    // CRIU execs it: a package packed without its executable bit cannot seal
+    throw new CracError(ErrorCode.ENGINE_UNAVAILABLE, `cannot seal images: ${real} is not executable; reinstall @crac/core`, { cause });
   }
   const uid = restoringUid();
   const fd = openSync(real, O_PATH | constants.O_NOFOLLOW);

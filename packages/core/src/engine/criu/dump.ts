@@ -127,7 +127,9 @@ function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   const lines = [...(sealError ? [sealError] : []), ...criuErrors];
   const where = logPath ? ` (log: ${logPath})` : '';
   // the native message names the log by the staging descriptor, gone by now
-  const reason = /^CRIU dump failed: (.*?)(?: \(log: [^)]*\))?$/s.exec(error.message)?.[1] ?? error.message;
+  const said = /^CRIU dump failed: (.*?)(?: \(log: [^)]*\))?$/s.exec(error.message)?.[1] ?? error.message;
+  // CRIU's own first error is often the harmless RLIMIT_NOFILE warning (see log.ts): the lines below say more
+  const reason = said.includes('RLIMIT_NOFILE') ? 'CRIU reported failure' : said;
   const details = lines.length > 0 ? `:\n${lines.join('\n')}` : '';
   const failed = new CracError(ErrorCode.CRIU_DUMP, `CRIU dump failed: ${reason}${where}${details}`, { cause: error.cause ?? error });
   return Object.assign(failed, { ...error, criuErrors, logPath });
