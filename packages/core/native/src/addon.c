@@ -15,6 +15,7 @@ NAPI_MODULE_INIT()
 		{ "mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "v8Notify", NULL, js_v8_notify, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "neutralizeFd", NULL, js_neutralize_fd, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "readXattr", NULL, js_read_xattr, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
 		return NULL;

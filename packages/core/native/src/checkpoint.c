@@ -51,7 +51,7 @@
 /* checkpoint()'s options; the strings are malloc'd (free_args). */
 struct ckpt_args {
 	char *criu_path, *images_dir, *log_file, *config_file;
-	int leave_running, shell_job;
+	int leave_running, shell_job, unprivileged;
 	uint32_t reply_timeout_ms;
 };
 
@@ -84,6 +84,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	    get_string_opt(env, obj, "checkpoint", "configFile", 0, &a->config_file) ||
 	    get_bool_opt(env, obj, "checkpoint", "leaveRunning", &a->leave_running) ||
 	    get_bool_opt(env, obj, "checkpoint", "shellJob", &a->shell_job) ||
+	    get_bool_opt(env, obj, "checkpoint", "unprivileged", &a->unprivileged) ||
 	    get_uint_opt(env, obj, "checkpoint", "replyTimeoutMs", 1, 24u * 3600 * 1000, &a->reply_timeout_ms))
 		return -1;
 	if (a->criu_path[0] != '/')
@@ -117,7 +118,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
  * async-signal-safe calls until execv. Never returns.
  */
 static void __attribute__((noreturn))
-run_criu_child(int sk, int status_w, int nullfd, char *const argv[], int maxfd)
+run_criu_child(int sk, int status_w, int nullfd, char *const argv[], char *const envp[], int maxfd)
 {
 	struct sigaction sa;
 	sigset_t empty;
@@ -150,13 +151,35 @@ run_criu_child(int sk, int status_w, int nullfd, char *const argv[], int maxfd)
 		for (int fd = EXEC_STATUS_FD + 1; fd < maxfd; fd++)
 			close(fd);
 
-	execv(argv[0], argv);
+	execve(argv[0], argv, envp);
 fail:
 	e = errno;
 	if (write(status_w, &e, sizeof(e)) < 0) {
 		/* nothing more we can do */
 	}
 	_exit(EXIT_EXEC_FAILED);
+}
+
+/*
+ * This process's environment plus `entry` (NAME=value, replacing NAME's own), for
+ * CRIU only: the app's environment is left alone. malloc'd array (the strings are
+ * not copied); NULL when out of memory.
+ */
+static char **environment_with(const char *entry)
+{
+	extern char **environ;
+	size_t n = 0, name_len = strcspn(entry, "=") + 1, out = 0;
+	while (environ[n])
+		n++;
+	char **env = malloc((n + 2) * sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], entry, name_len) != 0)
+			env[out++] = environ[i];
+	env[out++] = (char *)entry;
+	env[out] = NULL;
+	return env;
 }
 
 /*
@@ -172,6 +195,9 @@ static int start_criu(napi_env env, char *criu_path, pid_t *criu_pid)
 	ssize_t n;
 	pid_t mid;
 	struct rlimit rl;
+	extern char **environ;
+	char **envp = environ, **own_env = NULL;
+	char kdat_env[96];
 
 	/* CRIU loads its kernel-probe cache from there: it must be ours (kdat_dir.h). */
 	char why[256];
@@ -179,6 +205,9 @@ static int start_criu(napi_env env, char *criu_path, pid_t *criu_pid)
 		throw_sys_error(env, "CRAC_ECRIU_EXEC", EPERM, "mkdir", why, CRAC_KDAT_DIR);
 		return -1;
 	}
+	/* Unprivileged without $XDG_RUNTIME_DIR: a cache directory of our own (kdat_dir.h). */
+	if (crac_user_kdat_env(kdat_env, sizeof(kdat_env)) == 0 && (own_env = environment_with(kdat_env)) != NULL)
+		envp = own_env;
 
 	/* Everything the child needs is prepared before fork. */
 	snprintf(sk_arg, sizeof(sk_arg), "%d", CRIU_SK_FD);
@@ -213,7 +242,7 @@ static int start_criu(napi_env env, char *criu_path, pid_t *criu_pid)
 		if (g < 0)
 			_exit(2);
 		if (g == 0)
-			run_criu_child(sv[1], pfd[1], nullfd, argv, maxfd);
+			run_criu_child(sv[1], pfd[1], nullfd, argv, envp, maxfd);
 		/* CRIU's pid, for the watchdog (it is not our child: only its pid can stop it) */
 		_exit(write(idfd[1], &g, sizeof(g)) == (ssize_t)sizeof(g) ? 0 : 3);
 	}
@@ -244,9 +273,11 @@ static int start_criu(napi_env env, char *criu_path, pid_t *criu_pid)
 		goto fail;
 	}
 	close(pfd[0]);
+	free(own_env);
 	return sv[0];
 
 fail:
+	free(own_env);
 	for (int i = 0; i < 2; i++) {
 		if (sv[i] >= 0)
 			close(sv[i]);
@@ -339,6 +370,7 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 	o.log_level = CRIU_LOG_LEVEL;
 	o.log_file = a.log_file;
 	o.config_file = a.config_file;
+	o.unprivileged = a.unprivileged;
 	req_len = criu_rpc_encode_dump_req(&o, req, sizeof(req));
 	if (req_len < 0) {
 		napi_throw_error(env, "CRAC_EIO", "checkpoint(): CRIU request too large");

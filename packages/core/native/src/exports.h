@@ -12,5 +12,6 @@ napi_value js_reseed_random(napi_env env, napi_callback_info info); /* randomnes
 napi_value js_malloc_trim(napi_env env, napi_callback_info info);   /* memory.c */
 napi_value js_v8_notify(napi_env env, napi_callback_info info);     /* memory.c */
 napi_value js_neutralize_fd(napi_env env, napi_callback_info info); /* fds.c */
+napi_value js_read_xattr(napi_env env, napi_callback_info info);    /* xattr.c */
 
 #endif
