@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type CriuBinary, criuTimeoutMs, findCriu } from './binary.js';
+import { assertCriuCapabilities, criuRunsUnprivileged } from './capabilities.js';
 import { CracError, ErrorCode } from '../../errors.js';
 import { prepareImagesDir } from '../../image/images-dir.js';
 import { DUMP_LOG, HANDOFF_FILE } from '../../image/layout.js';
@@ -21,18 +22,23 @@ import type { Engine, EngineRequest, EngineResult } from '../engine.js';
  * `checkpointed` when left running; with `leaveRunning: false` the original process ends
  * with the dump (CRIU kills it).
  *
- * @throws {@link CracError} `CRAC_EENGINE` at selection when the native bridge or CRIU is missing.
+ * Not as root, CRIU runs in its `--unprivileged` mode, with the file capabilities of its binary.
+ *
+ * @throws {@link CracError} `CRAC_EENGINE` at selection when the native bridge or CRIU is missing;
+ *   `CRAC_ECRIU_CAPS` when not root and the CRIU binary lacks a capability it needs.
  */
 export function createCriuEngine(): Engine {
   const native = loadNative();
   const criu = findCriu();
+  const unprivileged = criuRunsUnprivileged();
+  if (unprivileged) assertCriuCapabilities(criu.path, native.readXattr);
   return {
     name: 'criu',
-    checkpoint: async (request) => dump(native, criu, request),
+    checkpoint: async (request) => dump(native, criu, request, unprivileged),
   };
 }
 
-async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequest): Promise<EngineResult> {
+async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequest, unprivileged: boolean): Promise<EngineResult> {
   if (!request.imagesDir) {
     throw new CracError(ErrorCode.INVALID_ARGUMENT, 'the criu engine needs an image directory: pass `imagesDir` or set CRAC_IMAGES_DIR');
   }
@@ -65,6 +71,7 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
         leaveRunning: request.leaveRunning,
         // The process is rarely a session leader (started from a shell or a supervisor).
         shellJob: true,
+        unprivileged,
         configFile,
         ...(replyTimeoutMs === undefined ? {} : { replyTimeoutMs }),
       }));

@@ -9,6 +9,8 @@ export interface NativeCheckpointOptions {
   logFile: string;
   leaveRunning: boolean;
   shellJob: boolean;
+  /** Run CRIU in its `--unprivileged` mode (RPC `unprivileged`): a non-root user, with file capabilities. */
+  unprivileged?: boolean;
   /** Absolute path of a CRIU configuration file (RPC `config_file`): the criu engine's seal hook. */
   configFile?: string;
   /** How long CRIU may take to answer before it is taken for hung and stopped (default 120 000). */
@@ -24,6 +26,8 @@ export interface NativeBinding {
   v8Notify(kind: 'low-memory' | 'pressure-critical' | 'pressure-moderate' | 'pressure-none'): true;
   /** Points descriptor `fd` (above 2) at /dev/null, keeping its number (dup3): the audit's `close` for raw descriptors. */
   neutralizeFd(fd: number): true;
+  /** The raw value of a file's extended attribute (getxattr, following links), or null when it has none. */
+  readXattr(path: string, name: string): Buffer | null;
 }
 
 let loaded: NativeBinding | undefined;
