@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -68,7 +68,10 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     // Not root: CRIU's --unprivileged mode, with the file capabilities of its binary (checked
     // first: CRIU hangs rather than fails without one), and no pid namespace (that needs root).
     const unprivileged = criuRunsUnprivileged();
-    if (unprivileged) assertCriuCapabilities(criu.path);
+    if (unprivileged) {
+      assertCriuCapabilities(criu.path);
+      assertOwnPipes(manifest);
+    }
     // Same host and build, every file as sealed after the dump: or refuse, before anything starts.
     const verification = await verifyOpenImage(image, { criuVersion: criu.version, mode: options.verify ?? 'quick' });
     for (const warning of verification.warnings) report.info(`warning: ${warning}`);
@@ -138,6 +141,34 @@ function kill(pid: number): void {
     process.kill(pid, 'SIGKILL');
   } catch {
     // already gone
+  }
+}
+
+/**
+ * Unprivileged, CRIU hands the app this process's stdio only where the user may open it: the app
+ * had a pipe there at the checkpoint, and CRIU reopens the descriptor that replaces it through
+ * /proc/self/fd/N with the user's permissions. A pipe belongs to its creator, mode 0600: one that a
+ * root supervisor made fails (`Unable to reopen the pipe /proc/self/fd/1: Permission denied`), so
+ * does a file of root's. Checked before anything starts.
+ * @throws {@link CracError} `CRAC_EUNPRIVILEGED` naming the descriptor and its owner.
+ */
+function assertOwnPipes(manifest: Manifest): void {
+  for (const { fd, kind } of manifest.stdio) {
+    if (kind !== 'pipe') continue;
+    try {
+      accessSync(`/proc/self/fd/${fd}`, fd === 0 ? constants.R_OK : constants.W_OK);
+    } catch {
+      let owner = 'another user';
+      try {
+        owner = `uid ${fstatSync(fd).uid}`;
+      } catch {
+        // closed: say it generally
+      }
+      throw new CracError(
+        ErrorCode.UNPRIVILEGED,
+        `fd ${fd} of crac restore belongs to ${owner}, and CRIU running as uid ${process.geteuid?.()} cannot reopen it for the app (which had a pipe there): give crac restore a pipe of your own (\`crac restore DIR | cat\`), a file of yours or a terminal, or restore as root`,
+      );
+    }
   }
 }
 
