@@ -149,6 +149,8 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
     const granted = await finished(crac(['check', '--grant-capabilities', '--json'], { env: { CRAC_CRIU_PATH: criu.granted } }));
     const [report] = granted.events as unknown as [CheckReport];
     expect(checkNamed(report, 'grant capabilities'), granted.output).toMatchObject({ ok: true });
+    // root's check says what other users can do now
+    expect(checkNamed(report, 'privileges')?.detail).toContain('non-root users can checkpoint and restore too');
     expect(execFileSync(SETCAP.replace('setcap', 'getcap'), [criu.granted], { encoding: 'utf8' })).toContain(
       'cap_setpcap,cap_checkpoint_restore=ep',
     );

@@ -139,7 +139,7 @@ function runChecks(): Check[] {
  * mode, when the CRIU binary carries the file capabilities it needs and exec honours them.
  */
 function privileges(unprivileged: boolean, criuPath: string | undefined): Check {
-  if (!unprivileged) return { name: 'privileges', ok: true, detail: 'root' };
+  if (!unprivileged) return { name: 'privileges', ok: true, detail: `root${criuPath ? `; ${forOtherUsers(criuPath)}` : ''}` };
   const who = `uid ${process.geteuid?.()}, unprivileged CRIU`;
   if (noNewPrivileges()) {
     return {
@@ -163,6 +163,18 @@ function privileges(unprivileged: boolean, criuPath: string | undefined): Check 
     detail: `${who}: ${criuPath} lacks ${missing.join(', ')}`,
     fix: `as root: ${grantCapabilitiesCommand(criuPath)} (or crac check --grant-capabilities)`,
   };
+}
+
+/** For root: whether other users can checkpoint too (the capabilities of the CRIU binary). */
+function forOtherUsers(criuPath: string): string {
+  try {
+    const { missing } = criuCapabilityStatus(criuPath);
+    return missing.length === 0
+      ? 'non-root users can checkpoint and restore too (CRIU has the capabilities they need)'
+      : 'non-root users cannot (crac check --grant-capabilities grants CRIU what they need)';
+  } catch {
+    return 'whether non-root users can is unknown (the native bridge is needed to read CRIU capabilities)';
+  }
 }
 
 /** `--grant-capabilities`: as root, grant the CRIU binary what a non-root user needs. */
