@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, waitForPort } from '@crac/tools/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, ROOT, type Started, start, tempDir } from './helpers/harness.js';
+import { assertRealCriuHost, crac, NODES, ROOT, type Started, start, tempDir } from './helpers/harness.js';
 
 const USER = `crac-unpriv-${process.pid}`;
 const SETPRIV = '/usr/bin/setpriv';
@@ -188,44 +188,47 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
     expect(checkNamed(ok, 'monotonic clock')).toMatchObject({ ok: false, optional: true });
   });
 
-  it('checkpoints an HTTP app and restores it: the restored app answers, as the user, and its monotonic clock jumped', async () => {
-    const port = await freePort();
-    const image = join(home, 'image');
-    const env = { CRAC_CRIU_PATH: criu.granted, PORT: String(port) };
-    const warmup = `curl -sf --retry 30 --retry-connrefused --retry-delay 0 http://127.0.0.1:${port}/`;
-    const checkpoint = await finished(asUser(['checkpoint', '--to', image, '--warmup', warmup, '--', process.execPath, 'server.cjs'], env));
-    expect(checkpoint.code, checkpoint.output).toBe(0);
-    expect(checkpoint.output).toMatch(/crac: checkpoint .* dumped/);
-    const warm = JSON.parse(/\{"pid".*\}/.exec(checkpoint.output)?.[0] ?? '{}') as { pid: number; uid: number };
-    expect(warm.uid).toBe(user.uid);
-    // the image is the user's, private
-    expect(lstatSync(image)).toMatchObject({ uid: user.uid, mode: expect.any(Number) });
-    expect(lstatSync(image).mode & 0o777).toBe(0o700);
-    // CRIU kept its kernel-probe cache in the user's own directory (no XDG_RUNTIME_DIR here)
-    expect(lstatSync(`/dev/shm/crac-criu-${user.uid}/criu.kdat`).uid).toBe(user.uid);
+  it.each(NODES)(
+    'checkpoints an HTTP app on $name and restores it: the restored app answers, as the user, and its monotonic clock jumped',
+    async ({ name, bin: node }) => {
+      const port = await freePort();
+      const image = join(home, `image-${name.replace(' ', '-')}`);
+      const env = { CRAC_CRIU_PATH: criu.granted, PORT: String(port) };
+      const warmup = `curl -sf --retry 30 --retry-connrefused --retry-delay 0 http://127.0.0.1:${port}/`;
+      const checkpoint = await finished(asUser(['checkpoint', '--to', image, '--warmup', warmup, '--', node, 'server.cjs'], env));
+      expect(checkpoint.code, checkpoint.output).toBe(0);
+      expect(checkpoint.output).toMatch(/crac: checkpoint .* dumped/);
+      const warm = JSON.parse(/\{"pid".*\}/.exec(checkpoint.output)?.[0] ?? '{}') as { pid: number; uid: number };
+      expect(warm.uid).toBe(user.uid);
+      // the image is the user's, private
+      expect(lstatSync(image)).toMatchObject({ uid: user.uid, mode: expect.any(Number) });
+      expect(lstatSync(image).mode & 0o777).toBe(0o700);
+      // CRIU kept its kernel-probe cache in the user's own directory (no XDG_RUNTIME_DIR here)
+      expect(lstatSync(`/dev/shm/crac-criu-${user.uid}/criu.kdat`).uid).toBe(user.uid);
 
-    const gapMs = 1_500;
-    await sleep(gapMs);
-    const restore = asUser(['restore', image], env);
-    await waitForPort(port, restore);
-    const answer = await get(port);
-    expect(answer).toMatchObject({ pid: warm.pid, uid: user.uid });
-    // no time namespace unprivileged: the gap between checkpoint and restore shows on hrtime
-    expect(answer.upMs).toBeGreaterThanOrEqual(gapMs);
-    expect(restore.output()).toMatch(/crac: restore .* pid \d+$/m);
-    expect(restore.output()).not.toContain('new pid namespace');
-    const restorer = readFileSync(`/proc/${answer.pid}/status`, 'utf8');
-    expect(restorer).toMatch(/^Uid:\s+(\d+)\s+\1\s+\1\s+\1$/m);
-    expect(restorer).toMatch(/^CapEff:\s+0+$/m); // CRIU's capabilities stayed with CRIU
+      const gapMs = 1_500;
+      await sleep(gapMs);
+      const restore = asUser(['restore', image], env);
+      await waitForPort(port, restore);
+      const answer = await get(port);
+      expect(answer).toMatchObject({ pid: warm.pid, uid: user.uid });
+      // no time namespace unprivileged: the gap between checkpoint and restore shows on hrtime
+      expect(answer.upMs).toBeGreaterThanOrEqual(gapMs);
+      expect(restore.output()).toMatch(/crac: restore .* pid \d+$/m);
+      expect(restore.output()).not.toContain('new pid namespace');
+      const restorer = readFileSync(`/proc/${answer.pid}/status`, 'utf8');
+      expect(restorer).toMatch(/^Uid:\s+(\d+)\s+\1\s+\1\s+\1$/m);
+      expect(restorer).toMatch(/^CapEff:\s+0+$/m); // CRIU's capabilities stayed with CRIU
 
-    // a second copy while the first holds the pid: refused, as only root has a pid namespace for it
-    const second = await finished(asUser(['restore', image], env));
-    expect(second.code).toBe(125);
-    expect(second.output).toContain('[CRAC_EUNPRIVILEGED]');
-    expect(second.output).toContain(`pid ${warm.pid} that the image needs is taken`);
+      // a second copy while the first holds the pid: refused, as only root has a pid namespace for it
+      const second = await finished(asUser(['restore', image], env));
+      expect(second.code).toBe(125);
+      expect(second.output).toContain('[CRAC_EUNPRIVILEGED]');
+      expect(second.output).toContain(`pid ${warm.pid} that the image needs is taken`);
 
-    expect(await stopRestore(restore)).toBe(0);
-  });
+      expect(await stopRestore(restore)).toBe(0);
+    },
+  );
 
   it("refuses at once what it cannot do: root's pipe, a pid namespace, a CRIU without cap_setpcap, another user's image", async () => {
     const port = await freePort();
