@@ -88,8 +88,12 @@ function asUser(args: string[], env: NodeJS.ProcessEnv = {}, { ownPipe = true } 
   const setpriv = ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--'];
   const command = [process.execPath, CLI, ...args];
   const piped = ownPipe ? ['/bin/bash', '-c', 'set -o pipefail; "$@" 2>&1 | cat', 'bash', ...command] : command;
-  // No XDG_RUNTIME_DIR, as under su or in CI: crac gives CRIU a cache directory of the user's own
-  return start(SETPRIV, [...setpriv, ...piped], { cwd: home, env: { HOME: home, USER, XDG_RUNTIME_DIR: '', ...env } });
+  // No XDG_RUNTIME_DIR, as under su or in CI: crac gives CRIU a cache directory of the user's own.
+  // The control sockets go into the user's directory, removed with it (not into /tmp).
+  return start(SETPRIV, [...setpriv, ...piped], {
+    cwd: home,
+    env: { HOME: home, USER, XDG_RUNTIME_DIR: '', CRAC_RUNTIME_DIR: home, ...env },
+  });
 }
 
 /** The descendants of `pid`, from /proc. */
