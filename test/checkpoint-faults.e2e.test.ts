@@ -177,7 +177,7 @@ describe('a checkpoint that fails keeps the previous image, and the app running'
       { mode: 0o755 },
     );
     const dir = join(testDir(), 'image');
-    const { app, pid, port } = await servingApp();
+    const { app, pid } = await servingApp();
     const made = await checkpointPid(pid, dir);
     expect(made.code, made.output).toBe(0);
     app.child.kill('SIGTERM');

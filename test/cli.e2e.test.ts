@@ -48,6 +48,25 @@ describe('crac: usage and refusals', () => {
     expect(refused.output).toContain('--require @crac/core/register');
   });
 
+  it('ends at once when the app dies before it can be asked to checkpoint', async () => {
+    // the trigger's socket never listens: the CLI used to poll for it forever
+    const started = Date.now();
+    const died = await cli([
+      'checkpoint',
+      '--to',
+      join(dir(), 'image'),
+      '--warmup',
+      'true',
+      '--',
+      process.execPath,
+      '-e',
+      'process.exit(3)',
+    ]);
+    expect(died.code).toBe(1);
+    expect(died.output).toContain('[CRAC_ECHECKPOINT] the app exited before it was ready to checkpoint');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('refuses to restore what is not an image, or an image others can write, and starts nothing', async () => {
     const missing = await cli(['restore', join(dir(), 'nothing-here')]);
     expect(missing.code).toBe(125);

@@ -53,10 +53,12 @@ KDAT_RUNDIR=/dev/shm/crac-criu
 BUILD_OPTIONS="RUNDIR=$KDAT_RUNDIR"
 STAMP="$TARGET.build"
 SUITE="${CRAC_CRIU_SUITE:-sid}"
+# libcap2-bin is no build dependency: its setcap grants CRIU the file capabilities non-root
+# users need (crac check --grant-capabilities), installed in the same step.
 BUILD_DEPS=(gcc make libc6-dev xz-utils pkgconf
   libbsd-dev libcap-dev libnet1-dev libnl-3-dev libprotobuf-c-dev
   libprotobuf-dev protobuf-c-compiler protobuf-compiler python3-protobuf
-  uuid-dev libnftables-dev libgnutls28-dev)
+  uuid-dev libnftables-dev libgnutls28-dev libcap2-bin)
 
 log() { printf 'setup-criu: %s\n' "$*" >&2; }
 die() {
@@ -192,10 +194,17 @@ if ! make -C "$srcdir" -j"$(nproc 2>/dev/null || echo 2)" $BUILD_OPTIONS criu >"
 fi
 [[ -x "$srcdir/criu/criu" ]] || die "build finished but $srcdir/criu/criu is missing"
 
-# 5. Install: root-owned, 0755, in a directory nobody else can write to.
+# 5. Install: root-owned, 0755, in a directory nobody else can write to (a binary that
+#    carries file capabilities must be one no user can replace).
 install -d -m 0755 -o root -g root "$INSTALL_DIR"
 chmod go-w "$INSTALL_DIR"
 install -m 0755 -o root -g root "$srcdir/criu/criu" "$TARGET.new.$$"
+# A new file has no file capabilities: keep those granted to the old one (non-root users).
+granted=""
+if [[ -e "$TARGET" ]] && command -v getcap >/dev/null; then
+  granted="$(getcap "$TARGET" 2>/dev/null | sed -n 's/^[^ ]* //p')"
+fi
+[[ -z "$granted" ]] || setcap "$granted" "$TARGET.new.$$" || log "could not grant $granted again: run crac check --grant-capabilities"
 mv -f "$TARGET.new.$$" "$TARGET"
 # the stamp last: an interrupted install is rebuilt next time
 printf '%s\n' "$BUILD_OPTIONS" >"$STAMP.new.$$"

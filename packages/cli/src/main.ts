@@ -70,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('check')
     .description('can this host checkpoint and restore, and if not, what to do')
     .option('--json', 'print the checks as JSON', false)
+    .option('--grant-capabilities', "as root: first grant CRIU's binary the file capabilities non-root users need", false)
     .action((options) => {
       exitCode = checkCommand(options);
     });

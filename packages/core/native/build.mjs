@@ -2,7 +2,7 @@
 // build.mjs — builds crac-node's native parts with the system C compiler.
 //
 //   build/crac.node   N-API (v8) addon: src/addon.c and what it exports
-//                     (checkpoint.c, randomness.c, memory.c, fds.c, signals.c, napi.c, criu_rpc.c)
+//                     (checkpoint.c, randomness.c, memory.c, fds.c, signals.c, xattr.c, napi.c, criu_rpc.c)
 //   build/crac-guard  exec wrapper disabling io_uring (Node >= 22): src/guard.c
 //   build/crac-nouring.so  the LD_PRELOAD shim crac-guard uses: src/nouring.c
 //   build/crac-init   restore supervisor (exit code, signals, pid ns): src/init.c
@@ -34,7 +34,7 @@ const quiet = process.argv.includes('--quiet');
 const targets = [
   {
     out: join(buildDir, 'crac.node'),
-    sources: ['addon.c', 'napi.c', 'checkpoint.c', 'randomness.c', 'memory.c', 'fds.c', 'signals.c', 'criu_rpc.c'],
+    sources: ['addon.c', 'napi.c', 'checkpoint.c', 'randomness.c', 'memory.c', 'fds.c', 'signals.c', 'xattr.c', 'criu_rpc.c'],
     // Hidden by default: the .so exports only the module init (NAPI_MODULE_EXPORT), so the
     // helpers shared between its files can never bind to a same-named symbol of node.
     flags: ['-shared', '-fPIC', '-fvisibility=hidden'],

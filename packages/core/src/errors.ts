@@ -29,6 +29,13 @@ export const ErrorCode = {
   CRIU_EXEC: 'CRAC_ECRIU_EXEC',
   /** CRIU could not restore the image; the message names the fix when one is known. */
   CRIU_RESTORE: 'CRAC_ECRIU_RESTORE',
+  /**
+   * A non-root user's CRIU binary lacks file capabilities that an unprivileged checkpoint or
+   * restore needs (`missing` names them); the message gives the command that grants them.
+   */
+  CRIU_CAPABILITIES: 'CRAC_ECRIU_CAPS',
+  /** What was asked needs root, and this process is not (a pid namespace for a restore, granting capabilities). */
+  UNPRIVILEGED: 'CRAC_EUNPRIVILEGED',
   /** The image directory is missing, incomplete, unsafe or not from this host. */
   IMAGE: 'CRAC_EIMAGE',
   /** An image file is missing, truncated, altered or unexpected, or the image was never sealed. */

@@ -129,7 +129,11 @@ describe('cracRedis', () => {
       process.env.REDIS_URL = `${URL}/5`;
       await checkpointRestore({ engine: 'simulate', context });
       expect(redis.options.db, 'unchanged since the checkpoint: its own settings').toBe(0);
-      const restoredElsewhere = createSimulateEngine({ onCheckpoint: () => void (process.env.REDIS_URL = `${URL}/6`) });
+      const restoredElsewhere = createSimulateEngine({
+        onCheckpoint: () => {
+          process.env.REDIS_URL = `${URL}/6`;
+        },
+      });
       await checkpointRestore({ engine: restoredElsewhere, context });
       expect(redis.options.db).toBe(6);
       await redis.set(key('db6'), 'yes');
@@ -137,7 +141,11 @@ describe('cracRedis', () => {
 
       const pinnedContext = new Context();
       const pinned = cracRedis(client(), { context: pinnedContext, fromEnv: false });
-      const restoredAgain = createSimulateEngine({ onCheckpoint: () => void (process.env.REDIS_URL = `${URL}/7`) });
+      const restoredAgain = createSimulateEngine({
+        onCheckpoint: () => {
+          process.env.REDIS_URL = `${URL}/7`;
+        },
+      });
       await checkpointRestore({ engine: restoredAgain, context: pinnedContext });
       expect(pinned.options.db, 'fromEnv: false').toBe(0);
     } finally {

@@ -171,7 +171,12 @@ describe('cracPg', () => {
     const { pool } = newPool();
     cracPg(pool, { context });
     const saved = process.env.DATABASE_URL;
-    const restoredWith = (url: string) => createSimulateEngine({ onCheckpoint: () => void (process.env.DATABASE_URL = url) });
+    const restoredWith = (url: string) =>
+      createSimulateEngine({
+        onCheckpoint: () => {
+          process.env.DATABASE_URL = url;
+        },
+      });
     const appName = async () => (await pool.query(`select current_setting('application_name') as n`)).rows[0].n;
     try {
       process.env.DATABASE_URL = `${URL}?application_name=at-build`;

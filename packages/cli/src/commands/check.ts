@@ -1,6 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { CRIU_FIX, CRIU_PATH_ENV, findCriu, findNativeProgram, missingNativeAdvice, NATIVE_PROGRAMS } from '@crac/core/protocol';
+import {
+  CRIU_FIX,
+  CRIU_PATH_ENV,
+  criuCapabilityStatus,
+  criuRunsUnprivileged,
+  findCriu,
+  findNativeProgram,
+  grantCapabilitiesCommand,
+  grantCriuCapabilities,
+  missingNativeAdvice,
+  NATIVE_PROGRAMS,
+  noNewPrivileges,
+} from '@crac/core/protocol';
 import { ExitCode } from '../output.js';
 
 interface Check {
@@ -13,9 +25,21 @@ interface Check {
   optional?: boolean;
 }
 
+/** Options of `crac check`. */
+export interface CheckCommandOptions {
+  json?: boolean;
+  /**
+   * First grant the CRIU binary the file capabilities a non-root user needs (root only; see
+   * `grantCriuCapabilities` of `@crac/core/protocol`), then check.
+   */
+  grantCapabilities?: boolean;
+}
+
 /** `crac check`: can this host checkpoint and restore Node processes, and if not, what to do. */
-export function checkCommand(options: { json?: boolean }): number {
-  const checks = runChecks();
+export function checkCommand(options: CheckCommandOptions): number {
+  const checks: Check[] = [];
+  if (options.grantCapabilities) checks.push(grant());
+  checks.push(...runChecks());
   const ok = checks.every((check) => check.ok || check.optional);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ok, checks })}\n`);
@@ -38,13 +62,7 @@ function runChecks(): Check[] {
     detail: process.platform,
     fix: 'CRIU runs on Linux only; elsewhere use the simulate engine (CRAC_ENGINE=simulate)',
   });
-  const root = process.getuid?.() === 0;
-  checks.push({
-    name: 'privileges',
-    ok: root,
-    detail: root ? 'root' : `uid ${process.getuid?.()}`,
-    fix: 'run as root (CRIU needs CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE and ptrace)',
-  });
+  const unprivileged = criuRunsUnprivileged();
 
   let criuPath: string | undefined;
   try {
@@ -61,8 +79,10 @@ function runChecks(): Check[] {
         : `\`npx crac setup\` as root installs CRIU 4.2+ (or set ${CRIU_PATH_ENV} to one)`,
     });
   }
+  checks.push(privileges(unprivileged, criuPath));
   if (criuPath) {
-    const run = spawnSync(criuPath, ['check'], { encoding: 'utf8' });
+    // as a non-root user CRIU refuses to run without --unprivileged
+    const run = spawnSync(criuPath, unprivileged ? ['check', '--unprivileged'] : ['check'], { encoding: 'utf8' });
     const output = `${run.stdout}${run.stderr}`
       .split('\n')
       .filter((line) => line.trim() && !line.includes('RLIMIT_NOFILE'))
@@ -103,15 +123,91 @@ function runChecks(): Check[] {
         ? 'disabled system-wide (kernel.io_uring_disabled=2)'
         : `libuv ${libuv} ${usesIoUring ? 'may use' : 'does not use'} io_uring: \`crac checkpoint\` starts apps under the guard`,
   });
-  const unshare = spawnSync('unshare', ['--version'], { encoding: 'utf8' }).status === 0;
-  checks.push({
-    name: 'pid namespaces',
-    ok: unshare,
-    optional: true,
-    detail: unshare ? 'unshare available: a restore whose pid is taken goes into a new pid namespace' : 'no unshare',
-    fix: 'install util-linux',
-  });
+  checks.push(
+    unprivileged
+      ? {
+          name: 'pid namespaces',
+          ok: false,
+          optional: true,
+          detail:
+            "not as a non-root user (they need CAP_SYS_ADMIN): a restore needs the image's pids free, so one copy of an image at a time",
+          fix: 'restore as root to run copies of one image at once',
+        }
+      : {
+          name: 'pid namespaces',
+          ok: true,
+          detail: 'each restore goes into a new pid namespace: copies of one image never race for their pids',
+        },
+  );
+  if (unprivileged) {
+    checks.push({
+      name: 'monotonic clock',
+      ok: false,
+      optional: true,
+      detail:
+        'not as a non-root user: no time namespace, so process.hrtime() and performance.now() jump by the time between checkpoint and restore (Date.now() is right either way)',
+      fix: 'restore as root to keep the monotonic clock continuous',
+    });
+  }
   return checks;
+}
+
+/**
+ * Root checkpoints and restores with every capability; anybody else with CRIU's --unprivileged
+ * mode, when the CRIU binary carries the file capabilities it needs and exec honours them.
+ */
+function privileges(unprivileged: boolean, criuPath: string | undefined): Check {
+  if (!unprivileged) return { name: 'privileges', ok: true, detail: `root${criuPath ? `; ${forOtherUsers(criuPath)}` : ''}` };
+  const who = `uid ${process.geteuid?.()}, unprivileged CRIU`;
+  if (noNewPrivileges()) {
+    return {
+      name: 'privileges',
+      ok: false,
+      detail: `${who}: this process runs with no_new_privs, so CRIU's file capabilities are ignored`,
+      fix: 'run outside no_new_privs (systemd NoNewPrivileges=, a container with no-new-privileges), or as root',
+    };
+  }
+  if (!criuPath) return { name: 'privileges', ok: false, detail: `${who}: no CRIU to look at (see the criu check)` };
+  let missing: string[];
+  try {
+    missing = criuCapabilityStatus(criuPath).missing.map(({ name }) => name);
+  } catch (error) {
+    return { name: 'privileges', ok: false, detail: `${who}: cannot read the capabilities of ${criuPath}: ${(error as Error).message}` };
+  }
+  if (missing.length === 0) return { name: 'privileges', ok: true, detail: `${who}: ${criuPath} has the capabilities it needs` };
+  return {
+    name: 'privileges',
+    ok: false,
+    detail: `${who}: ${criuPath} lacks ${missing.join(', ')}`,
+    fix: `as root: ${grantCapabilitiesCommand(criuPath)} (or crac check --grant-capabilities)`,
+  };
+}
+
+/** For root: whether other users can checkpoint too (the capabilities of the CRIU binary). */
+function forOtherUsers(criuPath: string): string {
+  try {
+    const { missing } = criuCapabilityStatus(criuPath);
+    return missing.length === 0
+      ? 'non-root users can checkpoint and restore too (CRIU has the capabilities they need)'
+      : 'non-root users cannot (crac check --grant-capabilities grants CRIU what they need)';
+  } catch {
+    return 'whether non-root users can is unknown (the native bridge is needed to read CRIU capabilities)';
+  }
+}
+
+/** `--grant-capabilities`: as root, grant the CRIU binary what a non-root user needs. */
+function grant(): Check {
+  try {
+    const { path, capabilities } = grantCriuCapabilities(findCriu().path);
+    return {
+      name: 'grant capabilities',
+      ok: true,
+      detail: `${path} now has ${capabilities.join(', ')}: non-root users can checkpoint and restore`,
+    };
+  } catch (error) {
+    const { code, message } = error as Error & { code?: string };
+    return { name: 'grant capabilities', ok: false, detail: `${code ? `[${code}] ` : ''}${message}` };
+  }
 }
 
 function readSysctl(name: string): string | undefined {

@@ -76,7 +76,12 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
       return await finishOnExit(await exited, imagesDir, { since: startedAt }, started, report);
     }
     const pid = app.pid as number;
-    const ready = await Promise.race([waitForTrigger(pid), exited.then(() => false)]);
+    let appEnded = false;
+    const endedFirst = exited.then(() => {
+      appEnded = true;
+      return false;
+    });
+    const ready = await Promise.race([waitForTrigger(pid, () => appEnded), endedFirst]);
     if (!ready) throw new CracError(ErrorCode.CHECKPOINT, 'the app exited before it was ready to checkpoint');
     report.phase('start', performance.now() - started, `pid ${pid}`);
 
@@ -217,9 +222,13 @@ async function finishOnExit(exit: Exit, imagesDir: string, dump: DumpIdentity, s
 }
 
 /** Waits until the app's trigger answers (a socket file alone may be a dead process's with the same pid). */
-async function waitForTrigger(pid: number): Promise<boolean> {
+/** Resolves true once the app's control socket accepts, false once `ended()` (the poll must stop: it would keep this process alive). */
+async function waitForTrigger(pid: number, ended: () => boolean): Promise<boolean> {
   const path = controlSocketPath(pid);
-  while (!(existsSync(path) && (await accepts(path)))) await sleep(10);
+  while (!(existsSync(path) && (await accepts(path)))) {
+    if (ended()) return false;
+    await sleep(10);
+  }
   return true;
 }
 

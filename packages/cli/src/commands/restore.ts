@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +14,9 @@ import {
   verifyOpenImage,
 } from '@crac/core/image';
 import {
+  assertCriuCapabilities,
   criuErrorLines,
+  criuRunsUnprivileged,
   exitCodeOf,
   findCriu,
   processStartTime,
@@ -63,18 +65,32 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     const { manifest } = image;
     assertComplete(image);
     const criu = findCriu();
+    // Not root: CRIU's --unprivileged mode, with the file capabilities of its binary (checked
+    // first: CRIU hangs rather than fails without one), and no pid namespace (that needs root).
+    const unprivileged = criuRunsUnprivileged();
+    if (unprivileged) {
+      assertCriuCapabilities(criu.path);
+      assertOwnPipes(manifest);
+    }
     // Same host and build, every file as sealed after the dump: or refuse, before anything starts.
     const verification = await verifyOpenImage(image, { criuVersion: criu.version, mode: options.verify ?? 'quick' });
     for (const warning of verification.warnings) report.info(`warning: ${warning}`);
     const { files, hashed, bytesHashed } = verification.seal;
     report.phase('verify', opened + verification.durationMs, `${files} files as sealed, ${hashed} hashed (${formatBytes(bytesHashed)})`);
     const onTerminal = manifest.stdio.some((entry) => entry.kind === 'tty');
-    const namespace = await usePidNamespace(manifest, options.pidNamespace ?? 'auto', onTerminal);
+    const namespace = await usePidNamespace(manifest, options.pidNamespace ?? 'auto', { onTerminal, unprivileged });
     const pidFile = join(workDir, 'restored.pid');
     // crac-init stays the restored app's parent (subreaper, or pid 1 of a new pid namespace):
     // it forwards signals and exits with the app's exit code, which CRIU itself does not.
     const init = requireNativeProgram('init');
-    const initArgs = restorerArguments(manifest, { criuPath: criu.path, imagesDir, workDir, pidFile, pidNamespace: namespace });
+    const initArgs = restorerArguments(manifest, {
+      criuPath: criu.path,
+      imagesDir,
+      workDir,
+      pidFile,
+      pidNamespace: namespace,
+      unprivileged,
+    });
 
     const stdio: ('inherit' | number)[] = ['inherit', 'inherit', 'inherit'];
     stdio[IMAGES_DIR_FD] = image.fd;
@@ -128,6 +144,34 @@ function kill(pid: number): void {
   }
 }
 
+/**
+ * Unprivileged, CRIU hands the app this process's stdio only where the user may open it: the app
+ * had a pipe there at the checkpoint, and CRIU reopens the descriptor that replaces it through
+ * /proc/self/fd/N with the user's permissions. A pipe belongs to its creator, mode 0600: one that a
+ * root supervisor made fails (`Unable to reopen the pipe /proc/self/fd/1: Permission denied`), so
+ * does a file of root's. Checked before anything starts.
+ * @throws {@link CracError} `CRAC_EUNPRIVILEGED` naming the descriptor and its owner.
+ */
+function assertOwnPipes(manifest: Manifest): void {
+  for (const { fd, kind } of manifest.stdio) {
+    if (kind !== 'pipe') continue;
+    try {
+      accessSync(`/proc/self/fd/${fd}`, fd === 0 ? constants.R_OK : constants.W_OK);
+    } catch {
+      let owner = 'another user';
+      try {
+        owner = `uid ${fstatSync(fd).uid}`;
+      } catch {
+        // closed: say it generally
+      }
+      throw new CracError(
+        ErrorCode.UNPRIVILEGED,
+        `fd ${fd} of crac restore belongs to ${owner}, and CRIU running as uid ${process.geteuid?.()} cannot reopen it for the app (which had a pipe there): give crac restore a pipe of your own (\`crac restore DIR | cat\`), a file of yours or a terminal, or restore as root`,
+      );
+    }
+  }
+}
+
 function assertComplete(image: OpenImage): void {
   const missing = REQUIRED_CRIU_FILES.filter((name) => !existsSync(`/proc/self/fd/${image.fd}/${name}`));
   if (missing.length > 0)
@@ -138,13 +182,25 @@ function assertComplete(image: OpenImage): void {
  * Whether to restore into a new pid namespace, where `process.pid` stays the same whatever runs
  * here. `auto`: always, as looking whether the image's pids are free is a race (copies of one
  * image started together all see them free, and all but one fail with `Can't fork for PID`);
- * except an image checkpointed on a terminal, which CRIU cannot restore in a new pid namespace:
- * that one waits a little for zombies holding its pids (the dumped process and its children die
- * with the dump, and PID 1 reaps them late), and gets a namespace only if a live process holds one.
+ * except where CRIU cannot restore into one: an image checkpointed on a terminal (CRIU cannot hand
+ * it the terminal there), and any unprivileged restore (creating a pid namespace needs root). Those
+ * wait a little for zombies holding their pids (the dumped process and its children die with the
+ * dump, and PID 1 reaps them late); the terminal one gets a namespace if a live process holds one,
+ * the unprivileged one is refused.
  */
-async function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'never', onTerminal: boolean): Promise<boolean> {
+async function usePidNamespace(
+  manifest: Manifest,
+  mode: 'auto' | 'always' | 'never',
+  { onTerminal, unprivileged }: { onTerminal: boolean; unprivileged: boolean },
+): Promise<boolean> {
+  if (unprivileged && mode === 'always') {
+    throw new CracError(
+      ErrorCode.UNPRIVILEGED,
+      '--pid-namespace always needs root (CAP_SYS_ADMIN): a non-root user restores in the host pid namespace',
+    );
+  }
   if (mode === 'always') return true;
-  if (mode === 'auto' && !onTerminal) return true;
+  if (mode === 'auto' && !onTerminal && !unprivileged) return true;
   const deadline = Date.now() + ZOMBIE_WAIT_MS;
   let taken = takenIds(manifest);
   while (taken.length > 0 && taken.every((pid) => processState(pid) !== 'alive') && Date.now() < deadline) {
@@ -153,6 +209,12 @@ async function usePidNamespace(manifest: Manifest, mode: 'auto' | 'always' | 'ne
   }
   // never: CRIU then says which pid is taken, and the fix
   if (taken.length === 0 || mode === 'never') return false;
+  if (unprivileged) {
+    throw new CracError(
+      ErrorCode.UNPRIVILEGED,
+      `pid ${taken[0]} that the image needs is taken, and only root can restore into a new pid namespace where it would be free: end process ${taken[0]} (a copy of this image still running?), or restore as root`,
+    );
+  }
   if (onTerminal) {
     throw new CracError(
       ErrorCode.CRIU_RESTORE,

@@ -53,7 +53,7 @@ struct ckpt_args {
 	char *criu_path, *images_dir, *log_file, *config_file;
 	char **env; /* "NAME=value" entries added to CRIU's environment (its action scripts') */
 	size_t env_count;
-	int leave_running, shell_job;
+	int leave_running, shell_job, unprivileged;
 	uint32_t reply_timeout_ms;
 };
 
@@ -88,6 +88,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	    get_string_array_opt(env, obj, "checkpoint", "env", &a->env, &a->env_count) ||
 	    get_bool_opt(env, obj, "checkpoint", "leaveRunning", &a->leave_running) ||
 	    get_bool_opt(env, obj, "checkpoint", "shellJob", &a->shell_job) ||
+	    get_bool_opt(env, obj, "checkpoint", "unprivileged", &a->unprivileged) ||
 	    get_uint_opt(env, obj, "checkpoint", "replyTimeoutMs", 1, 24u * 3600 * 1000, &a->reply_timeout_ms))
 		return -1;
 	if (a->criu_path[0] != '/')
@@ -123,16 +124,29 @@ static size_t env_name_len(const char *entry)
 }
 
 /*
- * CRIU's environment: this process's, with `extra` added (replacing entries of the same name).
- * Built before fork: the child may only call async-signal-safe functions. NULL when out of memory.
+ * CRIU's environment: this process's, with `extra` and `one_more` (when not NULL) added, replacing
+ * entries of the same name; the app's own environment is left alone. Built before fork: the child
+ * may only call async-signal-safe functions. The strings are not copied. NULL when out of memory.
  */
-static char **criu_environment(char *const *extra, size_t extra_count)
+static char **criu_environment(char *const *extra, size_t extra_count, char *one_more)
 {
 	extern char **environ;
 	size_t n = 0, k = 0;
 	while (environ[n])
 		n++;
+	char **all = calloc(extra_count + 1, sizeof(*all));
+	if (!all)
+		return NULL;
+	for (size_t j = 0; j < extra_count; j++)
+		all[j] = extra[j];
+	if (one_more)
+		all[extra_count++] = one_more;
+	extra = all;
 	char **envp = calloc(n + extra_count + 1, sizeof(*envp));
+	if (!envp) {
+		free(all);
+		return NULL;
+	}
 	if (!envp)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -145,6 +159,7 @@ static char **criu_environment(char *const *extra, size_t extra_count)
 	}
 	for (size_t j = 0; j < extra_count; j++)
 		envp[k++] = extra[j];
+	free(all);
 	return envp;
 }
 
@@ -383,13 +398,16 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 	o.log_level = CRIU_LOG_LEVEL;
 	o.log_file = a.log_file;
 	o.config_file = a.config_file;
+	o.unprivileged = a.unprivileged;
 	req_len = criu_rpc_encode_dump_req(&o, req, sizeof(req));
 	if (req_len < 0) {
 		napi_throw_error(env, "CRAC_EIO", "checkpoint(): CRIU request too large");
 		goto out;
 	}
 
-	envp = criu_environment(a.env, a.env_count);
+	/* Unprivileged without $XDG_RUNTIME_DIR: a cache directory of our own (kdat_dir.h). */
+	char kdat_env[96];
+	envp = criu_environment(a.env, a.env_count, crac_user_kdat_env(kdat_env, sizeof(kdat_env)) == 0 ? kdat_env : NULL);
 	if (!envp) {
 		napi_throw_error(env, "CRAC_ENOMEM", "out of memory");
 		goto out;

@@ -75,6 +75,8 @@ int criu_rpc_encode_dump_req(const struct criu_dump_opts *o, uint8_t *buf, size_
 		put_bytes(&ow, 10, o->log_file, strlen(o->log_file));
 	if (o->config_file)
 		put_bytes(&ow, 51, o->config_file, strlen(o->config_file));
+	if (o->unprivileged)
+		put_bool(&ow, 67, 1);
 	if (ow.overflow)
 		return -1;
 

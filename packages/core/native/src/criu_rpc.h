@@ -30,6 +30,7 @@ struct criu_dump_opts {
 	int32_t log_level;            /* criu_opts.log_level     = 9  */
 	const char *log_file;         /* criu_opts.log_file      = 10 */
 	const char *config_file;      /* criu_opts.config_file   = 51 */
+	int unprivileged;             /* criu_opts.unprivileged  = 67: a non-root CRIU (file capabilities) */
 };
 
 /* Decoded message criu_resp (only the fields crac-node reads). */

@@ -16,5 +16,6 @@ napi_value js_exchange_paths(napi_env env, napi_callback_info info); /* fds.c */
 napi_value js_hold_signals(napi_env env, napi_callback_info info);    /* signals.c */
 napi_value js_caught_signals(napi_env env, napi_callback_info info);  /* signals.c */
 napi_value js_release_signals(napi_env env, napi_callback_info info); /* signals.c */
+napi_value js_read_xattr(napi_env env, napi_callback_info info);    /* xattr.c */
 
 #endif

@@ -24,7 +24,8 @@
  * knows its pid: crac restore then kills it.)
  *
  * Before CRIU runs, the directory of CRIU's kernel-probe cache is made ours
- * (kdat_dir.h): CRIU loads the cache from it unchecked.
+ * (kdat_dir.h): CRIU loads the cache from it unchecked. Unprivileged, without
+ * $XDG_RUNTIME_DIR, CRIU is given a cache directory of the user's own.
  *
  * With --handoff-fd N: crac-init's own environment (the restoring one) is
  * written into a memfd, as "CRAC-HANDOFF/1\0" then NAME=value\0 entries, and
@@ -456,6 +457,11 @@ int main(int argc, char **argv)
 	}
 	if (handoff_fd >= 0)
 		write_handoff(handoff_fd);
+	/* After the handoff, so that the app never sees it: CRIU's own cache directory when
+	 * unprivileged without $XDG_RUNTIME_DIR (kdat_dir.h). */
+	char kdat_env[96];
+	if (crac_user_kdat_env(kdat_env, sizeof(kdat_env)) == 0)
+		putenv(kdat_env);
 	setup_signals();
 	/*
 	 * crac restore may die without a word (SIGKILL): take it as a SIGTERM, forwarded to the

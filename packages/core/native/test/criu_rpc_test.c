@@ -1,9 +1,11 @@
 /*
- * criu_rpc_test.c - the CRIU RPC decoder against well-formed, malformed and random replies.
+ * criu_rpc_test.c - the CRIU RPC decoder against well-formed, malformed and random replies, and
+ * the encoder's optional fields.
  * A reply comes from another process (CRIU) and is parsed inside the app being dumped: it must
  * never read outside the buffer, loop forever or accept a truncated message.
  * Built and run by src/engine/criu/rpc.test.ts; prints one line per check, exits 1 on a failure.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +154,17 @@ int main(void)
 		free(buf);
 	}
 	check(1, "200000 random replies decoded or refused");
+
+	/* the request: `unprivileged` is criu_opts field 67 (key 67 << 3 | 0 = 0x98 0x04), sent only when set */
+	struct criu_dump_opts o = { .images_dir_fd = 3, .log_level = 4, .log_file = "dump.log" };
+	uint8_t req[256];
+	static const uint8_t unpriv_field[] = { 0x98, 0x04, 0x01 };
+	int len = criu_rpc_encode_dump_req(&o, req, sizeof req);
+	check(len > 0 && !memmem(req, (size_t)len, unpriv_field, sizeof unpriv_field), "leaves unprivileged out by default");
+	o.unprivileged = 1;
+	int len_unpriv = criu_rpc_encode_dump_req(&o, req, sizeof req);
+	check(len_unpriv == len + 3 && memmem(req, (size_t)len_unpriv, unpriv_field, sizeof unpriv_field) == req + len_unpriv - 3,
+	      "sends unprivileged = true as the last option");
 
 	printf("%d failure(s)\n", failures);
 	return failures ? 1 : 0;

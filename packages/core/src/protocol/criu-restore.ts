@@ -1,3 +1,4 @@
+import { CracError, ErrorCode } from '../errors.js';
 import { IMAGES_DIR_FD, RESTORE_LOG } from '../image/layout.js';
 import type { Manifest } from '../image/manifest.js';
 
@@ -29,6 +30,11 @@ export interface RestoreInvocation {
   pidFile: string;
   /** Restore into a new pid namespace (the image's pids are taken here). */
   pidNamespace?: boolean;
+  /**
+   * A non-root restore: CRIU's `--unprivileged` mode (file capabilities on its binary; no pid
+   * namespace, no time namespace).
+   */
+  unprivileged?: boolean;
   /** CRIU's log level (`-v`). Default 4: what explains a failure. */
   logLevel?: number;
 }
@@ -41,9 +47,17 @@ export interface RestoreInvocation {
  * dump remapped to {@link IMAGES_DIR_FD}, and its handoff file to {@link HANDOFF_FD}.
  * crac-init must be started with the image directory open on {@link IMAGES_DIR_FD}: CRIU reads
  * the image through it ({@link IMAGES_DIR_PATH}).
+ * @throws {@link CracError} `CRAC_EUNPRIVILEGED` for a pid namespace in an unprivileged restore
+ *   (creating one needs CAP_SYS_ADMIN).
  */
 export function restorerArguments(manifest: Manifest, invocation: RestoreInvocation): string[] {
   const { criuPath, workDir, pidFile, logLevel = 4 } = invocation;
+  if (invocation.unprivileged && invocation.pidNamespace) {
+    throw new CracError(
+      ErrorCode.UNPRIVILEGED,
+      'a restore into a new pid namespace needs root (CAP_SYS_ADMIN); an unprivileged restore uses the host pid namespace',
+    );
+  }
   const init = [...(invocation.pidNamespace ? ['--pidns'] : []), '--pidfile', pidFile];
   const criu = [
     'restore',
@@ -58,6 +72,7 @@ export function restorerArguments(manifest: Manifest, invocation: RestoreInvocat
     '--shell-job',
     '--pidfile',
     pidFile,
+    ...(invocation.unprivileged ? ['--unprivileged'] : []),
   ];
   const mapped = new Set<string>();
   for (const { fd, kind, target } of manifest.stdio) {

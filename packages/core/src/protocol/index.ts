@@ -5,6 +5,8 @@
  * - CLI -> app: a checkpoint request on the app's control socket ({@link requestCheckpoint}).
  * - restorer -> CRIU -> app: the arguments of `criu restore` ({@link restorerArguments}),
  *   run under the restore supervisor `crac-init`.
+ * - CRIU for a non-root user: the file capabilities it needs ({@link criuCapabilityStatus}) and
+ *   granting them as root ({@link grantCriuCapabilities}).
  * - the programs: CRIU ({@link findCriu}), `crac-init`, `crac-guard` and the addon
  *   ({@link requireNativeProgram}), the preload ({@link registerPreloadPath}).
  *
@@ -13,6 +15,22 @@
 // the codes travel between the processes too (control replies, exit reports)
 export { CracError, ErrorCode, type ErrorCodeValue } from '../errors.js';
 export { CRIU_FIX, CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
+export {
+  assertCriuCapabilities,
+  type CriuCapability,
+  type CriuCapabilityStatus,
+  capabilityName,
+  criuCapabilityStatus,
+  criuRunsUnprivileged,
+  decodeFileCapabilities,
+  type FileCapabilities,
+  grantCapabilitiesCommand,
+  noNewPrivileges,
+  readFileCapabilities,
+  UNPRIVILEGED_CRIU_CAPABILITIES,
+  type XattrReader,
+} from '../engine/criu/capabilities.js';
+export { type GrantOptions, type GrantResult, grantCriuCapabilities } from '../engine/criu/grant.js';
 export { criuErrorLines, restoreAdvice } from '../engine/criu/log.js';
 export { type DumpIdentity, sealedImageOf } from './checkpoint-outcome.js';
 export {

@@ -139,6 +139,17 @@ describe('restorerArguments', () => {
     expect(inherited).toEqual(['fd[1]:pipe:[7]', 'fd[3]:images/app', 'fd[4]:images/app/crac-handoff']);
   });
 
+  it('runs CRIU in its unprivileged mode for a non-root restore, and refuses a pid namespace there', () => {
+    const invocation = { criuPath: '/criu', imagesDir: '/i', workDir: '/w', pidFile: '/w/p', unprivileged: true };
+    const args = restorerArguments(manifest(), invocation);
+    expect(args.slice(args.indexOf('--') + 1)).toContain('--unprivileged');
+    expect(args.slice(0, args.indexOf('--'))).not.toContain('--pidns');
+    expect(restorerArguments(manifest(), { ...invocation, unprivileged: false })).not.toContain('--unprivileged');
+    expect(() => restorerArguments(manifest(), { ...invocation, pidNamespace: true })).toThrow(
+      expect.objectContaining({ code: 'CRAC_EUNPRIVILEGED' }),
+    );
+  });
+
   it('hands nothing over to an image made without a handoff file', () => {
     const args = restorerArguments(manifest(), { criuPath: '/criu', imagesDir: '/i', workDir: '/w', pidFile: '/w/p' });
     expect(args).not.toContain('--handoff-fd');

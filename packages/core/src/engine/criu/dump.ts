@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CriuBinary, criuTimeoutMs, findCriu } from './binary.js';
+import { assertCriuCapabilities, criuRunsUnprivileged } from './capabilities.js';
 import { CracError, ErrorCode } from '../../errors.js';
 import { DUMP_LOG, HANDOFF_FILE, SEAL_ERROR_FILE } from '../../image/layout.js';
 import { currentManifest, writeManifest } from '../../image/manifest.js';
@@ -12,7 +13,7 @@ import { loadNative, type NativeBinding } from './native.js';
 import { prepareRestoredProcess } from '../../restored/prepare.js';
 import { fullGc } from './full-gc.js';
 import { holdStopSignals, type NativeSignalHold } from './hold-signals.js';
-import { type ShrinkReport, shrinkProcess } from './shrink.js';
+import { shrinkProcess } from './shrink.js';
 import { resolveShrink } from './shrink-option.js';
 import type { Engine, EngineRequest, EngineResult } from '../engine.js';
 
@@ -23,18 +24,23 @@ import type { Engine, EngineRequest, EngineResult } from '../engine.js';
  * with the dump (CRIU kills it). The cycle's stop signals are caught in C around the dump, so
  * that none is saved in the image (see `hold-signals.ts`).
  *
- * @throws {@link CracError} `CRAC_EENGINE` at selection when the native bridge or CRIU is missing.
+ * Not as root, CRIU runs in its `--unprivileged` mode, with the file capabilities of its binary.
+ *
+ * @throws {@link CracError} `CRAC_EENGINE` at selection when the native bridge or CRIU is missing;
+ *   `CRAC_ECRIU_CAPS` when not root and the CRIU binary lacks a capability it needs.
  */
 export function createCriuEngine(): Engine {
   const native = loadNative();
   const criu = findCriu();
+  const unprivileged = criuRunsUnprivileged();
+  if (unprivileged) assertCriuCapabilities(criu.path, native.readXattr);
   return {
     name: 'criu',
-    checkpoint: async (request) => dump(native, criu, request),
+    checkpoint: async (request) => dump(native, criu, request, unprivileged),
   };
 }
 
-async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequest): Promise<EngineResult> {
+async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequest, unprivileged: boolean): Promise<EngineResult> {
   if (!request.imagesDir) {
     throw new CracError(ErrorCode.INVALID_ARGUMENT, 'the criu engine needs an image directory: pass `imagesDir` or set CRAC_IMAGES_DIR');
   }
@@ -45,7 +51,7 @@ async function dump(native: NativeBinding, criu: CriuBinary, request: EngineRequ
   const signals = request.stopSignals ? await holdStopSignals(native, request.stopSignals) : undefined;
   try {
     signals?.throwIfStopped();
-    return dumpHeld(native, criu, request.imagesDir, request, { shrinkBeforeDump, replyTimeoutMs, signals });
+    return dumpHeld(native, criu, request.imagesDir, request, { shrinkBeforeDump, replyTimeoutMs, signals, unprivileged });
   } finally {
     signals?.release('failed');
   }
@@ -57,9 +63,9 @@ function dumpHeld(
   criu: CriuBinary,
   imagesDir: string,
   request: EngineRequest,
-  held: { shrinkBeforeDump: boolean; replyTimeoutMs: number | undefined; signals: NativeSignalHold | undefined },
+  held: { shrinkBeforeDump: boolean; replyTimeoutMs: number | undefined; signals: NativeSignalHold | undefined; unprivileged: boolean },
 ): EngineResult {
-  const { shrinkBeforeDump, replyTimeoutMs, signals } = held;
+  const { shrinkBeforeDump, replyTimeoutMs, signals, unprivileged } = held;
   // The image is written aside and put in place by the seal step: a failed dump leaves the previous one.
   const staged = stageImageDir(imagesDir);
   let handoff: number | undefined;
@@ -89,6 +95,7 @@ function dumpHeld(
         leaveRunning: request.leaveRunning,
         // The process is rarely a session leader (started from a shell or a supervisor).
         shellJob: true,
+        unprivileged,
         configFile: hook.configFile,
         env: hook.env,
         ...(replyTimeoutMs === undefined ? {} : { replyTimeoutMs }),

@@ -9,6 +9,8 @@ export interface NativeCheckpointOptions {
   logFile: string;
   leaveRunning: boolean;
   shellJob: boolean;
+  /** Run CRIU in its `--unprivileged` mode (RPC `unprivileged`): a non-root user, with file capabilities. */
+  unprivileged?: boolean;
   /** Absolute path of a CRIU configuration file (RPC `config_file`): the criu engine's seal hook. */
   configFile?: string;
   /** `NAME=value` entries added to CRIU's environment, which its action scripts inherit (the seal hook's). */
@@ -34,6 +36,8 @@ export interface NativeBinding {
   caughtSignals(): number[];
   /** Puts the previous handlers back; returns the signals caught while held, and forgets them. */
   releaseSignals(): number[];
+  /** The raw value of a file's extended attribute (getxattr, following links), or null when it has none. */
+  readXattr(path: string, name: string): Buffer | null;
 }
 
 let loaded: NativeBinding | undefined;

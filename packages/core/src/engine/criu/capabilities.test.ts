@@ -1,0 +1,114 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  assertCriuCapabilities,
+  capabilityName,
+  criuCapabilityStatus,
+  decodeFileCapabilities,
+  grantCapabilitiesCommand,
+  noNewPrivileges,
+  UNPRIVILEGED_CRIU_CAPABILITIES,
+} from './capabilities.js';
+import { grantCriuCapabilities } from './grant.js';
+
+/** `getfattr -n security.capability` of CRIU after `setcap cap_checkpoint_restore,cap_setpcap+ep`: revision 2, effective. */
+const GRANTED = Buffer.from('0100000200010000000000000001000000000000', 'hex');
+/** The same with only cap_checkpoint_restore (bit 40: word 1, bit 8). */
+const ONLY_CHECKPOINT_RESTORE = Buffer.from('0100000200000000000000000001000000000000', 'hex');
+/** Revision 2 without the effective flag (`setcap ...+p`). */
+const NOT_EFFECTIVE = Buffer.from('0000000200010000000000000001000000000000', 'hex');
+
+const reader = (value: Buffer | null) => () => value;
+
+describe('file capabilities', () => {
+  it('decodes what setcap writes: revisions 1, 2 and 3', () => {
+    expect(decodeFileCapabilities(GRANTED)).toEqual({
+      permitted: ['cap_setpcap', 'cap_checkpoint_restore'],
+      inheritable: [],
+      effective: true,
+    });
+    const v3 = Buffer.concat([Buffer.from('01000003', 'hex'), GRANTED.subarray(4), Buffer.from('e8030000', 'hex')]);
+    expect(decodeFileCapabilities(v3)).toMatchObject({ permitted: ['cap_setpcap', 'cap_checkpoint_restore'], rootUid: 1000 });
+    // revision 1: one word; cap_net_raw (13) inheritable
+    const v1 = Buffer.from('000000010000000000200000', 'hex');
+    expect(decodeFileCapabilities(v1)).toEqual({ permitted: [], inheritable: ['cap_net_raw'], effective: false });
+    expect(capabilityName(63)).toBe('cap_63');
+  });
+
+  it('refuses a value no kernel writes', () => {
+    expect(() => decodeFileCapabilities(Buffer.from('0100000200', 'hex'))).toThrow(expect.objectContaining({ code: 'CRAC_EIO' }));
+    expect(() => decodeFileCapabilities(Buffer.from(`09000000${'00'.repeat(16)}`, 'hex'))).toThrow(/magic 0x9/);
+  });
+
+  it('names what an unprivileged CRIU lacks: nothing granted, one missing, or granted but not effective', () => {
+    const all = UNPRIVILEGED_CRIU_CAPABILITIES.map(({ name }) => name);
+    expect(all).toEqual(['cap_checkpoint_restore', 'cap_setpcap']);
+    const names = (value: Buffer | null) => criuCapabilityStatus('/criu', reader(value)).missing.map(({ name }) => name);
+    expect(names(GRANTED)).toEqual([]);
+    expect(names(null)).toEqual(all);
+    expect(names(ONLY_CHECKPOINT_RESTORE)).toEqual(['cap_setpcap']);
+    expect(names(NOT_EFFECTIVE)).toEqual(all);
+  });
+
+  it('refuses an unprivileged run with the missing capabilities and the command that grants them', () => {
+    expect(() => assertCriuCapabilities('/opt/criu', reader(GRANTED))).not.toThrow();
+    let error: unknown;
+    try {
+      assertCriuCapabilities('/opt/criu', reader(ONLY_CHECKPOINT_RESTORE));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'CRAC_ECRIU_CAPS', missing: ['cap_setpcap'] });
+    expect((error as Error).message).toContain('setcap cap_checkpoint_restore,cap_setpcap+ep /opt/criu');
+    expect(grantCapabilitiesCommand('/x/criu')).toBe('setcap cap_checkpoint_restore,cap_setpcap+ep /x/criu');
+  });
+
+  it('sees no_new_privs, under which exec ignores file capabilities', () => {
+    expect(noNewPrivileges('Name:\tnode\nNoNewPrivs:\t1\nSeccomp:\t0\n')).toBe(true);
+    expect(noNewPrivileges('Name:\tnode\nNoNewPrivs:\t0\n')).toBe(false);
+    expect(noNewPrivileges('')).toBe(false);
+  });
+});
+
+describe('grantCriuCapabilities', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    vi.restoreAllMocks();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const asRoot = () => vi.spyOn(process, 'geteuid').mockReturnValue(0);
+
+  it('needs root', () => {
+    vi.spyOn(process, 'geteuid').mockReturnValue(1000);
+    expect(() => grantCriuCapabilities('/usr/bin/true')).toThrow(expect.objectContaining({ code: 'CRAC_EUNPRIVILEGED' }));
+  });
+
+  it('refuses a binary that someone else than root could replace', () => {
+    asRoot();
+    expect(() => grantCriuCapabilities('criu')).toThrow(expect.objectContaining({ code: 'CRAC_EINVAL' }));
+    const dir = mkdtempSync(join(tmpdir(), 'crac-grant-'));
+    dirs.push(dir);
+    const criu = join(dir, 'criu');
+    writeFileSync(criu, '#!/bin/sh\n', { mode: 0o755 });
+    chmodSync(dir, 0o777); // anybody could rename it and put another program in its place
+    expect(() => grantCriuCapabilities(criu, { setcap: '/bin/true', readXattr: reader(GRANTED) })).toThrow(
+      /is not root's alone .*mode 777/,
+    );
+  });
+
+  it('runs setcap on the file links lead to, then reads the capabilities back', () => {
+    asRoot();
+    // /bin/sh: root's, in directories only root can write, on every Linux
+    const result = grantCriuCapabilities('/bin/sh', { setcap: '/bin/true', readXattr: reader(GRANTED) });
+    expect(result.capabilities).toEqual(['cap_setpcap', 'cap_checkpoint_restore']);
+    expect(result.command).toMatch(/^\/bin\/true cap_checkpoint_restore,cap_setpcap\+ep \//);
+    expect(() => grantCriuCapabilities('/bin/sh', { setcap: '/bin/true', readXattr: reader(null) })).toThrow(
+      expect.objectContaining({ code: 'CRAC_ECRIU_CAPS' }),
+    );
+    expect(() => grantCriuCapabilities('/bin/sh', { setcap: '/bin/false', readXattr: reader(GRANTED) })).toThrow(
+      expect.objectContaining({ code: 'CRAC_EENGINE' }),
+    );
+  });
+});

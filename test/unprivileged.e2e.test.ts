@@ -1,0 +1,276 @@
+// Checkpoint and restore as a non-root user: CRIU's --unprivileged mode, with only the file
+// capabilities it needs on a root-owned copy of the binary. The test makes a throwaway user
+// (removed after), grants the capabilities the way an administrator would (`crac check
+// --grant-capabilities` as root), and runs `crac` as that user (setpriv) on an HTTP app in a
+// directory the user owns.
+import { execFileSync } from 'node:child_process';
+import { chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, waitForPort } from '@crac/tools/ports';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, NODES, ROOT, type Started, start, tempDir } from './helpers/harness.js';
+
+const USER = `crac-unpriv-${process.pid}`;
+const SETPRIV = '/usr/bin/setpriv';
+const SETCAP = '/usr/sbin/setcap';
+const CLI = join(ROOT, 'packages', 'cli', 'dist', 'cli.js');
+/** @crac/core as an app outside the repository loads it: the build (a resolution from here would give the sources). */
+const CORE = join(ROOT, 'packages', 'core', 'dist', 'index.cjs');
+const cleanups: (() => void)[] = [];
+let user: { uid: number; gid: number };
+/** Root's directory of CRIU copies: `granted` (crac check --grant-capabilities), `bare` (none), `partial` (cap_checkpoint_restore only). */
+let criu: { granted: string; bare: string; partial: string };
+/** The user's own directory: the app, its images. */
+let home: string;
+
+function idOf(flag: '-u' | '-g'): number {
+  return Number(execFileSync('id', [flag, USER], { encoding: 'utf8' }).trim());
+}
+
+beforeAll(() => {
+  assertRealCriuHost();
+  const missing = [SETPRIV, SETCAP, '/usr/sbin/useradd', '/usr/sbin/userdel'].filter((tool) => !existsSync(tool));
+  if (missing.length > 0)
+    throw new Error(`the unprivileged suite cannot run here; missing: ${missing.join(', ')} (util-linux, libcap2-bin, passwd)`);
+  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', USER]);
+  cleanups.push(() => execFileSync('userdel', [USER]));
+  user = { uid: idOf('-u'), gid: idOf('-g') };
+  cleanups.push(() => rmSync(`/dev/shm/crac-criu-${user.uid}`, { recursive: true, force: true }));
+
+  // CRIU copies in a directory only root can write (the grant refuses anything else), that the
+  // user can enter
+  const bin = tempDir('crac-unpriv-criu-');
+  cleanups.push(bin.remove);
+  execFileSync('chmod', ['755', bin.path]);
+  const copy = (name: string) => {
+    mkdirSync(join(bin.path, name), { mode: 0o755 });
+    const path = join(bin.path, name, 'criu');
+    copyFileSync(process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu', path);
+    return path;
+  };
+  criu = { granted: copy('granted'), bare: copy('bare'), partial: copy('partial') };
+  execFileSync(SETCAP, ['cap_checkpoint_restore+ep', criu.partial]);
+
+  // The user's directory: the app (which finds @crac/core in this checkout, readable by all) and its images
+  const own = tempDir('crac-unpriv-home-');
+  cleanups.push(own.remove);
+  home = own.path;
+  writeFileSync(
+    join(home, 'server.cjs'),
+    `// answers who and what it is: pid, uid, how long it has been up by the monotonic clock
+const http = require('node:http');
+const { getGlobalContext, serverResource } = require(${JSON.stringify(CORE)});
+const started = process.hrtime.bigint();
+const server = http.createServer((_req, res) =>
+  res.end(\`\${JSON.stringify({ pid: process.pid, uid: process.getuid(), upMs: Number((process.hrtime.bigint() - started) / 1000000n) })}\n\`),
+);
+getGlobalContext().register(serverResource(server));
+server.listen(Number(process.env.PORT), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`,
+  );
+  chownSync(home, user.uid, user.gid);
+  chownSync(join(home, 'server.cjs'), user.uid, user.gid);
+});
+
+afterAll(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+});
+
+/**
+ * `crac ARGS` run by the test's user (no capabilities of its own, no groups), from its directory,
+ * its output on a pipe of the user's own: through `| cat` in a shell of the user. Not on the
+ * harness's pipe or file, which are root's: unprivileged CRIU opens the app's files by path (dump)
+ * and the pipes it inherits through /proc/self/fd (restore), with the user's permissions.
+ */
+function asUser(args: string[], env: NodeJS.ProcessEnv = {}, { ownPipe = true } = {}): Started {
+  const setpriv = ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--'];
+  const command = [process.execPath, CLI, ...args];
+  const piped = ownPipe ? ['/bin/bash', '-c', 'set -o pipefail; "$@" 2>&1 | cat', 'bash', ...command] : command;
+  // No XDG_RUNTIME_DIR, as under su or in CI: crac gives CRIU a cache directory of the user's own.
+  // The control sockets go into the user's directory, removed with it (not into /tmp).
+  return start(SETPRIV, [...setpriv, ...piped], {
+    cwd: home,
+    env: { HOME: home, USER, XDG_RUNTIME_DIR: '', CRAC_RUNTIME_DIR: home, ...env },
+  });
+}
+
+/** The descendants of `pid`, from /proc. */
+function descendants(pid: number): number[] {
+  const found: number[] = [];
+  for (let i = -1; i < found.length; i++) {
+    const parent = i < 0 ? pid : (found[i] as number);
+    try {
+      const children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim();
+      if (children) found.push(...children.split(/\s+/).map(Number));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+/** Stops a `crac restore` started by {@link asUser}: SIGTERM to crac itself, which passes it on; resolves with its exit code. */
+async function stopRestore(restore: Started): Promise<number | null> {
+  const cli = descendants(restore.child.pid as number).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${process.execPath}\0${CLI}\0restore`);
+    } catch {
+      return false;
+    }
+  });
+  if (cli === undefined) throw new Error(`no crac restore under ${restore.child.pid}: ${restore.output()}`);
+  process.kill(cli, 'SIGTERM');
+  return (await restore.exited).code;
+}
+
+/** Waits for the end of `started`; one that has not ended within `timeoutMs` fails the test with what it printed. */
+async function finished(started: Started, timeoutMs = 60_000) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; output:\n${started.output()}`)), timeoutMs);
+  });
+  const { code } = await Promise.race([started.exited, timeout]).finally(() => clearTimeout(timer));
+  await sleep(20); // the pipe may hold the last bytes
+  return { code, output: started.output(), events: started.events() };
+}
+
+interface CheckReport {
+  ok: boolean;
+  checks: { name: string; ok: boolean; optional?: boolean; detail: string; fix?: string }[];
+}
+const checkNamed = (report: CheckReport, name: string) => report.checks.find((check) => check.name === name);
+
+async function get(port: number): Promise<{ pid: number; uid: number; upMs: number }> {
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as { pid: number; uid: number; upMs: number };
+}
+
+describe('a non-root user, with the capabilities granted to CRIU', () => {
+  it('root grants them with crac check --grant-capabilities, to a binary only root can replace', async () => {
+    const granted = await finished(crac(['check', '--grant-capabilities', '--json'], { env: { CRAC_CRIU_PATH: criu.granted } }));
+    const [report] = granted.events as unknown as [CheckReport];
+    expect(checkNamed(report, 'grant capabilities'), granted.output).toMatchObject({ ok: true });
+    // root's check says what other users can do now
+    expect(checkNamed(report, 'privileges')?.detail).toContain('non-root users can checkpoint and restore too');
+    expect(execFileSync(SETCAP.replace('setcap', 'getcap'), [criu.granted], { encoding: 'utf8' })).toContain(
+      'cap_setpcap,cap_checkpoint_restore=ep',
+    );
+    // the user cannot grant
+    const refused = await finished(asUser(['check', '--grant-capabilities', '--json'], { CRAC_CRIU_PATH: criu.bare }));
+    const [userReport] = refused.events as unknown as [CheckReport];
+    expect(checkNamed(userReport, 'grant capabilities')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('[CRAC_EUNPRIVILEGED]'),
+    });
+  });
+
+  it('crac check names what a CRIU without them lacks, and the command that grants them', async () => {
+    const bare = await finished(asUser(['check', '--json'], { CRAC_CRIU_PATH: criu.bare }));
+    expect(bare.code).toBe(1);
+    const [report] = bare.events as unknown as [CheckReport];
+    expect(checkNamed(report, 'privileges')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(`${criu.bare} lacks cap_checkpoint_restore, cap_setpcap`),
+      fix: expect.stringContaining(`setcap cap_checkpoint_restore,cap_setpcap+ep ${criu.bare}`),
+    });
+    // CRIU's own check agrees: it will not run at all without cap_checkpoint_restore
+    expect(checkNamed(report, 'criu check')).toMatchObject({ ok: false, detail: expect.stringContaining('CAP_CHECKPOINT_RESTORE') });
+
+    const partial = await finished(asUser(['check'], { CRAC_CRIU_PATH: criu.partial }));
+    expect(partial.code).toBe(1);
+    expect(partial.output).toMatch(/FAIL privileges .* lacks cap_setpcap$/m);
+
+    const granted = await finished(asUser(['check', '--json'], { CRAC_CRIU_PATH: criu.granted }));
+    const [ok] = granted.events as unknown as [CheckReport];
+    expect(ok.ok, granted.output).toBe(true);
+    expect(checkNamed(ok, 'privileges')).toMatchObject({ ok: true, detail: expect.stringContaining(`uid ${user.uid}, unprivileged CRIU`) });
+    // what it cannot do is said, as warnings
+    expect(checkNamed(ok, 'pid namespaces')).toMatchObject({ ok: false, optional: true });
+    expect(checkNamed(ok, 'monotonic clock')).toMatchObject({ ok: false, optional: true });
+  });
+
+  it.each(NODES)(
+    'checkpoints an HTTP app on $name and restores it: the restored app answers, as the user, and its monotonic clock jumped',
+    async ({ name, bin: node }) => {
+      const port = await freePort();
+      const image = join(home, `image-${name.replace(' ', '-')}`);
+      const env = { CRAC_CRIU_PATH: criu.granted, PORT: String(port) };
+      const warmup = `curl -sf --retry 30 --retry-connrefused --retry-delay 0 http://127.0.0.1:${port}/`;
+      const checkpoint = await finished(asUser(['checkpoint', '--to', image, '--warmup', warmup, '--', node, 'server.cjs'], env));
+      expect(checkpoint.code, checkpoint.output).toBe(0);
+      expect(checkpoint.output).toMatch(/crac: checkpoint .* dumped/);
+      const warm = JSON.parse(/\{"pid".*\}/.exec(checkpoint.output)?.[0] ?? '{}') as { pid: number; uid: number };
+      expect(warm.uid).toBe(user.uid);
+      // the image is the user's, private
+      expect(lstatSync(image)).toMatchObject({ uid: user.uid, mode: expect.any(Number) });
+      expect(lstatSync(image).mode & 0o777).toBe(0o700);
+      // CRIU kept its kernel-probe cache in the user's own directory (no XDG_RUNTIME_DIR here)
+      expect(lstatSync(`/dev/shm/crac-criu-${user.uid}/criu.kdat`).uid).toBe(user.uid);
+
+      const gapMs = 1_500;
+      await sleep(gapMs);
+      const restore = asUser(['restore', image], env);
+      await waitForPort(port, restore);
+      const answer = await get(port);
+      expect(answer).toMatchObject({ pid: warm.pid, uid: user.uid });
+      // no time namespace unprivileged: the gap between checkpoint and restore shows on hrtime
+      expect(answer.upMs).toBeGreaterThanOrEqual(gapMs);
+      expect(restore.output()).toMatch(/crac: restore .* pid \d+$/m);
+      expect(restore.output()).not.toContain('new pid namespace');
+      const restorer = readFileSync(`/proc/${answer.pid}/status`, 'utf8');
+      expect(restorer).toMatch(/^Uid:\s+(\d+)\s+\1\s+\1\s+\1$/m);
+      expect(restorer).toMatch(/^CapEff:\s+0+$/m); // CRIU's capabilities stayed with CRIU
+
+      // a second copy while the first holds the pid: refused, as only root has a pid namespace for it
+      const second = await finished(asUser(['restore', image], env));
+      expect(second.code).toBe(125);
+      expect(second.output).toContain('[CRAC_EUNPRIVILEGED]');
+      expect(second.output).toContain(`pid ${warm.pid} that the image needs is taken`);
+
+      expect(await stopRestore(restore)).toBe(0);
+    },
+  );
+
+  it("refuses at once what it cannot do: root's pipe, a pid namespace, a CRIU without cap_setpcap, another user's image", async () => {
+    const port = await freePort();
+    const image = join(home, 'image-refusals');
+    const env = { CRAC_CRIU_PATH: criu.granted, PORT: String(port) };
+    const warmup = `curl -sf --retry 30 --retry-connrefused --retry-delay 0 http://127.0.0.1:${port}/`;
+    const checkpoint = await finished(asUser(['checkpoint', '--to', image, '--warmup', warmup, '--', process.execPath, 'server.cjs'], env));
+    expect(checkpoint.code, checkpoint.output).toBe(0);
+
+    // the harness's pipe is root's: CRIU could not reopen it for the app
+    const rootsPipe = await finished(asUser(['restore', image], env, { ownPipe: false }));
+    expect(rootsPipe.code).toBe(125);
+    expect(rootsPipe.output).toContain(`[CRAC_EUNPRIVILEGED] fd 1 of crac restore belongs to uid 0`);
+    expect(rootsPipe.output).not.toMatch(/crac: restore /);
+
+    const namespace = await finished(asUser(['restore', '--pid-namespace', 'always', image], env));
+    expect(namespace.code).toBe(125);
+    expect(namespace.output).toContain('[CRAC_EUNPRIVILEGED] --pid-namespace always needs root');
+
+    // without cap_setpcap CRIU's restorer would hang: refused before CRIU starts
+    const partial = await finished(asUser(['restore', image], { ...env, CRAC_CRIU_PATH: criu.partial }));
+    expect(partial.code).toBe(125);
+    expect(partial.output).toContain(`[CRAC_ECRIU_CAPS] CRIU at ${criu.partial} lacks cap_setpcap`);
+    expect(partial.output).not.toMatch(/crac: restore /);
+
+    // the image rules hold for the user as for root: another user's image is refused
+    const foreign = join(home, 'foreign');
+    cpSync(image, foreign, { recursive: true });
+    execFileSync('chown', ['-R', 'nobody:nogroup', foreign]);
+    execFileSync('chmod', ['-R', 'go+rX', foreign]); // readable: refused for its owner, not for EACCES
+    const refused = await finished(asUser(['restore', foreign], env));
+    expect(refused.code).toBe(125);
+    expect(refused.output).toMatch(/\[CRAC_EIMAGE\] .*foreign belongs to another user \(owner uid 65534 \(nobody\)/);
+
+    // the user's own image still restores with the granted CRIU
+    const restore = asUser(['restore', image], env);
+    await waitForPort(port, restore);
+    expect(await get(port)).toMatchObject({ uid: user.uid });
+    expect(await stopRestore(restore)).toBe(0);
+  });
+});
