@@ -19,8 +19,8 @@ const CLI = join(ROOT, 'packages', 'cli', 'dist', 'cli.js');
 const CORE = join(ROOT, 'packages', 'core', 'dist', 'index.cjs');
 const cleanups: (() => void)[] = [];
 let user: { uid: number; gid: number };
-/** Root's directory of CRIU copies: `granted` (crac check --grant-capabilities), `bare` (none), `partial` (cap_checkpoint_restore only). */
-let criu: { granted: string; bare: string; partial: string };
+/** Root's directory of CRIU copies: `granted` (crac check --grant-capabilities), `bare` (none), `partial` (cap_checkpoint_restore only), `setup` (crac setup --unprivileged). */
+let criu: { granted: string; bare: string; partial: string; setup: string };
 /** The user's own directory: the app, its images. */
 let home: string;
 
@@ -49,7 +49,7 @@ beforeAll(() => {
     copyFileSync(process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu', path);
     return path;
   };
-  criu = { granted: copy('granted'), bare: copy('bare'), partial: copy('partial') };
+  criu = { granted: copy('granted'), bare: copy('bare'), partial: copy('partial'), setup: copy('setup') };
   execFileSync(SETCAP, ['cap_checkpoint_restore+ep', criu.partial]);
 
   // The user's directory: the app (which finds @crac/core in this checkout, readable by all) and its images
@@ -165,6 +165,18 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
       ok: false,
       detail: expect.stringContaining('[CRAC_EUNPRIVILEGED]'),
     });
+  });
+
+  it('root grants them with crac setup --unprivileged, once: a second run does nothing', async () => {
+    const first = await finished(crac(['setup', '--unprivileged'], { env: { CRAC_CRIU_PATH: criu.setup } }));
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toContain(`unprivileged use missing: ${criu.setup} lacks cap_checkpoint_restore, cap_setpcap`);
+    expect(execFileSync(SETCAP.replace('setcap', 'getcap'), [criu.setup], { encoding: 'utf8' })).toContain(
+      'cap_setpcap,cap_checkpoint_restore=ep',
+    );
+    const second = await finished(crac(['setup', '--unprivileged'], { env: { CRAC_CRIU_PATH: criu.setup } }));
+    expect(second.code, second.output).toBe(0);
+    expect(second.output).toContain('everything is ready; nothing to do');
   });
 
   it('crac check names what a CRIU without them lacks, and the command that grants them', async () => {

@@ -84,8 +84,12 @@ export async function main(argv: string[]): Promise<number> {
         "distribution's package if new enough, else built from the distribution's source package (Debian and\n" +
         'derivatives; CRAC_CRIU_INSTALL_DIR, CRAC_DEBIAN_MIRROR, CRAC_CRIU_SUITE change where from and to).',
     )
-    .action(async () => {
-      exitCode = await setupCommand();
+    .option(
+      '--unprivileged',
+      'also grant CRIU the file capabilities with which non-root users checkpoint and restore (cap_checkpoint_restore, cap_setpcap)',
+    )
+    .action(async (options: { unprivileged?: boolean }) => {
+      exitCode = await setupCommand({ unprivileged: options.unprivileged === true });
     });
 
   try {

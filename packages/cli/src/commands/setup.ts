@@ -1,16 +1,20 @@
 import { CracError } from '@crac/core/protocol';
 import { ExitCode } from '../output.js';
+import { capabilitiesStep } from '../setup/capabilities-step.js';
 import { criuStep } from '../setup/criu-step.js';
 import { nativeStep } from '../setup/native-step.js';
 import { consoleProgress, type Progress } from '../setup/progress.js';
 import { runSteps, type SetupStep } from '../setup/step.js';
 
 /** Options of `crac setup`; a new provision adds its option here and its step in {@link setupSteps}. */
-export type SetupOptions = Record<string, never>;
+export interface SetupOptions {
+  /** Also grant CRIU the file capabilities with which non-root users checkpoint and restore. */
+  unprivileged?: boolean;
+}
 
 /** What `crac setup` provides, in order: what needs no root first. */
-export function setupSteps(_options: SetupOptions = {}): SetupStep[] {
-  return [nativeStep(), criuStep()];
+export function setupSteps(options: SetupOptions = {}): SetupStep[] {
+  return [nativeStep(), criuStep(), ...(options.unprivileged ? [capabilitiesStep()] : [])];
 }
 
 /**
