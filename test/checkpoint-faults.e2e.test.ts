@@ -6,36 +6,23 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, lchownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@crac/tools/ports';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, type Started, testDir } from './helpers/harness.js';
+import { type OtherUser, useOtherUser } from './helpers/other-user.js';
 
 const HTTP_APP = join(FIXTURES, 'http-app.cjs');
 const LIFECYCLE_APP = join(FIXTURES, 'lifecycle-app.cjs');
 const CRIU = '/usr/local/libexec/crac/criu';
-const OTHER = 'crac-e2e-other';
-let createdUser = false;
-let other: { uid: number; gid: number };
 const mounts: string[] = [];
-
-function idOf(flag: '-u' | '-g'): number {
-  return Number(execFileSync('id', [flag, OTHER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-}
+const otherUser = useOtherUser();
+let other: OtherUser;
 
 beforeAll(() => {
   assertRealCriuHost();
-  try {
-    idOf('-u');
-  } catch {
-    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', OTHER]);
-    createdUser = true;
-  }
-  other = { uid: idOf('-u'), gid: idOf('-g') };
+  other = otherUser();
 });
 afterEach(() => {
   for (const mount of mounts.splice(0)) execFileSync('umount', ['-l', mount]);
-});
-afterAll(() => {
-  if (createdUser) execFileSync('userdel', [OTHER]);
 });
 
 /** A tmpfs of its own at a fresh directory (`options`: size, ro), unmounted after the test. */

@@ -6,31 +6,20 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, stopAll, tempDir } from './helpers/harness.js';
+import { OTHER, type OtherUser, useOtherUser } from './helpers/other-user.js';
 
 const APP = join(FIXTURES, 'lifecycle-app.cjs');
-const OTHER = 'crac-e2e-other';
 const cleanups: (() => void)[] = [];
-let createdUser = false;
-let other: { uid: number; gid: number };
-
-function idOf(flag: '-u' | '-g'): number {
-  return Number(execFileSync('id', [flag, OTHER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-}
+const otherUser = useOtherUser();
+let other: OtherUser;
 
 beforeAll(() => {
   assertRealCriuHost();
-  try {
-    idOf('-u');
-  } catch {
-    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', OTHER]);
-    createdUser = true;
-  }
-  other = { uid: idOf('-u'), gid: idOf('-g') };
+  other = otherUser();
 });
 afterEach(() => stopAll());
 afterAll(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
-  if (createdUser) execFileSync('userdel', [OTHER]);
 });
 
 function dir(): string {
