@@ -16,13 +16,13 @@ function required(name: string): string {
 }
 
 function sealAndPublish(): void {
-  // CRIU's own descriptor of the directory it wrote: /proc/<criu>/fd/<n>
-  const written = required('CRTOOLS_IMAGE_DIR');
+  // the staging directory through the dumped process's descriptor: /proc/<app>/fd/<n>
+  const written = required('CRAC_SEAL_DIR');
   const staging = required('CRAC_SEAL_STAGING');
   const target = required('CRAC_SEAL_TARGET');
   const a = statSync(written);
   const b = lstatSync(staging);
-  if (a.dev !== b.dev || a.ino !== b.ino) throw new Error(`${staging} is not the directory CRIU wrote the image in`);
+  if (a.dev !== b.dev || a.ino !== b.ino) throw new Error(`${staging} is not the directory the image was written in`);
   sealImage(written);
   publishStagedImage(staging, target, (from, to) => loadNative().exchangePaths(from, to));
 }
@@ -32,7 +32,7 @@ try {
 } catch (error) {
   const message = `sealing the image failed: ${(error as Error).message}`;
   try {
-    writeFileSync(join(process.env.CRTOOLS_IMAGE_DIR ?? '.', SEAL_ERROR_FILE), `${message}\n`, { mode: 0o600 });
+    writeFileSync(join(process.env.CRAC_SEAL_DIR ?? '.', SEAL_ERROR_FILE), `${message}\n`, { mode: 0o600 });
   } catch {
     // nowhere to say it: CRIU's log still says the script failed
   }

@@ -39,7 +39,16 @@ export function prepareSealHook(staged: StagedImageDir, node: string = process.e
   return {
     // CRIU is another process: it reaches the staging directory through this one's descriptor
     configFile: `/proc/${process.pid}/fd/${staged.fd}/${SEAL_CONFIG_FILE}`,
-    env: [`CRAC_SEAL_NODE=${node}`, `CRAC_SEAL_ENTRY=${entry}`, `CRAC_SEAL_STAGING=${staged.path}`, `CRAC_SEAL_TARGET=${staged.target}`],
+    env: [
+      `CRAC_SEAL_NODE=${node}`,
+      `CRAC_SEAL_ENTRY=${entry}`,
+      // the staging directory through this process's descriptor: CRIU's own (CRTOOLS_IMAGE_DIR) is
+      // out of reach of an unprivileged seal step (CRIU runs with file capabilities, so its /proc
+      // entries are root's); this process, the dumped one, is the user's
+      `CRAC_SEAL_DIR=/proc/${process.pid}/fd/${staged.fd}`,
+      `CRAC_SEAL_STAGING=${staged.path}`,
+      `CRAC_SEAL_TARGET=${staged.target}`,
+    ],
   };
 }
 

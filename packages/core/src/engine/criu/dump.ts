@@ -130,8 +130,10 @@ function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   if (!(error instanceof CracError) || error.code !== ErrorCode.CRIU_DUMP) return error;
   const sealError = readSealError(staged);
   const criuErrors = criuErrorLines(join(staged.via, DUMP_LOG));
+  // the seal step's own words: CRIU puts what its action scripts print in its log
+  const sealSaid = sealError ? [] : sealStepLines(join(staged.via, DUMP_LOG));
   const logPath = staged.discard();
-  const lines = [...(sealError ? [sealError] : []), ...criuErrors];
+  const lines = [...(sealError ? [sealError] : sealSaid), ...criuErrors];
   const where = logPath ? ` (log: ${logPath})` : '';
   // the native message names the log by the staging descriptor, gone by now
   const said = /^CRIU dump failed: (.*?)(?: \(log: [^)]*\))?$/s.exec(error.message)?.[1] ?? error.message;
@@ -140,6 +142,17 @@ function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   const details = lines.length > 0 ? `:\n${lines.join('\n')}` : '';
   const failed = new CracError(ErrorCode.CRIU_DUMP, `CRIU dump failed: ${reason}${where}${details}`, { cause: error.cause ?? error });
   return Object.assign(failed, { ...error, criuErrors, logPath });
+}
+
+function sealStepLines(log: string): string[] {
+  try {
+    return readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('crac: '))
+      .map((line) => line.slice('crac: '.length));
+  } catch {
+    return [];
+  }
 }
 
 function readSealError(staged: StagedImageDir): string | undefined {
