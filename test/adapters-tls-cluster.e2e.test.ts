@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { Agent, get, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -93,6 +93,8 @@ describe.each(['express', 'fastify'] as const)('%s over https with real CRIU', (
     });
     expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
     expect(checkpoint.events().find((e) => e.event === 'listening')).toMatchObject({ tls: true, port });
+    // the app read its key at start: the copies serve it from memory, the file is not needed any more
+    rmSync(tls.key);
 
     const restore = crac(['restore', dir], { stdout: 'file', env: { PORT: String(port) } });
     expect(await restore.waitFor((e) => e.event === 'cycle-end')).toMatchObject({ outcome: 'restored', listening: [port] });
@@ -229,7 +231,8 @@ describe('Redis Cluster (ioredis Redis.Cluster) with real CRIU', () => {
     return values;
   }
 
-  it('restores an app with two cluster clients: commands on every master and the subscription work, no error reaches the app', async () => {
+  /** Checkpoints cluster-app.cjs warm (restore scenario): its image and the keys it uses, with the port of each one's node. */
+  async function checkpointWarmApp(): Promise<{ dir: string; keys: Record<string, number> }> {
     const dir = imageDir();
     const checkpoint = crac(['checkpoint', '--to', dir, '--', node, CLUSTER_APP], {
       stdout: 'pipe',
@@ -240,7 +243,11 @@ describe('Redis Cluster (ioredis Redis.Cluster) with real CRIU', () => {
     expect(warm, checkpoint.output()).toMatchObject({ warmMessage: true });
     const keys = warm.keys as Record<string, number>;
     expect(new Set(Object.values(keys)), 'the keys live on every master').toEqual(new Set(cluster?.ports));
+    return { dir, keys };
+  }
 
+  /** Restores the warm app: INCR, GET and SET on every key and a message to its subscriber, with no error reaching it. */
+  async function restoreAndCheck(dir: string, keys: Record<string, number>): Promise<void> {
     const restore = crac(['restore', dir], { stdout: 'pipe', env: env() });
     expect((await restore.exited).code, restore.output()).toBe(0);
     const events = restore.events();
@@ -256,6 +263,26 @@ describe('Redis Cluster (ioredis Redis.Cluster) with real CRIU', () => {
       expect((results.after as Record<string, unknown>)[key]).toEqual({ incr: 12, get: '12', set: 'restored 12' });
     }
     expect(await valuesOnTheirNodes(keys)).toEqual(Object.fromEntries(Object.keys(keys).map((key) => [key, '12'])));
+  }
+
+  it('restores an app with two cluster clients: commands on every master and the subscription work, no error reaches the app', async () => {
+    const { dir, keys } = await checkpointWarmApp();
+    await restoreAndCheck(dir, keys);
+  });
+
+  it('restores the app after every node of the cluster restarted while the image waited', async () => {
+    const { dir, keys } = await checkpointWarmApp();
+    await (cluster as RedisCluster).restart();
+    // the nodes keep no data across a restart: put back what the app had written
+    for (const [key, port] of Object.entries(keys)) {
+      const direct = new Redis({ host: '127.0.0.1', port });
+      try {
+        await direct.set(key, '11');
+      } finally {
+        direct.disconnect();
+      }
+    }
+    await restoreAndCheck(dir, keys);
   });
 
   it('takes a leave-running checkpoint while INCRs are in flight on every master and more arrive: each runs exactly once', async () => {

@@ -31,6 +31,11 @@ export interface RedisCluster {
   readonly ports: number[];
   /** `[{ host, port }]` of every node: what `new Redis.Cluster(seeds)` takes. */
   readonly seeds: { host: string; port: number }[];
+  /**
+   * Stops every node and starts it again on its ports: it rejoins from its cluster configuration
+   * (same node ids, same slots), with no data (no persistence). Resolves at `cluster_state:ok`.
+   */
+  restart(): Promise<void>;
   /** Stops every node and removes their data. */
   dispose(): Promise<void>;
 }

@@ -177,6 +177,12 @@ export async function startRedisCluster(options = {}) {
     get seeds() {
       return nodes.map((node) => ({ host: node.host, port: node.port }));
     },
+    /** Stops every node, starts them again (each rejoins from its cluster configuration), and waits for `cluster_state:ok`. */
+    async restart() {
+      await Promise.all(nodes.map((node) => node.stop()));
+      await Promise.all(nodes.map((node) => node.restart()));
+      await clusterReady(nodes);
+    },
     async dispose() {
       await Promise.allSettled(nodes.map((node) => node.dispose()));
     },
