@@ -9,16 +9,13 @@ import { freePort } from '@crac/tools/ports';
 import { type RedisCluster, startRedisCluster } from '@crac/tools/services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, imageDir, testDir } from './helpers/harness.js';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, testDir } from './helpers/harness.js';
 
 // https servers (express, fastify) and a real Redis Cluster (ioredis's Redis.Cluster) across real
-// checkpoints and restores. On the host's Node only: what is under test is how the adapters
-// handle a TLS server and a cluster client, which the Node version does not change; the suites
-// that run every Node (http.e2e, data.e2e) cover the same adapters over plain TCP.
+// checkpoints and restores, on every Node of the suites (61 s for the three here).
 const HTTP_APP = join(FIXTURES, 'http-app.cjs');
 const WARMUP = join(FIXTURES, 'http-warmup.cjs');
 const CLUSTER_APP = join(FIXTURES, 'cluster-app.cjs');
-const node = process.execPath;
 type Event = Record<string, unknown>;
 
 beforeAll(() => assertRealCriuHost());
@@ -79,64 +76,66 @@ function httpsGet(port: number, ca: Buffer, path = '/', agent: Agent | false = f
   });
 }
 
-describe.each(['express', 'fastify'] as const)('%s over https with real CRIU', (framework) => {
-  it('restores an https app that serves its certificate again, on its port and on another PORT', async () => {
-    const tls = makeCertificate();
-    const ca = readFileSync(tls.cert);
-    const env = { FIXTURE_FRAMEWORK: framework, FIXTURE_TLS_KEY: tls.key, FIXTURE_TLS_CERT: tls.cert };
-    const port = await freePort();
-    const dir = imageDir();
-    // the warm-up talks https (http-warmup.cjs reads FIXTURE_TLS_CERT): kept-alive TLS connections are open when the drain starts
-    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', `${node} ${WARMUP} ${port} 300`, '--', node, HTTP_APP], {
-      stdout: 'file',
-      env: { ...env, PORT: String(port) },
+describe.each(NODES)('https servers with real CRIU on $name', ({ name, bin: node }) => {
+  describe.each(['express', 'fastify'] as const)('%s over https', (framework) => {
+    it('restores an https app that serves its certificate again, on its port and on another PORT', async () => {
+      const tls = makeCertificate();
+      const ca = readFileSync(tls.cert);
+      const env = { FIXTURE_FRAMEWORK: framework, FIXTURE_TLS_KEY: tls.key, FIXTURE_TLS_CERT: tls.cert };
+      const port = await freePort();
+      const dir = imageDir();
+      // the warm-up talks https (http-warmup.cjs reads FIXTURE_TLS_CERT): kept-alive TLS connections are open when the drain starts
+      const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', `${process.execPath} ${WARMUP} ${port} 300`, '--', node, HTTP_APP], {
+        stdout: 'file',
+        env: { ...env, PORT: String(port) },
+      });
+      expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+      expect(checkpoint.events().find((e) => e.event === 'listening')).toMatchObject({ tls: true, port });
+      // the app read its key at start: the copies serve it from memory, the file is not needed any more
+      rmSync(tls.key);
+
+      const restore = crac(['restore', dir], { stdout: 'file', env: { PORT: String(port) } });
+      expect(await restore.waitFor((e) => e.event === 'cycle-end')).toMatchObject({ outcome: 'restored', listening: [port] });
+      const answer = await httpsGet(port, ca);
+      expect(answer).toMatchObject({ status: 200, fingerprint: tls.fingerprint, authorized: true });
+      expect(JSON.parse(answer.body).served as number, 'the restored app carries on with its state').toBeGreaterThan(300);
+      restore.child.kill('SIGTERM');
+      expect((await restore.exited).code, restore.output()).toBe(0);
+
+      const otherPort = await freePort();
+      const moved = crac(['restore', dir], { stdout: 'file', env: { PORT: String(otherPort) } });
+      expect(await moved.waitFor((e) => e.event === 'cycle-end')).toMatchObject({ outcome: 'restored', listening: [otherPort] });
+      expect(await httpsGet(otherPort, ca)).toMatchObject({ status: 200, fingerprint: tls.fingerprint, authorized: true });
+      moved.child.kill('SIGTERM');
+      expect((await moved.exited).code, moved.output()).toBe(0);
     });
-    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
-    expect(checkpoint.events().find((e) => e.event === 'listening')).toMatchObject({ tls: true, port });
-    // the app read its key at start: the copies serve it from memory, the file is not needed any more
-    rmSync(tls.key);
 
-    const restore = crac(['restore', dir], { stdout: 'file', env: { PORT: String(port) } });
-    expect(await restore.waitFor((e) => e.event === 'cycle-end')).toMatchObject({ outcome: 'restored', listening: [port] });
-    const answer = await httpsGet(port, ca);
-    expect(answer).toMatchObject({ status: 200, fingerprint: tls.fingerprint, authorized: true });
-    expect(JSON.parse(answer.body).served as number, 'the restored app carries on with its state').toBeGreaterThan(300);
-    restore.child.kill('SIGTERM');
-    expect((await restore.exited).code, restore.output()).toBe(0);
-
-    const otherPort = await freePort();
-    const moved = crac(['restore', dir], { stdout: 'file', env: { PORT: String(otherPort) } });
-    expect(await moved.waitFor((e) => e.event === 'cycle-end')).toMatchObject({ outcome: 'restored', listening: [otherPort] });
-    expect(await httpsGet(otherPort, ca)).toMatchObject({ status: 200, fingerprint: tls.fingerprint, authorized: true });
-    moved.child.kill('SIGTERM');
-    expect((await moved.exited).code, moved.output()).toBe(0);
-  });
-
-  it('takes a leave-running checkpoint under https load: no response is cut, every request that got a connection is answered', async () => {
-    const tls = makeCertificate();
-    const ca = readFileSync(tls.cert);
-    const port = await freePort();
-    const dir = imageDir();
-    const app = crac(['checkpoint', '--to', dir, '--', node, HTTP_APP], {
-      stdout: 'file',
-      env: { FIXTURE_FRAMEWORK: framework, FIXTURE_TLS_KEY: tls.key, FIXTURE_TLS_CERT: tls.cert, PORT: String(port) },
+    it('takes a leave-running checkpoint under https load: no response is cut, every request that got a connection is answered', async () => {
+      const tls = makeCertificate();
+      const ca = readFileSync(tls.cert);
+      const port = await freePort();
+      const dir = imageDir();
+      const app = crac(['checkpoint', '--to', dir, '--', node, HTTP_APP], {
+        stdout: 'file',
+        env: { FIXTURE_FRAMEWORK: framework, FIXTURE_TLS_KEY: tls.key, FIXTURE_TLS_CERT: tls.cert, PORT: String(port) },
+      });
+      const listening = await app.waitFor((e) => e.event === 'listening');
+      const load = startTlsLoad(port, ca, 4);
+      await load.answered(50);
+      const checkpoint = crac(['checkpoint', '--pid', String(listening.pid), '--to', dir, '--leave-running'], { stdout: 'pipe' });
+      expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+      expect(await app.waitFor((e) => e.event === 'cycle-end')).toMatchObject({ outcome: 'checkpointed', listening: [port] });
+      const atCheckpoint = load.stats.complete;
+      await load.answered(atCheckpoint + 50);
+      const stats = await load.stop();
+      console.log(`[${name} ${framework} https] leave-running checkpoint under load: ${JSON.stringify(stats)}`);
+      expect(stats.cut, 'responses cut mid-way').toBe(0);
+      expect(stats.lost, 'requests that got a connection and no answer').toBe(0);
+      expect(stats.other).toEqual([]);
+      expect(stats.fingerprints).toEqual([tls.fingerprint]);
+      expect((await httpsGet(port, ca)).status).toBe(200);
+      app.child.kill('SIGTERM');
     });
-    const listening = await app.waitFor((e) => e.event === 'listening');
-    const load = startTlsLoad(port, ca, 4);
-    await load.answered(50);
-    const checkpoint = crac(['checkpoint', '--pid', String(listening.pid), '--to', dir, '--leave-running'], { stdout: 'pipe' });
-    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
-    expect(await app.waitFor((e) => e.event === 'cycle-end')).toMatchObject({ outcome: 'checkpointed', listening: [port] });
-    const atCheckpoint = load.stats.complete;
-    await load.answered(atCheckpoint + 50);
-    const stats = await load.stop();
-    console.log(`[${framework} https] leave-running checkpoint under load: ${JSON.stringify(stats)}`);
-    expect(stats.cut, 'responses cut mid-way').toBe(0);
-    expect(stats.lost, 'requests that got a connection and no answer').toBe(0);
-    expect(stats.other).toEqual([]);
-    expect(stats.fingerprints).toEqual([tls.fingerprint]);
-    expect((await httpsGet(port, ca)).status).toBe(200);
-    app.child.kill('SIGTERM');
   });
 });
 
@@ -206,7 +205,7 @@ function startTlsLoad(port: number, ca: Buffer, concurrency: number) {
   };
 }
 
-describe('Redis Cluster (ioredis Redis.Cluster) with real CRIU', () => {
+describe.each(NODES)('Redis Cluster (ioredis Redis.Cluster) with real CRIU on $name', ({ name, bin: node }) => {
   let cluster: RedisCluster | undefined;
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3 });
@@ -296,7 +295,7 @@ describe('Redis Cluster (ioredis Redis.Cluster) with real CRIU', () => {
     const checkpointing = find(events, 'checkpointing');
     const results = find(events, 'results');
     console.log(
-      `[cluster] leave-running checkpoint: ${checkpointing.completed} INCRs done before it, ${results.completed}/${results.issued} at the end`,
+      `[${name} cluster] leave-running checkpoint: ${checkpointing.completed} INCRs done before it, ${results.completed}/${results.issued} at the end`,
     );
     expect(results, app.output()).toMatchObject({ callerErrors: [], eventErrors: [] });
     expect(results.completed).toBe(results.issued);
