@@ -20,6 +20,27 @@ export interface Service {
 export function startPostgres(options?: { port?: number }): Promise<Service>;
 /** A throwaway Redis on a free port of 127.0.0.1, without persistence. */
 export function startRedis(options?: { port?: number }): Promise<Service>;
+/** A node of a {@link RedisCluster}: a Redis server with its cluster-bus port. */
+export interface RedisClusterNode extends Service {
+  readonly busPort: number;
+}
+/** A throwaway Redis Cluster this process started. */
+export interface RedisCluster {
+  readonly nodes: readonly RedisClusterNode[];
+  /** The nodes' client ports. */
+  readonly ports: number[];
+  /** `[{ host, port }]` of every node: what `new Redis.Cluster(seeds)` takes. */
+  readonly seeds: { host: string; port: number }[];
+  /**
+   * Stops every node and starts it again on its ports: it rejoins from its cluster configuration
+   * (same node ids, same slots), with no data (no persistence). Resolves at `cluster_state:ok`.
+   */
+  restart(): Promise<void>;
+  /** Stops every node and removes their data. */
+  dispose(): Promise<void>;
+}
+/** A throwaway Redis Cluster of `masters` (3) nodes on free ports of 127.0.0.1, no replicas, no persistence, `cluster_state:ok`. */
+export function startRedisCluster(options?: { masters?: number }): Promise<RedisCluster>;
 /** DATABASE_URL / REDIS_URL for the servers needed: the caller's when set, else throwaway ones disposed through `atEnd`. */
 export function serviceEnvironment(
   needed: Iterable<'postgres' | 'redis'>,

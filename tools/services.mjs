@@ -159,6 +159,111 @@ export async function startRedis(options = {}) {
   return started(service);
 }
 
+/**
+ * A throwaway Redis Cluster: `masters` (3) nodes with `--cluster-enabled yes`, each on free ports
+ * of 127.0.0.1 (its client port and its cluster-bus port, chosen apart: the default bus port,
+ * the client's + 10000, may be past 65535 or taken), joined by `redis-cli --cluster create` with
+ * no replicas, ready once every node reports `cluster_state:ok`. The nodes keep their cluster
+ * configuration across `restart()`, so a restarted node rejoins with its slots.
+ */
+export async function startRedisCluster(options = {}) {
+  const masters = options.masters ?? 3;
+  const nodes = [];
+  const cluster = {
+    nodes,
+    get ports() {
+      return nodes.map((node) => node.port);
+    },
+    get seeds() {
+      return nodes.map((node) => ({ host: node.host, port: node.port }));
+    },
+    /** Stops every node, starts them again (each rejoins from its cluster configuration), and waits for `cluster_state:ok`. */
+    async restart() {
+      await Promise.all(nodes.map((node) => node.stop()));
+      await Promise.all(nodes.map((node) => node.restart()));
+      await clusterReady(nodes);
+    },
+    async dispose() {
+      await Promise.allSettled(nodes.map((node) => node.dispose()));
+    },
+  };
+  try {
+    for (let i = 0; i < masters; i++) nodes.push(await started(await clusterNode(nodes)));
+    const addresses = nodes.map((node) => `${node.host}:${node.port}`);
+    // --cluster-yes: accept the proposed slot layout without a prompt
+    execFileSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe' });
+    await clusterReady(nodes);
+  } catch (error) {
+    await cluster.dispose();
+    throw error;
+  }
+  return cluster;
+}
+
+/** One cluster node (not started), on a client port and a bus port both unused by `others`. */
+async function clusterNode(others) {
+  const taken = new Set(others.flatMap((node) => [node.port, node.busPort]));
+  const pick = async () => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
+  const port = await pick();
+  const busPort = await pick();
+  const dir = mkdtempSync(join(tmpdir(), 'crac-redis-cluster-'));
+  const service = managed(
+    (p) => `redis://127.0.0.1:${p}`,
+    port,
+    () =>
+      spawnProcess(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--cluster-port',
+          String(busPort),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--daemonize',
+          'no',
+          '--dir',
+          dir,
+        ],
+        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    async () => {},
+    'SIGTERM',
+    dir,
+  );
+  return Object.assign(service, { busPort });
+}
+
+/** Waits until every node says `cluster_state:ok` (the slots are assigned and the nodes agree). */
+async function clusterReady(nodes, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (const node of nodes) {
+    for (;;) {
+      const info = execFileSync('redis-cli', ['-h', node.host, '-p', String(node.port), 'cluster', 'info'], { encoding: 'utf8' });
+      if (info.includes('cluster_state:ok')) break;
+      if (Date.now() > deadline)
+        throw new Error(`the Redis Cluster was not ready within ${timeoutMs} ms; node ${node.port} says:\n${info}`);
+      await sleep(100);
+    }
+  }
+}
+
 const KNOWN = {
   postgres: { variable: 'DATABASE_URL', label: 'PostgreSQL', start: startPostgres },
   redis: { variable: 'REDIS_URL', label: 'Redis', start: startRedis },
