@@ -116,11 +116,20 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 	return 0;
 }
 
-/* The length of an environment entry's name (up to '='). */
-static size_t env_name_len(const char *entry)
+/* Whether two environment entries (NAME=value) name the same variable. */
+static int same_name(const char *a, const char *b)
 {
-	const char *eq = strchr(entry, '=');
-	return eq ? (size_t)(eq - entry) : strlen(entry);
+	size_t n = strcspn(a, "=");
+	return n == strcspn(b, "=") && strncmp(a, b, n) == 0;
+}
+
+/* Whether `entry` is replaced by one of `extra` (or by `one_more`, when not NULL). */
+static int replaced(const char *entry, char *const *extra, size_t extra_count, const char *one_more)
+{
+	for (size_t j = 0; j < extra_count; j++)
+		if (same_name(entry, extra[j]))
+			return 1;
+	return one_more && same_name(entry, one_more);
 }
 
 /*
@@ -134,32 +143,16 @@ static char **criu_environment(char *const *extra, size_t extra_count, char *one
 	size_t n = 0, k = 0;
 	while (environ[n])
 		n++;
-	char **all = calloc(extra_count + 1, sizeof(*all));
-	if (!all)
-		return NULL;
-	for (size_t j = 0; j < extra_count; j++)
-		all[j] = extra[j];
-	if (one_more)
-		all[extra_count++] = one_more;
-	extra = all;
-	char **envp = calloc(n + extra_count + 1, sizeof(*envp));
-	if (!envp) {
-		free(all);
-		return NULL;
-	}
+	char **envp = calloc(n + extra_count + 2, sizeof(*envp));
 	if (!envp)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int replaced = 0;
-		for (size_t j = 0; j < extra_count && !replaced; j++)
-			replaced = env_name_len(environ[i]) == env_name_len(extra[j]) &&
-				   strncmp(environ[i], extra[j], env_name_len(extra[j])) == 0;
-		if (!replaced)
+	for (size_t i = 0; i < n; i++)
+		if (!replaced(environ[i], extra, extra_count, one_more))
 			envp[k++] = environ[i];
-	}
 	for (size_t j = 0; j < extra_count; j++)
 		envp[k++] = extra[j];
-	free(all);
+	if (one_more)
+		envp[k++] = one_more;
 	return envp;
 }
 
