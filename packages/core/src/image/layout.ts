@@ -16,9 +16,6 @@ export const RESTORE_LOG = 'restore.log';
 /** The CRIU configuration file that names the seal step, written in the staged image (see seal-hook.ts). */
 export const SEAL_CONFIG_FILE = 'crac-seal.conf';
 
-/** Why the seal step failed, in its own words (CRIU runs it with no stderr): read by the dump. */
-export const SEAL_ERROR_FILE = 'crac-seal.error';
-
 /**
  * Files of an image directory that are not sealed: the manifest itself, CRIU's logs, and the
  * statistics CRIU writes after the post-dump hook (`stats-dump`) and at each restore
@@ -44,7 +41,6 @@ export function isDumpFile(name: string): boolean {
     UNSEALED_FILES.has(name) ||
     name === HANDOFF_FILE ||
     name === SEAL_CONFIG_FILE ||
-    name === SEAL_ERROR_FILE ||
     /\.img$|^crac-manifest\.json\.\d+\.tmp$/.test(name)
   );
 }

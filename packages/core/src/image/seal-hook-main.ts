@@ -1,11 +1,9 @@
 // The seal step of a checkpoint, run by hooks/seal-after-dump.sh at CRIU's post-dump while the
 // dumped process is frozen (see seal-hook.ts): seals the staged image CRIU just wrote, then puts
-// it in place of the image directory. A non-zero exit fails the dump; CRIU runs it with no
-// stderr, so the reason goes into the staged image (SEAL_ERROR_FILE), where the dump reads it.
-import { lstatSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// it in place of the image directory. A non-zero exit fails the dump; what it prints on stderr
+// goes into CRIU's log, where the dump reads it (its `crac: ` lines).
+import { lstatSync, statSync } from 'node:fs';
 import { loadNative } from '../engine/criu/native.js';
-import { SEAL_ERROR_FILE } from './layout.js';
 import { sealImage } from './seal.js';
 import { publishStagedImage } from './staging.js';
 
@@ -30,12 +28,6 @@ function sealAndPublish(): void {
 try {
   sealAndPublish();
 } catch (error) {
-  const message = `sealing the image failed: ${(error as Error).message}`;
-  try {
-    writeFileSync(join(process.env.CRAC_SEAL_DIR ?? '.', SEAL_ERROR_FILE), `${message}\n`, { mode: 0o600 });
-  } catch {
-    // nowhere to say it: CRIU's log still says the script failed
-  }
-  console.error(`crac: ${message}`);
+  console.error(`crac: sealing the image failed: ${(error as Error).message}`);
   process.exit(1);
 }

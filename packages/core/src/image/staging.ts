@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
-import { DUMP_LOG, isDumpFile, SEAL_ERROR_FILE } from './layout.js';
+import { DUMP_LOG, isDumpFile } from './layout.js';
 import { assertSafeImageDirFd, describeOwner, IMAGE_DIR_FLAGS, restoringUid } from './ownership.js';
 
 /**
@@ -156,8 +156,7 @@ function keepLogOf(staging: string, target: string): string | undefined {
     rmSync(staging, { recursive: true, force: true });
     return undefined;
   }
-  const kept = new Set([DUMP_LOG, SEAL_ERROR_FILE]);
-  for (const entry of readdirSync(staging)) if (!kept.has(entry)) rmSync(join(staging, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(staging)) if (entry !== DUMP_LOG) rmSync(join(staging, entry), { recursive: true, force: true });
   const failed = failedDumpDir(target);
   rmSync(failed, { recursive: true, force: true });
   renameSync(staging, failed);

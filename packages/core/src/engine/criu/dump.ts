@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type CriuBinary, criuTimeoutMs, findCriu } from './binary.js';
 import { assertCriuCapabilities, criuRunsUnprivileged } from './capabilities.js';
 import { CracError, ErrorCode } from '../../errors.js';
-import { DUMP_LOG, HANDOFF_FILE, SEAL_ERROR_FILE } from '../../image/layout.js';
+import { DUMP_LOG, HANDOFF_FILE } from '../../image/layout.js';
 import { currentManifest, writeManifest } from '../../image/manifest.js';
 import { prepareSealHook } from '../../image/seal-hook.js';
 import { type StagedImageDir, stageImageDir } from '../../image/staging.js';
@@ -128,12 +128,11 @@ function dumpHeld(
  */
 function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   if (!(error instanceof CracError) || error.code !== ErrorCode.CRIU_DUMP) return error;
-  const sealError = readSealError(staged);
   const criuErrors = criuErrorLines(join(staged.via, DUMP_LOG));
   // the seal step's own words: CRIU puts what its action scripts print in its log
-  const sealSaid = sealError ? [] : sealStepLines(join(staged.via, DUMP_LOG));
+  const sealSaid = sealStepLines(join(staged.via, DUMP_LOG));
   const logPath = staged.discard();
-  const lines = [...(sealError ? [sealError] : sealSaid), ...criuErrors];
+  const lines = [...sealSaid, ...criuErrors];
   const where = logPath ? ` (log: ${logPath})` : '';
   // the native message names the log by the staging descriptor, gone by now
   const said = /^CRIU dump failed: (.*?)(?: \(log: [^)]*\))?$/s.exec(error.message)?.[1] ?? error.message;
@@ -152,14 +151,6 @@ function sealStepLines(log: string): string[] {
       .map((line) => line.slice('crac: '.length));
   } catch {
     return [];
-  }
-}
-
-function readSealError(staged: StagedImageDir): string | undefined {
-  try {
-    return readFileSync(join(staged.via, SEAL_ERROR_FILE), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
   }
 }
 
