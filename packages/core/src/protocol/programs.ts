@@ -20,12 +20,15 @@ export function packageRoot(): string {
  * native/src by native/build.mjs):
  * - `addon`: crac.node, the N-API bridge the app loads to dump itself;
  * - `guard`: crac-guard, which starts the app with io_uring disabled (Node 22+ cannot be dumped otherwise);
- * - `init`: crac-init, the restore supervisor that stays the restored app's parent.
+ * - `init`: crac-init, the restore supervisor alone (no verification: the benchmark's floor, other restorers);
+ * - `restore`: crac-restore, `crac restore` itself: verifies the image, then supervises its restore
+ *   (the `crac` launcher execs it without starting Node).
  */
 export const NATIVE_PROGRAMS = {
   addon: { file: 'crac.node', what: 'the native CRIU bridge' },
   guard: { file: 'crac-guard', what: 'the io_uring guard' },
   init: { file: 'crac-init', what: 'the restore supervisor' },
+  restore: { file: 'crac-restore', what: 'the native restorer' },
 } as const;
 
 export type NativeProgram = keyof typeof NATIVE_PROGRAMS;
