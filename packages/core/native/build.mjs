@@ -8,6 +8,7 @@
 //   build/crac-init   restore supervisor (exit code, signals, pid ns): src/init.c, src/supervise.c
 //   build/crac-restore  `crac restore`: verifies the image, then supervises its restore:
 //                     src/restore.c and the image reader, CRIU lookup, supervision it uses
+//   build/crac-seal   the seal step CRIU runs at post-dump: src/seal.c and the image reader
 //
 // Plain Node ESM, no dependencies, no node-gyp (it downloads headers, and
 // this project must build offline). The addon uses only the ABI-stable
@@ -78,6 +79,13 @@ const targets = [
       'json.c',
       'sha256.c',
     ],
+    flags: [],
+    libs: [],
+    needsNodeHeaders: false,
+  },
+  {
+    out: join(buildDir, 'crac-seal'),
+    sources: ['seal.c', 'manifest.c', 'image_dir.c', 'json.c', 'sha256.c'],
     flags: [],
     libs: [],
     needsNodeHeaders: false,

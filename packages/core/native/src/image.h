@@ -62,7 +62,9 @@ struct manifest {
 	struct sealed_file *files;
 	size_t nfiles;
 	/* storage */
-	char *text;
+	char *text;  /* parsed in place: its strings are the fields above */
+	char *raw;   /* the file's text as read (for the seal step, which rewrites it) */
+	size_t raw_len;
 	struct json_arena arena;
 };
 

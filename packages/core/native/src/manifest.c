@@ -214,6 +214,14 @@ int read_manifest_at(int dir_fd, const char *dir, struct manifest *m, struct sta
 		goto out;
 	}
 	char why[200] = "";
+	m->raw = malloc(length + 1);
+	if (!m->raw) {
+		crac_fail(error, CRAC_EIMAGE, "%s/%s: out of memory", dir, MANIFEST_FILE);
+		goto out;
+	}
+	memcpy(m->raw, m->text, length);
+	m->raw[length] = '\0';
+	m->raw_len = length;
 	struct json *root = json_parse(m->text, length, &m->arena, why, sizeof(why));
 	double format = 0, pid = 0;
 	if (root && (!json_number(json_get(root, "format"), &format) || (format != 1 && format != 2) ||
@@ -247,5 +255,6 @@ void free_manifest(struct manifest *m)
 	free(m->files);
 	json_free(&m->arena);
 	free(m->text);
+	free(m->raw);
 	memset(m, 0, sizeof(*m));
 }
