@@ -172,10 +172,13 @@ async function fillCompileCache(env, example) {
   }
 }
 
-/** VmRSS of a process, in KiB (undefined once gone). */
-function rssKiB(pid) {
+/**
+ * Resident memory of a process in KiB (undefined once gone): `rss`, and `pss`, its share of the
+ * pages it shares with others (libc's with every process): what it costs the machine.
+ */
+function memoryKiB(pid, field) {
   try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1]);
   } catch {
     return undefined;
   }
@@ -189,7 +192,12 @@ function restorerRss(pid) {
   } catch {
     // gone
   }
-  return { restore: rssKiB(pid), supervisor: supervisor ? rssKiB(supervisor) : undefined };
+  return {
+    restore: memoryKiB(pid, 'Rss'),
+    supervisor: supervisor ? memoryKiB(supervisor, 'Rss') : undefined,
+    restorePss: memoryKiB(pid, 'Pss'),
+    supervisorPss: supervisor ? memoryKiB(supervisor, 'Pss') : undefined,
+  };
 }
 
 let cliStart;
@@ -252,7 +260,12 @@ export function summarize(example, rounds) {
       afterRestoreAndFirstResponse: restoreMs - cliMs - restorePhaseMs,
       total: restoreMs,
     },
-    restorerRssKiB: { restore: rss('restore'), supervisor: rss('supervisor') },
+    restorerRssKiB: {
+      restore: rss('restore'),
+      supervisor: rss('supervisor'),
+      restorePss: rss('restorePss'),
+      supervisorPss: rss('supervisorPss'),
+    },
     chart: ['cold', 'compileCache', 'raw', 'crac']
       .filter((variant) => last[variant] && !last[variant].error)
       .map((variant) => ({ ...VARIANTS[variant], firstMs: last[variant].firstMs, requests: last[variant].requests })),

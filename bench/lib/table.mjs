@@ -103,7 +103,7 @@ export function markdown(results) {
       right(7),
     ),
     '',
-    '**Where a crac restore spends its time** (medians; the start: the `crac` launcher and the native restorer it execs, measured with `crac restore --help`; resident memory of crac restore + its supervisor while the app runs)',
+    '**Where a crac restore spends its time** (medians; the start: the `crac` launcher and the native restorer it execs, measured with `crac restore --help`; resident memory of crac restore + its supervisor while the app runs, RSS and PSS: their share of the pages shared with other processes such as libc)',
     '',
     ...markdownTable(
       [
@@ -136,8 +136,9 @@ export function markdown(results) {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-/** `1.4 + 1.3 MiB`: the resident memory of crac restore and of its supervisor while the app runs. */
+/** `1.9 + 1.5 MiB (PSS 0.2 + 0.2)`: the resident memory of crac restore and of its supervisor while the app runs. */
 function restorerRss(rss) {
   const inMiB = (kib) => (kib ? (kib / 1024).toFixed(1) : '?');
-  return rss ? `${inMiB(rss.restore)} + ${inMiB(rss.supervisor)} MiB` : 'n/a';
+  if (!rss) return 'n/a';
+  return `${inMiB(rss.restore)} + ${inMiB(rss.supervisor)} MiB (PSS ${inMiB(rss.restorePss)} + ${inMiB(rss.supervisorPss)})`;
 }
