@@ -481,6 +481,40 @@ static unsigned long long start_time(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+/* What the supervisor writes once CRIU restored the app: "<pid>\n" (see supervise_run). */
+struct restored_notice {
+	int fd;
+	char line[32];
+	size_t len;
+	int done, reported;
+	pid_t pid;
+	unsigned long long start;
+};
+
+static void read_notice(struct restored_notice *n)
+{
+	ssize_t got = read(n->fd, n->line + n->len, sizeof(n->line) - 1 - n->len);
+	if (got < 0 && errno == EINTR)
+		return;
+	if (got > 0)
+		n->len += (size_t)got;
+	if (got <= 0 || n->len == sizeof(n->line) - 1 || memchr(n->line, '\n', n->len)) {
+		n->done = 1;
+		n->line[n->len] = '\0';
+		n->pid = (pid_t)atoi(n->line);
+	}
+}
+
+/* The "restore" phase, and with --json the result line. */
+static void report_restored(double started, long image_pid, int pidns)
+{
+	char detail[64], extra[96];
+	snprintf(detail, sizeof(detail), "pid %ld%s", image_pid, pidns ? " (new pid namespace)" : "");
+	report_phase("restore", now_ms() - started, detail);
+	snprintf(extra, sizeof(extra), "\"pid\":%ld,\"pidNamespace\":%s", image_pid, pidns ? "true" : "false");
+	report_finish(1, extra, NULL);
+}
+
 static int fail_restore(const struct crac_error *error)
 {
 	report_error(error);
@@ -673,38 +707,17 @@ int main(int argc, char **argv)
 		supervise_msg("signalfd: %s", strerror(errno));
 		kill(supervisor, SIGKILL);
 	}
-	pid_t restored = 0;
-	unsigned long long restored_start = 0;
-	int status = 0, reading = 1;
-	char restored_line[32];
-	size_t restored_len = 0;
+	struct restored_notice notice = { .fd = restored_pipe[0] };
+	int status = 0;
 	for (;;) {
 		pid_t p = waitpid(supervisor, &status, WNOHANG);
 		if (p == supervisor)
 			break;
-		struct pollfd fds[2] = { { .fd = signals, .events = POLLIN }, { .fd = reading ? restored_pipe[0] : -1, .events = POLLIN } };
+		struct pollfd fds[2] = { { .fd = signals, .events = POLLIN }, { .fd = notice.done ? -1 : notice.fd, .events = POLLIN } };
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			break;
-		if (fds[1].revents) {
-			ssize_t n = read(restored_pipe[0], restored_line + restored_len, sizeof(restored_line) - 1 - restored_len);
-			if (n > 0)
-				restored_len += (size_t)n;
-			if (n <= 0 || restored_len == sizeof(restored_line) - 1 || memchr(restored_line, '\n', restored_len)) {
-				reading = 0;
-				restored_line[restored_len] = '\0';
-				restored = (pid_t)atoi(restored_line);
-				if (restored > 0) {
-					/* outside a pid namespace, the app is our grandchild: remembered to end it should the supervisor be killed */
-					if (!pidns)
-						restored_start = start_time(restored);
-					snprintf(detail, sizeof(detail), "pid %ld%s", image_pid, pidns ? " (new pid namespace)" : "");
-					report_phase("restore", now_ms() - started, detail);
-					char extra[96];
-					snprintf(extra, sizeof(extra), "\"pid\":%ld,\"pidNamespace\":%s", image_pid, pidns ? "true" : "false");
-					report_finish(1, extra, NULL);
-				}
-			}
-		}
+		if (fds[1].revents)
+			read_notice(&notice);
 		if (fds[0].revents) {
 			struct signalfd_siginfo si;
 			if (read(signals, &si, sizeof(si)) == sizeof(si) && supervise_forwards((int)si.ssi_signo)) {
@@ -713,7 +726,22 @@ int main(int argc, char **argv)
 					kill(supervisor, (int)si.ssi_signo);
 			}
 		}
+		if (notice.pid > 0 && !notice.reported) {
+			notice.reported = 1;
+			/* outside a pid namespace the app is our grandchild: remembered, to end it should the supervisor be killed */
+			if (!pidns)
+				notice.start = start_time(notice.pid);
+			report_restored(started, image_pid, pidns);
+		}
 	}
+	/* the supervisor may have said so just before it ended (an app that exited at once): its
+	 * write end is closed now, so this read ends */
+	while (!notice.done)
+		read_notice(&notice);
+	if (notice.pid > 0 && !notice.reported)
+		report_restored(started, image_pid, pidns);
+	pid_t restored = notice.pid;
+	unsigned long long restored_start = notice.start;
 	if (restored <= 0) {
 		char log[PATH_MAX + 16];
 		snprintf(log, sizeof(log), "%s/%s", work_dir, RESTORE_LOG);

@@ -152,3 +152,84 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     });
   });
 });
+
+/**
+ * A stand-in for CRIU's command line only (`--version`, `restore ... -W DIR --pidfile FILE`):
+ * the restore it fakes starts `app` detached, writes its pid where CRIU would, and exits as
+ * `criu restore -d` does; or fails with an error line in its log. What crac-restore does around
+ * CRIU (the supervisor, its notice, exit codes, CRIU's log on failure) without a real restore:
+ * the real ones are in test/*.e2e.test.ts.
+ */
+function fakeCriu(app: string | undefined): string {
+  const path = join(outside, app ? 'criu' : 'failing-criu');
+  const restore = app
+    ? `pidfile=; while [ $# -gt 0 ]; do [ "$1" = --pidfile ] && pidfile=$2; shift; done\n${app} </dev/null >/dev/null 2>&1 &\necho $! > "$pidfile"\n`
+    : `work=; while [ $# -gt 0 ]; do [ "$1" = -W ] && work=$2; shift; done\nprintf '(00.002) Error (criu/cr-restore.c:1): Can'"'"'t fork for 1: File exists\\n' > "$work/restore.log"\nexit 1\n`;
+  writeFileSync(path, `#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 4.2.1"; exit 0; }\n${restore}`, { mode: 0o755 });
+  return path;
+}
+
+// root: a non-root crac-restore checks CRIU's file capabilities first, which a stand-in lacks
+describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('crac-restore around CRIU (as root)', () => {
+  /** A sealed test image with what CRIU needs to start (restore.c refuses one without). */
+  function restorable(): string {
+    const dir = unsealed('image');
+    writeFileSync(join(dir, 'inventory.img'), 'inventory', { mode: 0o600 });
+    sealImage(dir);
+    return dir;
+  }
+
+  function restore(criu: string, args: string[] = []) {
+    const dir = restorable();
+    return spawnSync(restorer, ['--pid-namespace', 'never', ...args, dir], {
+      encoding: 'utf8',
+      env: { ...process.env, CRAC_CRIU_PATH: criu },
+      timeout: 20_000,
+    });
+  }
+
+  it("reports the restore, then exits with the app's exit code", () => {
+    const run = restore(fakeCriu('sh -c "exit 7"'), ['--json']);
+    expect(run.status, run.stderr).toBe(7);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      ok: true,
+      pid: 1,
+      pidNamespace: false,
+      phases: [
+        { phase: 'verify', detail: '3 files as sealed, 0 hashed (0 KiB)' },
+        { phase: 'restore', detail: 'pid 1' },
+      ],
+    });
+  });
+
+  it("fails with 125, CRIU's error lines and the fix when CRIU fails", () => {
+    const run = restore(fakeCriu(undefined));
+    expect(run.status).toBe(125);
+    expect(run.stderr).toContain('[CRAC_ECRIU_RESTORE] cannot restore');
+    expect(run.stderr).toContain("Error (criu/cr-restore.c:1): Can't fork for 1: File exists");
+    expect(run.stderr).toContain('fix: a pid of the image is taken on this host');
+    expect(run.stderr).not.toMatch(/crac: restore /);
+  });
+
+  it('passes a SIGTERM on to the app and exits as the app did', { timeout: 20_000 }, async () => {
+    const dir = restorable();
+    const { spawn } = await import('node:child_process');
+    const child = spawn(restorer, ['--pid-namespace', 'never', dir], {
+      env: { ...process.env, CRAC_CRIU_PATH: fakeCriu('sleep 30') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    let ended = false;
+    exited.then(() => {
+      ended = true;
+    });
+    while (!stderr.includes('crac: restore') && !ended) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGTERM');
+    const [code, signal] = await exited;
+    expect({ code, signal }, stderr).toEqual({ code: 143, signal: null });
+  });
+});
