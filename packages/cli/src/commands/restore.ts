@@ -106,7 +106,7 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
       restorer.once('exit', (code, signal) => resolveExit({ code, signal })),
     );
-    const stopForwarding = forwardSignals(restorer);
+    const stopForwarding = forwardSignals(restorer, { sameGroup: onTerminal });
     try {
       const restored = await waitForPidFile(pidFile, exited);
       if (restored === undefined) throw restoreFailure(join(workDir, RESTORE_LOG), imagesDir);
