@@ -13,7 +13,9 @@ import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES } from './helpers/h
 // adapter touches. Each version is an exact npm alias in test/package.json (`pg-8.0` is
 // pg@8.0.3), loaded by the fixtures through FIXTURE_MODULE / FIXTURE_*_MODULE. Each entry is a
 // real checkpoint and a real restore, then proof that the adapter did its work: HTTP answers on
-// the restored server; queries and commands on new connections, a pool borrow and return.
+// the restored server; queries and commands on new connections, a pool borrow and return; and
+// for the data adapters a second restore of the image, where DATABASE_URL and REDIS_URL name
+// other servers, which they follow (what they change in pg-pool's and ioredis's options).
 //
 // Every entry on every Node of the suites (20, 22, 24): an old library is the one a new Node
 // breaks (pg 8.0.0-8.0.2 hang on Node 14+), and the whole matrix takes about a minute here.
@@ -128,17 +130,22 @@ describe.each(cases(HTTP_MATRIX))('$library $version on $node.name ($why)', ({ l
 describe('data adapters across versions', () => {
   let postgres: Service | undefined;
   let redis: Service | undefined;
+  // where a second restore of each image is sent (DATABASE_URL, REDIS_URL): the adapters follow
+  let otherPostgres: Service | undefined;
+  let otherRedis: Service | undefined;
   beforeAll(async () => {
     // assigned one by one: afterAll stops whatever did start
     postgres = await startPostgres();
     redis = await startRedis();
+    otherPostgres = await startPostgres();
+    otherRedis = await startRedis();
   });
   afterAll(async () => {
-    await Promise.allSettled([postgres?.dispose(), redis?.dispose()]);
+    await Promise.allSettled([postgres, redis, otherPostgres, otherRedis].map((service) => service?.dispose()));
   });
 
   describe.each(cases(DATA_MATRIX))('$library $version on $node.name ($why)', ({ library, module, version, node }) => {
-    it('checkpoints a warm app and restores it: queries and commands run on new connections, the subscription and a pool borrow work', async () => {
+    it('checkpoints a warm app and restores it twice: queries and commands run on new connections, the subscription and a pool borrow work; then against the servers the restoring environment names', async () => {
       const dir = imageDir();
       const env = {
         DATABASE_URL: (postgres as Service).url,
@@ -162,6 +169,22 @@ describe('data adapters across versions', () => {
         message: true,
         newConnections: { pg: true, genericPool: true, redis: true },
         gpAfter: { borrowed: 0 },
+        callerErrors: [],
+        eventErrors: [],
+      });
+
+      // the same image, restored where DATABASE_URL and REDIS_URL name other servers
+      const elsewhere = crac(['restore', dir], {
+        stdout: 'pipe',
+        env: { ...env, DATABASE_URL: (otherPostgres as Service).url, REDIS_URL: (otherRedis as Service).url },
+      });
+      expect((await elsewhere.exited).code, elsewhere.output()).toBe(0);
+      expect(find(elsewhere.events(), 'results'), elsewhere.output()).toMatchObject({
+        versions: { [key]: version },
+        pgPort: otherPostgres?.port,
+        gpPort: otherPostgres?.port,
+        redisPort: otherRedis?.port,
+        message: true,
         callerErrors: [],
         eventErrors: [],
       });
