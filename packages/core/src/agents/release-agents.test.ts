@@ -196,6 +196,10 @@ describe('AgentSockets', () => {
 
   it('refuses what is neither an http.Agent nor an undici dispatcher', () => {
     expect(() => new AgentSockets([{} as http.Agent])).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    // its agent is a private field: nothing to reach the connections by
+    const retry = new undici7.RetryAgent(new undici7.Agent());
+    cleanups.push(() => retry.destroy());
+    expect(() => releaseAgents(retry)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
   });
 });
 
