@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started, start } from './helpers/harness.js';
+import { commandOf, foregroundGroupOf, treeOf } from './helpers/process-tree.js';
 
 const APP = join(FIXTURES, 'stop-signal-app.cjs');
 const MID_DUMP = join(FIXTURES, 'signal-mid-dump.cjs');
@@ -130,3 +131,41 @@ describe.each(NODES)('SIGTERM during a checkpoint on $name', ({ bin: node }) => 
     await expectCopyIgnoresIt(dir, port);
   });
 });
+
+describe.each(NODES)('signals to an app running under crac checkpoint on $name', ({ bin: node }) => {
+  const SIGNALS_APP = join(FIXTURES, 'signals-app.cjs');
+
+  it("a terminal's Ctrl-C (its foreground group) reaches the app once; a signal to crac checkpoint once", async () => {
+    // no warm-up: the app runs under crac checkpoint until it ends, as a dev loop does
+    const app = crac(['checkpoint', '--to', imageDir(), '--', node, SIGNALS_APP], { stdout: 'tty' });
+    await app.waitFor((e) => e.event === 'started');
+    const cli = await cliOf(app);
+    const group = foregroundGroupOf(cli);
+    expect(group, 'the terminal has a foreground group').toBeGreaterThan(1);
+    for (const signal of ['SIGINT', 'SIGHUP'] as const) {
+      process.kill(-group, signal);
+      await app.waitFor((e) => e.event === 'signal' && e.signal === signal);
+      // room for a forwarded duplicate to arrive
+      await sleep(300);
+    }
+    process.kill(cli, 'SIGUSR2');
+    await app.waitFor((e) => e.event === 'signal' && e.signal === 'SIGUSR2');
+    process.kill(cli, 'SIGTERM');
+    await app.exited;
+    const received = app.events().filter((e) => e.event === 'signal');
+    expect(
+      received.map((e) => e.signal),
+      app.output(),
+    ).toEqual(['SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGTERM']);
+  });
+});
+
+/** The `crac checkpoint` process under the `script` that gives it a terminal. */
+async function cliOf(started: Started): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const cli = treeOf(started.child.pid as number).find((pid) => /^\S*node \S*cli\.js checkpoint /.test(commandOf(pid)));
+    if (cli) return cli;
+    await sleep(20);
+  }
+  throw new Error(`no crac checkpoint among the processes of ${started.child.pid}`);
+}

@@ -11,9 +11,16 @@
  *
  * @packageDocumentation
  */
+export type { SocketOwner } from './agents/owner.js';
 export { AUDIT_ENV, UNRELEASED_ENV } from './audit/policy.js';
 export type { AuditEntry, AuditMode, AuditReport, CreationSite, HandleKind, UnreleasedOption, UnreleasedPolicy } from './audit/types.js';
 export { UnreleasedHandlesError } from './audit/unreleased-error.js';
+export {
+  AgentSockets,
+  type AgentSocketsOptions,
+  type KeepAlivePool,
+  releaseAgents,
+} from './agents/release-agents.js';
 export { KeepAliveSockets } from './builtins/keep-alive.js';
 export { Context } from './context.js';
 export { type CheckpointOptions, type CheckpointResult, checkpointRestore, type PhaseTimings } from './cycle/checkpoint-restore.js';

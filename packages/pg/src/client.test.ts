@@ -44,7 +44,8 @@ describe('cracPgClient', () => {
 
   it('waits for calls in flight, and refuses after timeoutMs', async () => {
     const context = new Context();
-    const db = cracPgClient(() => new pg.Client({ connectionString: URL }), { context, name: 'reports', timeoutMs: 150 });
+    // far above the 100 ms call (a loaded machine connects slowly), low enough to wait out below
+    const db = cracPgClient(() => new pg.Client({ connectionString: URL }), { context, name: 'reports', timeoutMs: 1_000 });
     const slow = db.query('select pg_sleep(0.1)');
     await checkpointRestore({ engine: 'simulate', context });
     await slow;

@@ -69,7 +69,8 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
   const startedAt = Date.now();
   const app = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir) });
   const exited = new Promise<Exit>((resolveExit) => app.once('exit', (code, signal) => resolveExit({ code, signal })));
-  const stopForwarding = forwardSignals(app);
+  // the app shares this process group: a terminal's Ctrl-C reaches it directly, once
+  const stopForwarding = forwardSignals(app, { sameGroup: true });
   try {
     if (!options.warmup) {
       report.info(`started ${command.join(' ')} (pid ${app.pid}); it checkpoints when it calls checkpointRestore()`);

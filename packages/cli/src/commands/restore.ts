@@ -40,9 +40,10 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
     '--',
     dir,
   ];
-  // SIGUSR1 would open an inspector in this process: it is the app's (forwarded)
+  // SIGUSR1 would open an inspector in this process: it is the app's (forwarded). The restorer
+  // is in this process's group: a terminal's Ctrl-C reaches it directly, and is not forwarded.
   const child = spawn(restorer, args, { stdio: 'inherit' });
-  const stopForwarding = forwardSignals(child);
+  const stopForwarding = forwardSignals(child, { sameGroup: true });
   try {
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit, reject) => {
       child.once('error', reject);

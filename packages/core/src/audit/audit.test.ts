@@ -70,6 +70,24 @@ describe('the audit', () => {
     expect(onlyFd(fd)).toEqual([]);
   });
 
+  it('lets a file that closes on its own (a loader still reading) close before deciding', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crac-audit-'));
+    cleanups.push(() => rmSync(dir, { recursive: true }));
+    const path = join(dir, 'module.js');
+    writeFileSync(path, 'x');
+    const passing = openSync(path, 'r');
+    setTimeout(() => closeSync(passing), 30);
+    const kept = openSync(path, 'r');
+    try {
+      const report = await auditHandles(resolvePolicy(undefined, {}), true);
+      const refusedFds = report.refused.map((entry) => entry.fd);
+      expect(refusedFds).not.toContain(passing);
+      expect(refusedFds).toContain(kept);
+    } finally {
+      closeSync(kept);
+    }
+  });
+
   it.runIf(process.platform === 'linux')(
     "closes a raw descriptor with the 'close' policy by pointing it at /dev/null: its number is not reused",
     async () => {

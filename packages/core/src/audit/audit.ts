@@ -102,7 +102,7 @@ function childEntries(): AuditEntry[] {
  */
 export async function auditHandles(policyFor: PolicyFor, enforce: boolean): Promise<AuditReport> {
   const started = performance.now();
-  const { supported, entries, closers } = findUnreleased();
+  const { supported, entries, closers } = await settledFindings(policyFor);
   const closed: AuditEntry[] = [];
   const ignored: AuditEntry[] = [];
   const refused: AuditEntry[] = [];
@@ -122,6 +122,26 @@ export async function auditHandles(policyFor: PolicyFor, enforce: boolean): Prom
     closed.push(...toClose); // report mode: what the policy would close
   }
   return { supported, enforced: enforce, entries, closed, ignored, refused, durationMs: performance.now() - started };
+}
+
+/** How long open files may take to close by themselves before the audit decides. */
+const FILE_SETTLE_MS = 250;
+
+/**
+ * The findings, once in-flight file operations are over: a module loader still reading a file
+ * (an app checkpointed in its first milliseconds) or a pending `fs.promises` call closes its
+ * descriptor on its own, a few milliseconds later. Waits only while a file the policy would
+ * refuse or close is open; a file the app keeps open costs the refusal that much more time.
+ */
+async function settledFindings(policyFor: PolicyFor): Promise<Findings> {
+  const deadline = performance.now() + FILE_SETTLE_MS;
+  const waitsFor = (entry: AuditEntry) => entry.kind === 'file' && policyFor('file') !== 'ignore';
+  let findings = findUnreleased();
+  while (findings.entries.some(waitsFor) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    findings = findUnreleased();
+  }
+  return findings;
 }
 
 function key(entry: AuditEntry): string {

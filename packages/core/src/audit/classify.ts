@@ -3,7 +3,8 @@ import { controlSocketPath } from '../protocol/control-socket.js';
 import { fdCreationStack, type StackHolder } from './creation-sites.js';
 import { toCreationSite } from './creation-site.js';
 import { inodeOf, type OpenFd } from './fd-table.js';
-import { adapterFor } from './hints.js';
+import { socketOwner } from '../agents/owner.js';
+import { adapterFor, helperFor } from './hints.js';
 import type { NodeHandle } from './node-handles.js';
 import type { SocketInfo } from './proc-net.js';
 import type { AuditEntry, HandleKind } from './types.js';
@@ -153,8 +154,10 @@ function entry(
   const createdAt = holder ? toCreationSite(holder) : undefined;
   // Without a Node object to destroy, a descriptor that an event loop watches cannot be closed under it.
   const closable = safeToClose ?? (handle !== undefined || !view.watched.has(open.fd));
-  const adapter = adapterFor(kind, createdAt?.stack, remotePort);
-  const remedy = [hook, adapter ? `use ${adapter}` : undefined, closable ? "set unreleased: 'close'" : undefined].filter(
+  // A socket of a keep-alive pool: the helper that releases the pool says it all.
+  const helper = handle?.socket && kind === 'tcp-socket' ? helperFor(socketOwner(handle.socket, createdAt?.stack)) : undefined;
+  const adapter = helper ? undefined : adapterFor(kind, createdAt?.stack, remotePort);
+  const remedy = [helper ?? hook, adapter ? `use ${adapter}` : undefined, closable ? "set unreleased: 'close'" : undefined].filter(
     Boolean,
   ) as string[];
   const text = remedy.length > 1 ? `${remedy.slice(0, -1).join(', ')}, or ${remedy.at(-1)}` : (remedy[0] ?? hook);

@@ -1,3 +1,4 @@
+import type { SocketOwner } from '../agents/owner.js';
 import type { HandleKind } from './types.js';
 
 /** Adapters that take care of what a library holds, recognised by its frames in a creation stack. */
@@ -18,4 +19,20 @@ export function adapterFor(kind: HandleKind, stack: string | undefined, remotePo
   if (remotePort !== undefined && BY_PORT[remotePort]) return BY_PORT[remotePort];
   if (kind === 'tcp-listener' || kind === 'unix-listener') return '@crac/express or @crac/fastify';
   return undefined;
+}
+
+/** What releases the sockets of each kind of keep-alive pool (instead of "close it in a hook"). */
+const BY_OWNER: Record<SocketOwner, string> = {
+  'http-agent':
+    'pass the http.Agent / https.Agent that pooled it to releaseAgents() from @crac/core (its idle keep-alive sockets then close before a checkpoint, and it reconnects after)',
+  undici:
+    'pass the undici dispatcher that pooled it (Agent, Pool, Client, or the one given to setGlobalDispatcher()) to releaseAgents() from @crac/core (its idle connections then close before a checkpoint, and it reconnects after)',
+  'global-agent':
+    'a request of http(s).globalAgent still running: let it finish before the checkpoint (the idle ones are released on their own)',
+  fetch: 'a fetch() still running: let it finish before the checkpoint (idle fetch connections are released on their own)',
+};
+
+/** The helper or the advice for a socket a keep-alive pool holds. */
+export function helperFor(owner: SocketOwner | undefined): string | undefined {
+  return owner ? BY_OWNER[owner] : undefined;
 }

@@ -12,6 +12,8 @@ export interface NodeHandle {
   readonly childStdioOf?: number;
   /** Set for the IPC channel to the parent process (`process.send`). */
   readonly parentChannel?: boolean;
+  /** The socket object, for a socket (the audit asks which keep-alive pool holds it). */
+  readonly socket?: Socket;
   /** Destroys the object the Node way (its descriptor closes with it). */
   close(): Promise<void>;
 }
@@ -54,7 +56,8 @@ export function nodeHandlesByFd(): Map<number, NodeHandle> {
     if (!(object instanceof Socket || object instanceof Server)) continue;
     const fd = fdOfHandle(object);
     if (fd === undefined || byFd.has(fd)) continue;
-    byFd.set(fd, { fd, ...tracked, close: () => (object instanceof Server ? closeServer(object) : destroy(object)) });
+    if (object instanceof Server) byFd.set(fd, { fd, ...tracked, close: () => closeServer(object) });
+    else byFd.set(fd, { fd, ...tracked, socket: object, close: () => destroy(object) });
   }
 
   const channel = (process as { channel?: { fd?: number } }).channel;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import { destroy, idleSockets } from '../agents/release-agents.js';
 import type { Resource } from '../types.js';
 
 /** Where Node's fetch (undici) looks for its dispatcher, on every request. */
@@ -19,8 +19,9 @@ interface Dispatcher {
  * requests finish) in favour of a fresh one of the same class and options. Requests made after
  * the checkpoint open new connections: nothing to do after restore.
  *
- * A dispatcher the app installed that is not an undici `Agent` (a `ProxyAgent`...) is left
- * alone: its connections appear in the audit.
+ * A dispatcher the app installed that is not an undici `Agent` (a `Pool`, a `ProxyAgent`...) is
+ * left alone: its connections appear in the audit, which names `releaseAgents()`. So are the
+ * `http.Agent`s the app made itself.
  */
 export class KeepAliveSockets implements Resource {
   readonly name = 'keep-alive sockets (http, https, fetch)';
@@ -35,16 +36,7 @@ export class KeepAliveSockets implements Resource {
 }
 
 function destroyIdle(agent: http.Agent | undefined): Promise<void>[] {
-  const free = Object.values(agent?.freeSockets ?? {}) as (Socket[] | undefined)[];
-  return free.flatMap((sockets) => [...(sockets ?? [])].map(destroy));
-}
-
-function destroy(socket: Socket): Promise<void> {
-  if (socket.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    socket.once('close', () => resolve());
-    socket.destroy();
-  });
+  return idleSockets(agent).map(destroy);
 }
 
 async function renewFetchDispatcher(): Promise<void> {
