@@ -2,7 +2,7 @@
 // pnpm bench: start-up benchmark of the examples. For each example, in every round and one after
 // the other: a cold start (Node 20 and 24), a cold start with Node's module compile cache warm
 // (Node 24), a restore with crac-node (shrunk image, and with CRAC_SHRINK=0), the same image
-// restored by crac-init + CRIU alone (the floor without the Node CLI), a plain CRIU
+// restored by crac-init + CRIU alone (the floor: no launcher, no verification), a plain CRIU
 // dump/restore with no coordination, and (heavy-start) Node's own startup snapshot. Then N copies
 // of one image restored at once, and restore time against image size (a fixture retaining
 // 50/200/500 MB). Medians, ratios, JSON (bench/results/latest.json), a Markdown table

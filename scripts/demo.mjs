@@ -82,7 +82,7 @@ async function demo(name, services) {
   const restoreUrl = `http://127.0.0.1:${port}${config.probe}`;
   const restoreStarted = performance.now();
   // restored with the same environment: same port, same servers
-  const restored = launch(process.execPath, [paths.cli, 'restore', image], { env: { ...env, PORT: String(port) } });
+  const restored = launch(paths.crac, ['restore', image], { env: { ...env, PORT: String(port) } });
   const restoredFirst = await firstSuccess(restoreUrl, restoreStarted, { isAlive: restored.isAlive });
   const restoredLatencies = await latencies(restoreUrl);
   await stop(restored);

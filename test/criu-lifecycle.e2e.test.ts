@@ -175,7 +175,7 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
       await restore.waitFor((e) => e.event === 'after-restore');
       const path = treeOf(restore.child.pid as number);
       restore.child.kill('SIGKILL');
-      // crac-init takes its parent's death as a SIGTERM for the app; the app's lines still reach the file
+      // the supervisor takes the death of crac restore as a SIGTERM for the app; the app's lines still reach the file
       const deadline = Date.now() + 10_000;
       while (!restore.events().some((e) => e.event === 'sigterm') && Date.now() < deadline) await sleep(50);
       expect(restore.events(), `${mode}: the app was told to stop`).toContainEqual(expect.objectContaining({ event: 'sigterm' }));
@@ -183,14 +183,14 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
     }
   });
 
-  it('ends the restored app when any process of its restore path is killed (SIGKILL): crac-init, pid 1 of its pid namespace', async () => {
+  it('ends the restored app when any process of its restore path is killed (SIGKILL): its supervisor, pid 1 of its pid namespace', async () => {
     const { dir } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '600' });
     await sleep(1_600);
-    // the restore path: crac restore, crac-init, [pid 1 of the namespace,] the app (and its child)
+    // the restore path: crac restore (crac-restore), its supervisor (a subreaper, or pid 1 of the
+    // namespace: a fork of crac-restore), the app (and its child); crac restore itself: the test above
     const victims = [
-      { mode: 'never', name: 'crac-init', depth: 1 },
-      { mode: 'always', name: 'crac-init outside the pid namespace', depth: 1 },
-      { mode: 'always', name: 'crac-init, pid 1 of the pid namespace', depth: 2 },
+      { mode: 'never', name: 'the supervisor (a subreaper)', depth: 1 },
+      { mode: 'always', name: 'the supervisor, pid 1 of the pid namespace', depth: 1 },
     ];
     for (const { mode, name, depth } of victims) {
       const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout: 'file' });
@@ -199,7 +199,7 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
       const path = treeOf(cli);
       let victim = cli;
       for (let level = 0; level < depth; level++) victim = childrenOf(victim)[0] as number;
-      expect(commandOf(victim), name).toContain('crac-init');
+      expect(commandOf(victim), name).toContain('crac-restore');
       process.kill(victim, 'SIGKILL');
       const exit = await restore.exited;
       expect(exit.code, `${name}: crac restore reports the kill\n${restore.output()}`).toBe(137);

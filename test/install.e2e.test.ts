@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freePort } from '@crac/tools/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, FIXTURES, ROOT, run, start, tempDir } from './helpers/harness.js';
+import { commandOf, treeOf } from './helpers/process-tree.js';
 
 const APP_FILES = join(FIXTURES, 'installed-app');
 const PLATFORM_PACKAGE = '@crac/core-linux-x64-gnu';
@@ -87,10 +88,12 @@ describe('the packed packages', () => {
     const platform = manifestOf(tarballs.get(PLATFORM_PACKAGE) as string);
     expect(platform).toMatchObject({ version: core.version, os: ['linux'], cpu: ['x64'], libc: ['glibc'] });
     const listing = execFileSync('tar', ['-tvzf', tarballs.get(PLATFORM_PACKAGE) as string], { encoding: 'utf8' });
-    for (const program of ['crac-guard', 'crac-init']) expect(listing).toMatch(new RegExp(`^-rwxr-xr-x .* package/${program}$`, 'm'));
+    for (const program of ['crac-guard', 'crac-init', 'crac-restore'])
+      expect(listing).toMatch(new RegExp(`^-rwxr-xr-x .* package/${program}$`, 'm'));
     for (const library of ['crac.node', 'crac-nouring.so']) expect(listing).toMatch(new RegExp(` package/${library}$`, 'm'));
     const cli = execFileSync('tar', ['-tvzf', tarballs.get('@crac/cli') as string], { encoding: 'utf8' });
     expect(cli).toMatch(/^-rwxr-xr-x .* package\/scripts\/setup-criu\.sh$/m);
+    expect(cli).toMatch(/^-rwxr-xr-x .* package\/bin\/crac$/m);
   });
 });
 
@@ -181,6 +184,13 @@ describe.each(['npm', 'pnpm'] as const)('installed with %s into an app outside t
     // 20 warm-up requests were served before the checkpoint: this is the 21st of the same process
     expect(answer).toBe('hello from a warm app: request 21');
     expect(restore.output()).toMatch(/restore\s+[\d.]+ ms/);
+    // the bin (a link by npm, a shim by pnpm) exec'd the platform package's restorer: no Node CLI on the way
+    const commands = treeOf(restore.child.pid as number).map(commandOf);
+    expect(commands, commands.join('\n')).toContainEqual(expect.stringMatching(/core-linux-x64-gnu\/crac-restore /));
+    expect(
+      commands.filter((command) => command.includes('cli.js')),
+      commands.join('\n'),
+    ).toEqual([]);
   });
 
   if (manager === 'npm') {

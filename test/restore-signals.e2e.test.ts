@@ -13,10 +13,14 @@ const SIGNALS = ['SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM'] as const;
 
 beforeAll(() => assertRealCriuHost());
 
-/** The `crac restore` process of a handle: the child itself, or the one under the shell or `script` that runs it. */
+/**
+ * The `crac restore` process of a handle (the native restorer the launcher execs): the child
+ * itself, or the one under the shell or `script` that runs it; its supervisor child, a copy of it
+ * below it, comes later in the tree.
+ */
 async function cliOf(restore: Started): Promise<number> {
   for (let i = 0; i < 100; i++) {
-    const cli = treeOf(restore.child.pid as number).find((pid) => /^\S*node \S*cli\.js restore /.test(commandOf(pid)));
+    const cli = treeOf(restore.child.pid as number).find((pid) => /^\S*\/crac-restore /.test(commandOf(pid)));
     if (cli) return cli;
     await sleep(20);
   }

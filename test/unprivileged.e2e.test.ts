@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { paths } from '@crac/tools/paths';
 import { freePort, waitForPort } from '@crac/tools/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, NODES, ROOT, type Started, start, tempDir } from './helpers/harness.js';
@@ -86,7 +87,8 @@ afterAll(() => {
  */
 function asUser(args: string[], env: NodeJS.ProcessEnv = {}, { ownPipe = true } = {}): Started {
   const setpriv = ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--'];
-  const command = [process.execPath, CLI, ...args];
+  // `crac restore` as the launcher runs it: the native restorer, no Node
+  const command = args[0] === 'restore' ? [paths.crac, ...args] : [process.execPath, CLI, ...args];
   const piped = ownPipe ? ['/bin/bash', '-c', 'set -o pipefail; "$@" 2>&1 | cat', 'bash', ...command] : command;
   // No XDG_RUNTIME_DIR, as under su or in CI: crac gives CRIU a cache directory of the user's own.
   // The control sockets go into the user's directory, removed with it (not into /tmp).
@@ -115,7 +117,7 @@ function descendants(pid: number): number[] {
 async function stopRestore(restore: Started): Promise<number | null> {
   const cli = descendants(restore.child.pid as number).find((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${process.execPath}\0${CLI}\0restore`);
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('/crac-restore');
     } catch {
       return false;
     }

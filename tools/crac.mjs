@@ -40,7 +40,8 @@ export async function cracCheckpoint({ node, args, cwd, env, image, warmup, logF
  */
 export function cracRestore({ image, env, logFile }) {
   const log = openSync(logFile, 'a');
-  const handle = launch(process.execPath, [paths.cli, 'restore', '--json', image], { env, stdio: ['ignore', log, log] });
+  // as a user runs it: the launcher execs the native restorer, no Node starts
+  const handle = launch(paths.crac, ['restore', '--json', image], { env, stdio: ['ignore', log, log] });
   closeSync(log);
   return { ...handle, report: () => reportOf(readFileSync(logFile, 'utf8')) };
 }

@@ -7,9 +7,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export const paths = Object.freeze({
   root,
-  /** The `crac` CLI: `node paths.cli ARGS` runs `crac ARGS`. */
+  /** The `crac` CLI's Node part: `node paths.cli ARGS` runs `crac ARGS` (for `restore`, through Node: see `crac`). */
   cli: join(root, 'packages', 'cli', 'dist', 'cli.js'),
-  /** The native build: crac.node, crac-guard, crac-init. */
+  /** The `crac` command as installed (packages/cli/bin/crac): `crac restore` execs crac-restore without starting Node. */
+  crac: join(root, 'packages', 'cli', 'bin', 'crac'),
+  /** The native build: crac.node, crac-guard, crac-init, crac-restore. */
   nativeBuild: join(root, 'packages', 'core', 'native', 'build'),
   /** Node 22 (test/'s npm package node22), the previous LTS the real-CRIU runs use. */
   node22: join(root, 'test', 'node_modules', 'node22', 'bin', 'node'),

@@ -1,7 +1,7 @@
 // One example of the benchmark: its images made once (prepareExample), then every way of
 // starting it, one after the other, in each round (runRound), and the medians (summarize).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cracCheckpoint, cracRestore, warmupCommand } from '../../tools/crac.mjs';
@@ -145,8 +145,10 @@ async function runVariant(env, example, variant) {
     const seen = await timeline(url, started, { count: env.count, isAlive: restored.isAlive });
     const phases = restored.report()?.phases ?? [];
     const phase = (name) => phases.find((entry) => entry.phase === name)?.ms;
+    // what the restore path holds while the app runs: crac restore and its supervisor
+    const restorerRssKiB = variant === 'crac' ? restorerRss(restored.child.pid) : undefined;
     const steady = variant === 'crac' ? (await steadyLatencies(url, 400)).slice(100) : undefined;
-    return { ...seen, verifyMs: phase('verify'), restorePhaseMs: phase('restore'), steady };
+    return { ...seen, verifyMs: phase('verify'), restorePhaseMs: phase('restore'), steady, restorerRssKiB };
   } finally {
     await stop(restored);
   }
@@ -170,23 +172,48 @@ async function fillCompileCache(env, example) {
   }
 }
 
+/**
+ * Resident memory of a process in KiB (undefined once gone): `rss`, and `pss`, its share of the
+ * pages it shares with others (libc's with every process): what it costs the machine.
+ */
+function memoryKiB(pid, field) {
+  try {
+    return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The resident memory of crac restore (`pid`, crac-restore: the launcher exec'd it) and of its supervisor child. */
+function restorerRss(pid) {
+  let supervisor;
+  try {
+    supervisor = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // gone
+  }
+  return {
+    restore: memoryKiB(pid, 'Rss'),
+    supervisor: supervisor ? memoryKiB(supervisor, 'Rss') : undefined,
+    restorePss: memoryKiB(pid, 'Pss'),
+    supervisorPss: supervisor ? memoryKiB(supervisor, 'Pss') : undefined,
+  };
+}
+
 let cliStart;
-/** What starting the `crac` CLI costs before it does anything: `crac --help`, median of 5. */
+/**
+ * What starting `crac restore` costs before it does anything: the launcher (sh) and the native
+ * restorer it execs, `crac restore --help`, median of 5.
+ */
 function cliStartMs() {
   if (cliStart === undefined) {
     const times = [];
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
-      spawnSync(process.execPath, [paths.cli, '--help'], { stdio: 'ignore' });
+      spawnSync(paths.crac, ['restore', '--help'], { stdio: 'ignore' });
       times.push(performance.now() - started);
     }
-    const bare = [];
-    for (let i = 0; i < 5; i++) {
-      const started = performance.now();
-      spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });
-      bare.push(performance.now() - started);
-    }
-    cliStart = { cliMs: median(times), nodeMs: median(bare) };
+    cliStart = { cliMs: median(times) };
   }
   return cliStart;
 }
@@ -211,7 +238,8 @@ export function summarize(example, rounds) {
   const ratio = (variant) => (variants[variant].firstResponseMs && restoreMs ? variants[variant].firstResponseMs / restoreMs : null);
   const verifyMs = median(cracRuns.map((run) => run.verifyMs ?? 0));
   const restorePhaseMs = median(cracRuns.map((run) => run.restorePhaseMs ?? 0));
-  const { cliMs, nodeMs } = example.cliStartMs;
+  const { cliMs } = example.cliStartMs;
+  const rss = (key) => median(cracRuns.map((run) => run.restorerRssKiB?.[key]).filter((kib) => kib !== undefined));
   const last = rounds.at(-1);
   return {
     example: example.name,
@@ -226,12 +254,17 @@ export function summarize(example, rounds) {
     imageBytes: { crac: example.crac.imageBytes, cracNoShrink: example.cracNoShrink.imageBytes, raw: example.raw.imageBytes },
     checkpointMs: { crac: example.crac.checkpointMs, cracNoShrink: example.cracNoShrink.checkpointMs, raw: example.raw.checkpointMs },
     restoreBreakdownMs: {
-      nodeStart: nodeMs,
-      cliLoad: cliMs - nodeMs,
+      launcher: cliMs,
       verify: verifyMs,
       initAndCriu: restorePhaseMs - verifyMs,
       afterRestoreAndFirstResponse: restoreMs - cliMs - restorePhaseMs,
       total: restoreMs,
+    },
+    restorerRssKiB: {
+      restore: rss('restore'),
+      supervisor: rss('supervisor'),
+      restorePss: rss('restorePss'),
+      supervisorPss: rss('supervisorPss'),
     },
     chart: ['cold', 'compileCache', 'raw', 'crac']
       .filter((variant) => last[variant] && !last[variant].error)

@@ -40,14 +40,14 @@ export function markdown(results) {
       ? `${(example.variants.crac.firstRequests.p99Ms / example.steady.p99Ms).toFixed(2)}x`
       : 'n/a',
   ]);
-  const breakdown = examples.map(({ example, restoreBreakdownMs: b }) => [
+  const breakdown = examples.map(({ example, restoreBreakdownMs: b, restorerRssKiB: rss }) => [
     example,
-    ms(b.nodeStart),
-    ms(b.cliLoad),
+    ms(b.launcher),
     `${b.verify.toFixed(1)} ms`,
     ms(b.initAndCriu),
     ms(b.afterRestoreAndFirstResponse),
     ms(b.total),
+    restorerRss(rss),
   ]);
   const concurrent = examples.map(({ example, variants, concurrent: c }) => [
     example,
@@ -103,11 +103,11 @@ export function markdown(results) {
       right(7),
     ),
     '',
-    '**Where a crac restore spends its time** (medians; node start and CLI load measured with `crac --help`)',
+    '**Where a crac restore spends its time** (medians; the start: the `crac` launcher and the native restorer it execs, measured with `crac restore --help`; resident memory of crac restore + its supervisor while the app runs, RSS and PSS: their share of the pages shared with other processes such as libc)',
     '',
     ...markdownTable(
       [
-        ['example', 'node start', 'CLI modules', 'verify (quick)', 'crac-init + CRIU restore', 'afterRestore + first response', 'total'],
+        ['example', 'start', 'verify (quick)', 'supervisor + CRIU restore', 'afterRestore + first response', 'total', 'restorer RSS'],
         ...breakdown,
       ],
       right(7),
@@ -134,4 +134,11 @@ export function markdown(results) {
     );
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** `1.9 + 1.5 MiB (PSS 0.2 + 0.2)`: the resident memory of crac restore and of its supervisor while the app runs. */
+function restorerRss(rss) {
+  const inMiB = (kib) => (kib ? (kib / 1024).toFixed(1) : '?');
+  if (!rss) return 'n/a';
+  return `${inMiB(rss.restore)} + ${inMiB(rss.supervisor)} MiB (PSS ${inMiB(rss.restorePss)} + ${inMiB(rss.supervisorPss)})`;
 }

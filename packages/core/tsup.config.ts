@@ -8,8 +8,6 @@ const entry = {
   image: 'src/image/index.ts',
   protocol: 'src/protocol/index.ts',
   register: 'src/register.ts',
-  // run by hooks/seal-after-dump.sh, not imported: no types, not in `exports`
-  'seal-hook': 'src/image/seal-hook-main.ts',
 };
 
 export default defineConfig({

@@ -49,7 +49,10 @@ export function assertRealCriuHost(): void {
   if (process.platform !== 'linux') missing.push(`Linux (this is ${process.platform})`);
   if (process.getuid?.() !== 0) missing.push('root (CRIU needs it)');
   if (!existsSync(paths.criu)) missing.push(`CRIU at ${paths.criu} (npx crac setup, or bash packages/cli/scripts/setup-criu.sh)`);
-  for (const built of [paths.cli, join(paths.nativeBuild, 'crac.node'), join(paths.nativeBuild, 'crac-guard')]) {
+  for (const built of [
+    paths.cli,
+    ...['crac.node', 'crac-guard', 'crac-init', 'crac-restore'].map((file) => join(paths.nativeBuild, file)),
+  ]) {
     if (!existsSync(built)) missing.push(`${relative(ROOT, built)} (pnpm bootstrap)`);
   }
   for (const node of NODES) if (!existsSync(node.bin)) missing.push(`${node.name} at ${node.bin} (pnpm install)`);
@@ -76,7 +79,11 @@ afterEach(() => {
   for (const remove of scratch.splice(0)) remove();
 });
 
-/** `crac` as a user runs it. */
+/**
+ * `crac` as a user runs it: `crac restore` through the launcher (packages/cli/bin/crac), which execs
+ * the native restorer; the other commands by this Node, as the launcher would run them.
+ */
 export function crac(args: string[], options: StartOptions = {}): Started {
+  if (args[0] === 'restore') return start(paths.crac, args, options);
   return start(process.execPath, [paths.cli, ...args], options);
 }

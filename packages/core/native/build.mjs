@@ -5,7 +5,10 @@
 //                     (checkpoint.c, randomness.c, memory.c, fds.c, signals.c, xattr.c, napi.c, criu_rpc.c)
 //   build/crac-guard  exec wrapper disabling io_uring (Node >= 22): src/guard.c
 //   build/crac-nouring.so  the LD_PRELOAD shim crac-guard uses: src/nouring.c
-//   build/crac-init   restore supervisor (exit code, signals, pid ns): src/init.c
+//   build/crac-init   restore supervisor (exit code, signals, pid ns): src/init.c, src/supervise.c
+//   build/crac-restore  `crac restore`: verifies the image, then supervises its restore:
+//                     src/restore.c and the image reader, CRIU lookup, supervision it uses
+//   build/crac-seal   the seal step CRIU runs at post-dump: src/seal.c and the image reader
 //
 // Plain Node ESM, no dependencies, no node-gyp (it downloads headers, and
 // this project must build offline). The addon uses only the ABI-stable
@@ -57,7 +60,32 @@ const targets = [
   },
   {
     out: join(buildDir, 'crac-init'),
-    sources: ['init.c'],
+    sources: ['init.c', 'supervise.c'],
+    flags: [],
+    libs: [],
+    needsNodeHeaders: false,
+  },
+  {
+    out: join(buildDir, 'crac-restore'),
+    sources: [
+      'restore.c',
+      'report.c',
+      'supervise.c',
+      'criu_binary.c',
+      'image_dir.c',
+      'manifest.c',
+      'seal_verify.c',
+      'host_check.c',
+      'json.c',
+      'sha256.c',
+    ],
+    flags: [],
+    libs: [],
+    needsNodeHeaders: false,
+  },
+  {
+    out: join(buildDir, 'crac-seal'),
+    sources: ['seal.c', 'manifest.c', 'image_dir.c', 'json.c', 'sha256.c'],
     flags: [],
     libs: [],
     needsNodeHeaders: false,

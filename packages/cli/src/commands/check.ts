@@ -99,7 +99,7 @@ function runChecks(): Check[] {
   for (const [name, program] of [
     ['native bridge', 'addon'],
     ['io_uring guard', 'guard'],
-    ['restore supervisor', 'init'],
+    ['restorer', 'restore'],
   ] as const) {
     const found = findNativeProgram(program);
     checks.push({

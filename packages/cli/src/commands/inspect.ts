@@ -1,7 +1,7 @@
+import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { CracError } from '@crac/core/protocol';
-import { type Manifest, readManifest, type Verification, verifyImage } from '@crac/core/image';
-import { findCriu } from '@crac/core/protocol';
+import type { Manifest, Verification } from '@crac/core/image';
+import { type CracError, requireNativeProgram } from '@crac/core/protocol';
 import { ExitCode, formatBytes, Report } from '../output.js';
 
 /** Options of `crac inspect`. */
@@ -11,22 +11,35 @@ export interface InspectCommandOptions {
 
 type VerificationResult = ({ ok: true } & Verification) | { ok: false; error: { code: string; message: string } };
 
+/** What `crac-restore --inspect DIR` prints: the manifest as written and its verification, or why there is no manifest. */
+type Inspection =
+  | { imagesDir: string; manifest: Manifest; verification: VerificationResult }
+  | { ok: false; error: { code: string; message: string } };
+
 /**
  * `crac inspect DIR`: prints an image's manifest and whether it verifies on this host (same
- * build, every file hashed and as sealed). Exits 0 when it verifies, 1 when not or when DIR is no image.
+ * build, every file hashed and as sealed). Exits 0 when it verifies, 1 when not or when DIR is no
+ * image. The facts come from the native restorer (`crac-restore --inspect`): the program that
+ * verifies an image before restoring it is the one that says whether it would.
  */
 export async function inspectCommand(dir: string, options: InspectCommandOptions): Promise<number> {
   const imagesDir = resolve(dir);
-  let manifest: Manifest;
+  const report = new Report(options.json ?? false);
+  let inspection: Inspection;
   try {
-    manifest = readManifest(imagesDir);
+    inspection = await inspectNatively(imagesDir);
   } catch (error) {
-    const report = new Report(options.json ?? false);
     report.error(error as Error);
     report.finish({ ok: false }, error as Error);
     return ExitCode.FAILED;
   }
-  const verification = await verify(imagesDir, manifest);
+  if (!('manifest' in inspection)) {
+    const failure = Object.assign(new Error(inspection.error.message), { code: inspection.error.code });
+    report.error(failure);
+    report.finish({ ok: false }, failure);
+    return ExitCode.FAILED;
+  }
+  const { manifest, verification } = inspection;
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ imagesDir, manifest, verification })}\n`);
   } else {
@@ -35,18 +48,22 @@ export async function inspectCommand(dir: string, options: InspectCommandOptions
   return verification.ok ? ExitCode.OK : ExitCode.FAILED;
 }
 
-async function verify(imagesDir: string, manifest: Manifest): Promise<VerificationResult> {
+/** Runs `crac-restore --inspect DIR` and reads its one JSON document. */
+async function inspectNatively(imagesDir: string): Promise<Inspection> {
+  const program = requireNativeProgram('restore');
+  const child = spawn(program, ['--inspect', '--', imagesDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const code = await new Promise<number | null>((resolveExit, reject) => {
+    child.once('error', reject);
+    child.once('close', resolveExit);
+  });
   try {
-    let criuVersion: string | undefined;
-    try {
-      criuVersion = findCriu().version;
-    } catch {
-      // no CRIU here: the image is still inspected
-    }
-    return { ok: true, ...(await verifyImage(imagesDir, manifest, { mode: 'full', ...(criuVersion ? { criuVersion } : {}) })) };
-  } catch (error) {
-    const { code, message } = error as CracError;
-    return { ok: false, error: { code, message } };
+    return JSON.parse(output) as Inspection;
+  } catch {
+    throw Object.assign(new Error(`${program} --inspect ended with exit code ${code} and no report`), { code: 'CRAC_EIO' }) as CracError;
   }
 }
 

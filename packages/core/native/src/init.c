@@ -16,12 +16,16 @@
  * process keeps its pid inside the namespace whatever runs on the host, so
  * copies of one image never race for it.
  *
- * No restored app outlives its restore path: crac-init takes its parent's
- * death (crac restore, even SIGKILLed) as a SIGTERM for the app
- * (PR_SET_PDEATHSIG); with --pidns, pid 1 dies with crac-init outside
- * (PR_SET_PDEATHSIG SIGKILL), and the kernel kills the namespace with it.
- * (Without --pidns, crac-init killed leaves the app to its caller, which
- * knows its pid: crac restore then kills it.)
+ * No restored app outlives its restore path: the supervisor takes the death
+ * of its parent (even SIGKILLed) as a SIGTERM for the app, and kills it if it
+ * still runs 10 s later (supervise.c); with --pidns, crac-init outside exits
+ * when its parent dies, and pid 1 does the same on crac-init's death.
+ * (Without --pidns, crac-init killed leaves the app to its caller.)
+ *
+ * crac restore does not run this program: crac-restore (restore.c) verifies
+ * the image and runs the same supervision (supervise.c) itself. crac-init is
+ * the restore path without verification, for the benchmark's floor and for
+ * restorers of their own (PROTOCOL.md).
  *
  * Before CRIU runs, the directory of CRIU's kernel-probe cache is made ours
  * (kdat_dir.h): CRIU loads the cache from it unchecked. Unprivileged, without
@@ -53,371 +57,40 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "exit_codes.h"
-#include "kdat_dir.h"
-
-/* "The restore did not happen": the runner failed, not the app (as docker run's 125). */
-#define EXIT_RESTORE_FAILED 125
-
-/*
- * The signals meant for the app that reach crac-init instead (it is the
- * process the user or the supervisor started, and the app's parent). Not
- * caught, each would kill crac-init and leave the app running with nobody to
- * report its exit code. Other signals keep their default action here.
- */
-static const int forwarded[] = {
-	SIGINT,  /* Ctrl-C or kill -INT: stop */
-	SIGTERM, /* the usual stop request (kill, systemd, docker stop); also how a
-	          * dying crac restore reaches us (PR_SET_PDEATHSIG) */
-	SIGHUP,  /* the terminal went away; by convention also "reload" */
-	SIGQUIT, /* Ctrl-\ */
-	SIGUSR1, /* Node: open the inspector */
-	SIGUSR2, /* the app's own (e.g. --heapsnapshot-signal) */
-};
-#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
-
-static sigset_t orig_mask; /* mask to restore in exec'd children */
-static sigset_t wait_set;  /* forwarded signals + SIGCHLD, blocked */
-
-static void msg(const char *fmt, ...)
-{
-	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "crac-init: ");
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	size_t len = strlen(buf);
-	buf[len++] = '\n';
-	(void)!write(2, buf, len);
-}
+#include "supervise.h"
 
 static void usage(void)
 {
-	msg("usage: crac-init [--pidns] [--handoff-fd N] --pidfile FILE -- <criu-path> restore -d [criu args...]");
+	supervise_msg("usage: crac-init [--pidns] [--handoff-fd N] --pidfile FILE -- <criu-path> restore -d [criu args...]");
 	exit(EXIT_USAGE);
 }
 
-/* Never called in practice (the signals are blocked and fetched with
- * sigwaitinfo); installed so that no forwarded signal has SIG_DFL/SIG_IGN
- * semantics, which matters for a pid namespace's init. */
-static void noop_handler(int sig)
+/* --pidns: this process stays outside, forwards signals to the namespace's pid 1 and exits with its status. */
+static void __attribute__((noreturn)) forward_to(pid_t child)
 {
-	(void)sig;
-}
-
-static void setup_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = noop_handler;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-
-	sigemptyset(&wait_set);
-	sigaddset(&wait_set, SIGCHLD);
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaddset(&wait_set, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &wait_set, &orig_mask) != 0) {
-		msg("sigprocmask: %s", strerror(errno));
-		exit(EXIT_RESTORE_FAILED);
-	}
-	sigaction(SIGCHLD, &sa, NULL);
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaction(forwarded[i], &sa, NULL);
-}
-
-/* In a forked child, before exec: handlers are reset by exec, the mask is not. */
-static void child_restore_signals(void)
-{
-	sigprocmask(SIG_SETMASK, &orig_mask, NULL);
-}
-
-static int wait_signal(void)
-{
-	for (;;) {
-		siginfo_t si;
-		int s = sigwaitinfo(&wait_set, &si);
-		if (s > 0)
-			return s;
-		if (errno != EINTR) {
-			msg("sigwaitinfo: %s", strerror(errno));
-			exit(EXIT_RESTORE_FAILED);
-		}
-	}
-}
-
-/* Reads a decimal pid from FILE; -1 on any error (errno-ish reason in *why). */
-static pid_t read_pidfile(const char *path, const char **why)
-{
-	char buf[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*why = strerror(errno);
-		return -1;
-	}
-	ssize_t n = TEMP_FAILURE_RETRY(read(fd, buf, sizeof(buf) - 1));
-	int e = errno;
-	close(fd);
-	if (n < 0) {
-		*why = strerror(e);
-		return -1;
-	}
-	buf[n] = '\0';
-	char *end;
-	errno = 0;
-	long v = strtol(buf, &end, 10);
-	while (*end == '\n' || *end == ' ' || *end == '\t')
-		end++;
-	if (end == buf || *end != '\0' || errno != 0 || v <= 0 || v > 0x3fffffffL) {
-		*why = "not a pid";
-		return -1;
-	}
-	return (pid_t)v;
-}
-
-/*
- * Exits with the restored root's exit status. A death by a signal that nobody sent to stop it
- * is said, as a shell says "Killed": otherwise only the exit code (128 + n) would tell.
- */
-static void __attribute__((noreturn)) exit_as(int status)
-{
-	if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
-		if (sig != SIGINT && sig != SIGTERM && sig != SIGPIPE)
-			msg("the restored process was killed by signal %d (%s)", sig, strsignal(sig));
-	}
-	exit(exit_code_of(status, EXIT_RESTORE_FAILED));
-}
-
-/*
- * Runs CRIU, then supervises the restored root. Never returns.
- * We are a subreaper (or a pid namespace's init) here.
- */
-static void supervise(char **criu_argv, const char *pidfile)
-{
-	/* Children that exit before the root's pid is known (the root itself
-	 * may exit right after CRIU, before we read the pidfile). */
-	enum { MAX_EARLY = 64, MAX_QUEUED = 32 };
-	struct { pid_t pid; int status; } early[MAX_EARLY];
-	unsigned nearly = 0;
-	int queued[MAX_QUEUED];
-	unsigned nqueued = 0;
-
-	pid_t criu = fork();
-	if (criu < 0) {
-		msg("fork: %s", strerror(errno));
-		exit(EXIT_RESTORE_FAILED);
-	}
-	if (criu == 0) {
-		child_restore_signals();
-		execv(criu_argv[0], criu_argv);
-		msg("cannot execute %s: %s", criu_argv[0], strerror(errno));
-		_exit(EXIT_EXEC_FAILED);
-	}
-
-	int criu_done = 0, criu_status = 0;
-	pid_t root = -1;
-	for (;;) {
-		/* reap everything that has exited */
-		for (;;) {
-			int st;
-			pid_t p = waitpid(-1, &st, WNOHANG);
-			if (p == 0)
-				break;
-			if (p < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == ECHILD && root > 0) {
-					/* the root is not our child: cannot happen unless
-					 * CRIU changed how it detaches */
-					msg("restored process %d is not a child of crac-init", (int)root);
-					exit(EXIT_RESTORE_FAILED);
-				}
-				break;
-			}
-			if (p == criu) {
-				criu_done = 1;
-				criu_status = st;
-			} else if (root > 0) {
-				if (p == root)
-					exit_as(st);
-			} else {
-				early[nearly % MAX_EARLY].pid = p;
-				early[nearly % MAX_EARLY].status = st;
-				nearly++;
-			}
-		}
-
-		if (root < 0 && criu_done) {
-			if (!WIFEXITED(criu_status) || WEXITSTATUS(criu_status) != 0) {
-				if (WIFSIGNALED(criu_status))
-					msg("criu restore failed (killed by signal %d)", WTERMSIG(criu_status));
-				else if (WEXITSTATUS(criu_status) != EXIT_EXEC_FAILED) /* already said */
-					msg("criu restore failed (exit code %d)", WEXITSTATUS(criu_status));
-				exit(EXIT_RESTORE_FAILED);
-			}
-			const char *why = "";
-			root = read_pidfile(pidfile, &why);
-			if (root < 0) {
-				msg("criu succeeded but the pidfile %s is unreadable: %s", pidfile, why);
-				exit(EXIT_RESTORE_FAILED);
-			}
-			unsigned n = nearly < MAX_EARLY ? nearly : MAX_EARLY;
-			for (unsigned i = 0; i < n; i++)
-				if (early[i].pid == root)
-					exit_as(early[i].status);
-			for (unsigned i = 0; i < nqueued; i++)
-				kill(root, queued[i]);
-			nqueued = 0;
-			continue; /* re-check children: ECHILD now means an error */
-		}
-
-		int s = wait_signal();
-		if (s == SIGCHLD)
-			continue;
-		if (root > 0)
-			kill(root, s);
-		else if (nqueued < MAX_QUEUED)
-			queued[nqueued++] = s;
-	}
-}
-
-/*
- * --pidns: the caller stays outside, forwards signals to the namespace's
- * init and exits with its status. Returns only in the child (pid 1).
- */
-static void enter_pidns(void)
-{
-	if (unshare(CLONE_NEWPID) != 0) {
-		msg("unshare(CLONE_NEWPID): %s", strerror(errno));
-		exit(EXIT_RESTORE_FAILED);
-	}
-	/* Held open by the parent for its whole life (close-on-exec: nobody else
-	 * has it): the child sees POLLHUP on its read end if the parent died
-	 * before the child's PR_SET_PDEATHSIG took effect. */
-	int alive[2];
-	if (pipe2(alive, O_CLOEXEC) != 0) {
-		msg("pipe2: %s", strerror(errno));
-		exit(EXIT_RESTORE_FAILED);
-	}
-	pid_t child = fork();
-	if (child < 0) {
-		msg("fork into the new pid namespace: %s", strerror(errno));
-		exit(EXIT_RESTORE_FAILED);
-	}
-	if (child == 0) {
-		/* pid 1 of the new namespace, signals still blocked. If crac-init
-		 * outside dies (even by SIGKILL), so does pid 1, and with it every
-		 * process of the namespace: the restored app never outlives its
-		 * restorer. (SIGKILL from the parent's death reaches a namespace's
-		 * init: it comes from an ancestor namespace.) */
-		close(alive[1]);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-			msg("prctl(PR_SET_PDEATHSIG) in the pid namespace: %s", strerror(errno));
-			exit(EXIT_RESTORE_FAILED);
-		}
-		struct pollfd parent = { .fd = alive[0], .events = POLLIN };
-		if (poll(&parent, 1, 0) != 0) /* POLLHUP: the parent is already gone */
-			_exit(128 + SIGKILL);
-		close(alive[0]);
-		/* CRIU needs a
-		 * /proc that matches its pid namespace (it reads /proc/<pid>/...
-		 * of helpers it forks; with the host's /proc the restore fails in
-		 * kerndat: "vdso: Can't find rt vDSO"). Mount a fresh one in a
-		 * private mount namespace; MS_SLAVE keeps receiving host mounts. */
-		if (unshare(CLONE_NEWNS) != 0) {
-			msg("unshare(CLONE_NEWNS): %s", strerror(errno));
-			exit(EXIT_RESTORE_FAILED);
-		}
-		if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) {
-			msg("mount(/, MS_REC|MS_SLAVE): %s", strerror(errno));
-			exit(EXIT_RESTORE_FAILED);
-		}
-		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
-			msg("mount proc on /proc: %s", strerror(errno));
-			exit(EXIT_RESTORE_FAILED);
-		}
-		/* Own session inside the namespace: otherwise the restored
-		 * process's session leader is outside its pid namespace
-		 * (getsid() = 0) and it cannot checkpoint itself again ("A
-		 * session leader of N(N) is outside of its pid namespace").
-		 * With --shell-job CRIU puts the restored root into CRIU's
-		 * session, i.e. this one. (A TTY stdio cannot be restored in
-		 * --pidns mode either way: CRIU's tty restore fails, with the
-		 * setsid ("Failed to set group 1 on 0") and without it, as the
-		 * terminal's foreground group is outside the namespace
-		 * ("Failed to set group 0 on 0").) */
-		if (setsid() < 0) {
-			msg("setsid: %s", strerror(errno));
-			exit(EXIT_RESTORE_FAILED);
-		}
-		return;
-	}
-
-	close(alive[0]);
 	for (;;) {
 		int st;
 		pid_t p = waitpid(child, &st, WNOHANG);
 		if (p == child)
 			exit(exit_code_of(st, EXIT_RESTORE_FAILED));
 		if (p < 0 && errno != EINTR) {
-			msg("waitpid: %s", strerror(errno));
+			supervise_msg("waitpid: %s", strerror(errno));
 			exit(EXIT_RESTORE_FAILED);
 		}
-		int s = wait_signal();
-		if (s != SIGCHLD)
+		siginfo_t si;
+		int s = sigwaitinfo(&supervise_wait_set, &si);
+		if (s == SUPERVISE_PARENT_DIED)
+			exit(EXIT_RESTORE_FAILED); /* pid 1 takes our death as its parent's */
+		if (s > 0 && s != SIGCHLD)
 			kill(child, s);
 	}
-}
-
-/* The first bytes of a restore handoff; restored/environment.ts reads the same. */
-static const char HANDOFF_MAGIC[] = "CRAC-HANDOFF/1";
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Puts this process's environment, as a handoff, on fd `target` (a memfd: no file, no size limit). */
-static void write_handoff(int target)
-{
-	extern char **environ;
-	/* not close-on-exec: CRIU inherits it (the memfd may already be `target`) */
-	int fd = memfd_create("crac-handoff", 0);
-	int ok = fd >= 0 && write_all(fd, HANDOFF_MAGIC, sizeof HANDOFF_MAGIC) == 0;
-	for (char **entry = environ; ok && *entry; entry++)
-		ok = write_all(fd, *entry, strlen(*entry) + 1) == 0;
-	if (!ok || lseek(fd, 0, SEEK_SET) != 0 || (fd != target && dup2(fd, target) != target)) {
-		msg("cannot hand the environment over on fd %d: %s", target, strerror(errno));
-		exit(EXIT_RESTORE_FAILED);
-	}
-	if (fd != target)
-		close(fd);
 }
 
 int main(int argc, char **argv)
@@ -450,35 +123,21 @@ int main(int argc, char **argv)
 		usage();
 	char **criu_argv = argv + i;
 
-	char why[256];
-	if (crac_kdat_dir_prepare(why, sizeof(why)) != 0) {
-		msg("%s", why);
+	supervise_prepare(handoff_fd);
+	/* Our caller may die without a word (SIGKILL): taken as SUPERVISE_PARENT_DIED. Set before
+	 * the --pidns fork, so it stays with the process outside the namespace. */
+	pid_t caller = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SUPERVISE_PARENT_DIED, 0, 0, 0) != 0)
+		supervise_msg("prctl(PR_SET_PDEATHSIG): %s (a killed caller would leave the app running)", strerror(errno));
+	else if (getppid() != caller)
+		raise(SUPERVISE_PARENT_DIED);
+	if (pidns) {
+		pid_t child = supervise_fork(1, 1);
+		if (child > 0)
+			forward_to(child);
+	} else if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+		supervise_msg("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
 		exit(EXIT_RESTORE_FAILED);
 	}
-	if (handoff_fd >= 0)
-		write_handoff(handoff_fd);
-	/* After the handoff, so that the app never sees it: CRIU's own cache directory when
-	 * unprivileged without $XDG_RUNTIME_DIR (kdat_dir.h). */
-	char kdat_env[96];
-	if (crac_user_kdat_env(kdat_env, sizeof(kdat_env)) == 0)
-		putenv(kdat_env);
-	setup_signals();
-	/*
-	 * crac restore may die without a word (SIGKILL): take it as a SIGTERM, forwarded to the
-	 * app like any other, so that no restored copy outlives its restorer. Set before the
-	 * --pidns fork, so it stays with the process outside the namespace (a fork clears it).
-	 */
-	pid_t restorer = getppid();
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
-		msg("prctl(PR_SET_PDEATHSIG): %s (a killed crac restore would leave the app running)", strerror(errno));
-	else if (getppid() != restorer)
-		raise(SIGTERM);
-	if (pidns)
-		enter_pidns();
-	else if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
-		msg("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
-		exit(EXIT_RESTORE_FAILED);
-	}
-	supervise(criu_argv, pidfile);
-	return EXIT_RESTORE_FAILED;
+	supervise_run(criu_argv, pidfile, -1, 0);
 }

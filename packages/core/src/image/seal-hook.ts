@@ -1,7 +1,7 @@
-import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, realpathSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
-import { packageRoot } from '../protocol/programs.js';
+import { requireNativeProgram } from '../protocol/programs.js';
 import { SEAL_CONFIG_FILE } from './layout.js';
 import { assertSafeImageDirFd, describeMode, describeOwner, fileUnsafety, restoringUid } from './ownership.js';
 import type { StagedImageDir } from './staging.js';
@@ -10,38 +10,31 @@ import type { StagedImageDir } from './staging.js';
 export interface SealHook {
   /** CRIU's configuration file (RPC `config_file`): names the action script. */
   configFile: string;
-  /** Added to CRIU's environment, hence the script's: what to seal, where to put it, with which node. */
+  /** Added to CRIU's environment, hence the script's: what to seal and where to put it. */
   env: string[];
 }
 
-/** O_PATH: the script's directory is only looked at (fstat), never read. */
+/** O_PATH: the program's directory is only looked at (fstat), never read. */
 const O_PATH = 0o10000000;
 
 /**
- * Sets up the seal step of a checkpoint into `staged`: CRIU runs @crac/core's own
- * `hooks/seal-after-dump.sh` at `post-dump` (after every file is written, while the dumped
- * process is still frozen), which runs `dist/seal-hook.cjs` with this node: it seals the staged
- * image (checksums into the manifest) and puts it in place of the image directory. If that fails,
- * CRIU fails the dump and the process runs on. Nothing in the image directory is ever run: the
- * script is the package's, checked like an image (it and its directories owned by this user or
- * root, writable by no one else), and CRIU reads its configuration through the staging
- * directory's descriptor.
- * @throws {@link CracError} `CRAC_EENGINE` when the package is not built, or its hook is not safe to run.
+ * Sets up the seal step of a checkpoint into `staged`: CRIU runs @crac/core's native `crac-seal`
+ * (its action script, for every action; it acts at `post-dump`: every file written, the dumped
+ * process still frozen, and no Node to start in that window), which seals the staged image
+ * (checksums into the manifest) and puts it in place of the image directory. If that fails, CRIU
+ * fails the dump and the process runs on. Nothing in the image directory is ever run: the program
+ * is the package's (or its platform package's), checked like an image (it and its directories
+ * owned by this user or root, writable by no one else), and CRIU reads its configuration through
+ * the staging directory's descriptor.
+ * @throws {@link CracError} `CRAC_EENGINE` when the program is missing, or not safe to run.
  */
-export function prepareSealHook(staged: StagedImageDir, node: string = process.execPath): SealHook {
-  const root = packageRoot();
-  const entry = join(root, 'dist', 'seal-hook.cjs');
-  if (!existsSync(entry)) {
-    throw new CracError(ErrorCode.ENGINE_UNAVAILABLE, `cannot seal images: ${entry} is not built (run \`pnpm build\`)`);
-  }
-  const script = trustedScript(join(root, 'hooks', 'seal-after-dump.sh'));
+export function prepareSealHook(staged: StagedImageDir): SealHook {
+  const script = trustedScript(requireNativeProgram('seal'));
   writeFileSync(join(staged.via, SEAL_CONFIG_FILE), `action-script "${script}"\n`, { mode: 0o600 });
   return {
     // CRIU is another process: it reaches the staging directory through this one's descriptor
     configFile: `/proc/${process.pid}/fd/${staged.fd}/${SEAL_CONFIG_FILE}`,
     env: [
-      `CRAC_SEAL_NODE=${node}`,
-      `CRAC_SEAL_ENTRY=${entry}`,
       // the staging directory through this process's descriptor: CRIU's own (CRTOOLS_IMAGE_DIR) is
       // out of reach of an unprivileged seal step (CRIU runs with file capabilities, so its /proc
       // entries are root's); this process, the dumped one, is the user's
@@ -53,7 +46,7 @@ export function prepareSealHook(staged: StagedImageDir, node: string = process.e
 }
 
 /**
- * The real path of the hook script, once it and its directories are known to be safe to run as
+ * The real path of the seal program, once it and its directories are known to be safe to run as
  * this user: CRIU runs it with this process's privileges, root's for a root checkpoint.
  */
 function trustedScript(path: string): string {

@@ -20,12 +20,17 @@ export function packageRoot(): string {
  * native/src by native/build.mjs):
  * - `addon`: crac.node, the N-API bridge the app loads to dump itself;
  * - `guard`: crac-guard, which starts the app with io_uring disabled (Node 22+ cannot be dumped otherwise);
- * - `init`: crac-init, the restore supervisor that stays the restored app's parent.
+ * - `init`: crac-init, the restore supervisor alone (no verification: the benchmark's floor, other restorers);
+ * - `restore`: crac-restore, `crac restore` itself: verifies the image, then supervises its restore
+ *   (the `crac` launcher execs it without starting Node);
+ * - `seal`: crac-seal, the seal step CRIU runs at post-dump (checksums into the manifest, the image put in place).
  */
 export const NATIVE_PROGRAMS = {
   addon: { file: 'crac.node', what: 'the native CRIU bridge' },
   guard: { file: 'crac-guard', what: 'the io_uring guard' },
   init: { file: 'crac-init', what: 'the restore supervisor' },
+  restore: { file: 'crac-restore', what: 'the native restorer' },
+  seal: { file: 'crac-seal', what: 'the seal step' },
 } as const;
 
 export type NativeProgram = keyof typeof NATIVE_PROGRAMS;

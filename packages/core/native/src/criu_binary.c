@@ -1,0 +1,210 @@
+/*
+ * criu_binary.c - see criu_binary.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "criu_binary.h"
+
+#define DEFAULT_CRIU_PATH "/usr/local/libexec/crac/criu"
+#define CRIU_FIX "install CRIU 4.2 or newer with `npx crac setup` (as root; the command of @crac/cli), or set CRAC_CRIU_PATH to one"
+
+/* A usable CRIU at `path` (0), or why not in `why` (-1). */
+static int probe(const char *path, struct criu_binary *criu, char *why, size_t why_len)
+{
+	if (access(path, X_OK) != 0) {
+		snprintf(why, why_len, "no executable CRIU at %s", path);
+		return -1;
+	}
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		snprintf(why, why_len, "%s --version did not print a CRIU version", path);
+		return -1;
+	}
+	pid_t child = fork();
+	if (child == 0) {
+		dup2(out[1], 1);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 2);
+		}
+		execl(path, path, "--version", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	char text[512];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(out[0], text + len, sizeof(text) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(text) - 1)
+			break;
+	}
+	text[len] = '\0';
+	close(out[0]);
+	if (child > 0)
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
+		}
+	/* Version:\s*(\d+)\.(\d+)(?:\.(\d+))? */
+	const char *v = strstr(text, "Version:");
+	unsigned major = 0, minor = 0, patch = 0;
+	int parts = 0;
+	if (v) {
+		v += 8;
+		while (*v == ' ' || *v == '\t' || *v == '\n')
+			v++;
+		char dot1, dot2;
+		int n = 0;
+		if (sscanf(v, "%u%c%u%n", &major, &dot1, &minor, &n) == 3 && dot1 == '.' && v[0] >= '0' && v[0] <= '9') {
+			parts = 2;
+			const char *rest = v + n;
+			if (rest[0] == '.' && rest[1] >= '0' && rest[1] <= '9' && sscanf(rest, "%c%u", &dot2, &patch) == 2)
+				parts = 3;
+		}
+	}
+	if (parts < 2) {
+		snprintf(why, why_len, "%s --version did not print a CRIU version", path);
+		return -1;
+	}
+	if (parts == 3)
+		snprintf(criu->version, sizeof(criu->version), "%u.%u.%u", major, minor, patch);
+	else
+		snprintf(criu->version, sizeof(criu->version), "%u.%u", major, minor);
+	if (major < 4 || (major == 4 && minor < 2)) {
+		snprintf(why, why_len, "CRIU %s at %s is too old (4.2 or newer is needed)", criu->version, path);
+		return -1;
+	}
+	snprintf(criu->path, sizeof(criu->path), "%s", path);
+	return 0;
+}
+
+static void add_refusal(char *refused, size_t len, const char *why)
+{
+	size_t n = strlen(refused), add = strlen(why);
+	if (n + add + 3 >= len)
+		return;
+	if (n) {
+		memcpy(refused + n, "; ", 2);
+		n += 2;
+	}
+	memcpy(refused + n, why, add + 1);
+}
+
+int find_criu(struct criu_binary *criu, struct crac_error *error)
+{
+	char refused[4096] = "", why[PATH_MAX + 100];
+	const char *configured = getenv("CRAC_CRIU_PATH");
+	if (configured && *configured) {
+		if (probe(configured, criu, why, sizeof(why)) == 0)
+			return 0;
+		return crac_fail(error, CRAC_EENGINE, "%s: %s", why, CRIU_FIX);
+	}
+	if (probe(DEFAULT_CRIU_PATH, criu, why, sizeof(why)) == 0)
+		return 0;
+	if (strncmp(why, "no executable", 13) != 0)
+		add_refusal(refused, sizeof(refused), why);
+	/* `criu` in each absolute directory of PATH, then the sbin directories, each file once */
+	const char *path_env = getenv("PATH");
+	char *dirs = NULL;
+	if (asprintf(&dirs, "%s:/usr/local/sbin:/usr/sbin:/sbin", path_env ? path_env : "") < 0)
+		dirs = NULL;
+	char seen[16][PATH_MAX];
+	int nseen = 0;
+	for (char *save = NULL, *dir = dirs ? strtok_r(dirs, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		if (dir[0] != '/')
+			continue;
+		char candidate[PATH_MAX], real[PATH_MAX];
+		snprintf(candidate, sizeof(candidate), "%s/criu", dir);
+		if (!realpath(candidate, real))
+			continue;
+		int dup = 0;
+		for (int i = 0; i < nseen; i++)
+			dup |= strcmp(seen[i], real) == 0;
+		if (dup)
+			continue;
+		if (nseen < 16)
+			snprintf(seen[nseen++], PATH_MAX, "%s", real);
+		if (probe(candidate, criu, why, sizeof(why)) == 0) {
+			free(dirs);
+			return 0;
+		}
+		add_refusal(refused, sizeof(refused), why);
+	}
+	free(dirs);
+	if (refused[0])
+		return crac_fail(error, CRAC_EENGINE, "no CRIU 4.2 or newer at %s or on PATH (%s): %s", DEFAULT_CRIU_PATH, refused, CRIU_FIX);
+	return crac_fail(error, CRAC_EENGINE, "no CRIU 4.2 or newer at %s or on PATH: %s", DEFAULT_CRIU_PATH, CRIU_FIX);
+}
+
+/* NoNewPrivs: 1 in /proc/self/status: exec ignores file capabilities. */
+static int no_new_privileges(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return 0;
+	char line[256];
+	int set = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "NoNewPrivs:", 11) == 0)
+			set = atoi(line + 11) == 1;
+	fclose(f);
+	return set;
+}
+
+/* The capabilities an unprivileged CRIU needs (capabilities.ts UNPRIVILEGED_CRIU_CAPABILITIES), in that order. */
+static const struct { const char *name; int bit; } NEEDED[] = { { "cap_checkpoint_restore", 40 }, { "cap_setpcap", 8 } };
+
+int assert_criu_capabilities(const char *path, struct crac_error *error)
+{
+	if (no_new_privileges())
+		return crac_fail(error, CRAC_ECRIU_CAPS,
+				 "this process runs with no_new_privs, so CRIU at %s would run without its file capabilities: checkpoint and "
+				 "restore as a non-root user outside no_new_privs (systemd NoNewPrivileges=, a container's no-new-privileges), "
+				 "or as root",
+				 path);
+	/* struct vfs_cap_data: le32 magic_etc (revision | effective), then per 32 capabilities le32 permitted, inheritable */
+	uint8_t value[64];
+	ssize_t n = getxattr(path, "security.capability", value, sizeof(value));
+	uint32_t permitted[2] = { 0, 0 };
+	if (n < 0 && errno != ENODATA && errno != ENOTSUP)
+		return crac_fail(error, "CRAC_EIO", "cannot read the file capabilities of %s: %s", path, strerror(errno));
+	if (n >= 4) {
+		uint32_t magic = (uint32_t)value[0] | (uint32_t)value[1] << 8 | (uint32_t)value[2] << 16 | (uint32_t)value[3] << 24;
+		uint32_t revision = magic & 0xff000000u;
+		int words = revision == 0x01000000u ? 1 : 2;
+		ssize_t size = revision == 0x01000000u ? 12 : revision == 0x02000000u ? 20 : revision == 0x03000000u ? 24 : -1;
+		if (size != n)
+			return crac_fail(error, "CRAC_EIO", "unreadable file capabilities (%zd bytes, magic 0x%x)", n, magic);
+		if (magic & 1) /* without the effective flag CRIU runs with none of them effective */
+			for (int w = 0; w < words; w++)
+				permitted[w] = (uint32_t)value[4 + 8 * w] | (uint32_t)value[5 + 8 * w] << 8 | (uint32_t)value[6 + 8 * w] << 16 |
+					       (uint32_t)value[7 + 8 * w] << 24;
+	} else if (n >= 0) {
+		return crac_fail(error, "CRAC_EIO", "unreadable file capabilities (%zd bytes, magic 0x0)", n);
+	}
+	char missing[128] = "";
+	for (size_t i = 0; i < sizeof(NEEDED) / sizeof(NEEDED[0]); i++)
+		if (!(permitted[NEEDED[i].bit / 32] >> (NEEDED[i].bit % 32) & 1)) {
+			size_t len = strlen(missing);
+			snprintf(missing + len, sizeof(missing) - len, "%s%s", len ? " and " : "", NEEDED[i].name);
+		}
+	if (!missing[0])
+		return 0;
+	return crac_fail(error, CRAC_ECRIU_CAPS,
+			 "CRIU at %s lacks %s, which a non-root user's checkpoint and restore need: as root, run `setcap "
+			 "cap_checkpoint_restore,cap_setpcap+ep %s` (or `crac check --grant-capabilities`)",
+			 path, missing, path);
+}

@@ -1,0 +1,336 @@
+/*
+ * host_check.c - does the image belong on this host (verify.ts, host.ts, binaries.ts and
+ * digest-cache.ts: the same rules and messages)? Another architecture, or a CPU that lacks a
+ * feature the checkpointed one had, refuses it (the restored process may use the feature and die
+ * of SIGILL); so does a node binary, addon or library that is not the file the image mapped (CRIU
+ * would map it again by path and fail with a cryptic "bad size"). Another kernel or CRIU version
+ * is only said. A file with the same device, inode, size, mtime and ctime is the same file; only
+ * another file of the same size is hashed, through the digest cache the checkpoint keeps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "sha256.h"
+
+/* process.arch for uname's machine. */
+static const char *node_arch(const char *machine)
+{
+	static const char *const names[][2] = {
+		{ "x86_64", "x64" }, { "aarch64", "arm64" }, { "i686", "ia32" }, { "i386", "ia32" }, { "armv7l", "arm" },
+		{ "armv6l", "arm" }, { "ppc64le", "ppc64" }, { "ppc64", "ppc64" }, { "s390x", "s390x" }, { "riscv64", "riscv64" },
+		{ "loongarch64", "loong64" }, { "mips64", "mips64el" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(machine, names[i][0]) == 0)
+			return names[i][1];
+	return machine;
+}
+
+/* The flags of the first CPU in /proc/cpuinfo (x86 `flags`, arm64 `Features`), space-separated, in `out`. */
+static void cpu_flags(char *out, size_t len)
+{
+	out[0] = '\0';
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	if (!f)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "flags", 5) != 0 && strncmp(line, "Features", 8) != 0)
+			continue;
+		char *p = line + (line[0] == 'f' ? 5 : 8);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != ':')
+			continue;
+		snprintf(out, len, " %s", p + 1);
+		break;
+	}
+	free(line);
+	fclose(f);
+	for (char *c = out; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
+	size_t n = strlen(out);
+	if (n + 2 < len) { /* " flag1 flag2 ... " for whole-word lookups */
+		out[n] = ' ';
+		out[n + 1] = '\0';
+	}
+}
+
+static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	if (n + 1 >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* `123 bytes, modified 2026-11-27T08:00:00.000Z, sha256 0123456789ab…` (binaries.ts describe). */
+static void describe(char *out, size_t len, double size, double mtime_ms, const char *sha256)
+{
+	long long ms = (long long)mtime_ms; /* new Date(ms) truncates */
+	time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char when[40];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%.0f bytes, modified %s.%03lldZ%s%.12s%s", size, when, ((ms % 1000) + 1000) % 1000,
+		 sha256 ? ", sha256 " : "", sha256 ? sha256 : "", sha256 ? "\u2026" : "");
+}
+
+/* ---- the digest cache of digest-cache.ts: {"<path>": {dev, ino, size, mtimeMs, ctimeMs, sha256}} ---- */
+
+struct cache {
+	char path[PATH_MAX];
+	struct manifest storage; /* text + arena */
+	const struct json *root;
+	char (*added_paths)[PATH_MAX];
+	struct { struct stat st; char sha256[65]; } *added;
+	size_t nadded;
+};
+
+static void cache_open(struct cache *c, size_t max_added)
+{
+	memset(c, 0, sizeof(*c));
+	const char *dir = getenv("CRAC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (dir && *dir)
+		snprintf(c->path, sizeof(c->path), "%s/digests.json", dir);
+	else if (xdg && *xdg)
+		snprintf(c->path, sizeof(c->path), "%s/crac/digests.json", xdg);
+	else
+		snprintf(c->path, sizeof(c->path), "%s/.cache/crac/digests.json", home && *home ? home : "/");
+	c->added_paths = calloc(max_added + 1, sizeof(*c->added_paths));
+	c->added = calloc(max_added + 1, sizeof(*c->added));
+	int fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < (16 << 20) &&
+	    (c->storage.text = malloc((size_t)st.st_size + 1))) {
+		ssize_t n = pread(fd, c->storage.text, (size_t)st.st_size, 0);
+		char why[64];
+		if (n == st.st_size)
+			c->root = json_parse(c->storage.text, (size_t)n, &c->storage.arena, why, sizeof(why));
+		if (c->root && c->root->type != JSON_OBJECT)
+			c->root = NULL;
+	}
+	close(fd);
+}
+
+static int same_file(const struct json *entry, const struct stat *st)
+{
+	double dev, ino, size, mtime, ctime;
+	return json_number(json_get(entry, "dev"), &dev) && json_number(json_get(entry, "ino"), &ino) &&
+	       json_number(json_get(entry, "size"), &size) && json_number(json_get(entry, "mtimeMs"), &mtime) &&
+	       json_number(json_get(entry, "ctimeMs"), &ctime) && dev == (double)st->st_dev && ino == (double)st->st_ino &&
+	       size == (double)st->st_size && mtime == crac_ms(st->st_mtim) && ctime == crac_ms(st->st_ctim) &&
+	       json_string(json_get(entry, "sha256"));
+}
+
+/* The SHA-256 of `path` (0), from the cache when it names the same file, else hashed and remembered. */
+static int cached_digest(struct cache *c, const char *path, char out[65])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	const struct json *entry = json_get(c->root, path);
+	if (entry && same_file(entry, &st)) {
+		snprintf(out, 65, "%s", json_string(json_get(entry, "sha256")));
+		close(fd);
+		return 0;
+	}
+	static char buffer[1 << 20];
+	int r = sha256_fd(fd, buffer, sizeof(buffer), out);
+	close(fd);
+	if (r == 0 && c->added) {
+		snprintf(c->added_paths[c->nadded], PATH_MAX, "%s", path);
+		c->added[c->nadded].st = st;
+		memcpy(c->added[c->nadded].sha256, out, 65);
+		c->nadded++;
+	}
+	return r;
+}
+
+static void put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void put_entry(FILE *f, const char *path, double dev, double ino, double size, double mtime, double ctime, const char *sha)
+{
+	put_string(f, path);
+	fprintf(f, ":{\"dev\":%.17g,\"ino\":%.17g,\"size\":%.17g,\"mtimeMs\":%.17g,\"ctimeMs\":%.17g,\"sha256\":", dev, ino, size, mtime,
+		ctime);
+	put_string(f, sha);
+	fputc('}', f);
+}
+
+/* Writes the cache back with what was hashed (private, atomically); a cache that cannot be written only costs the hashing. */
+static void cache_close(struct cache *c)
+{
+	if (c->nadded > 0) {
+		char dir[PATH_MAX], tmp[PATH_MAX + 32];
+		snprintf(dir, sizeof(dir), "%s", c->path);
+		char *slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = '\0';
+			for (char *p = dir + 1; *p; p++) /* mkdir -p, 0700 */
+				if (*p == '/') {
+					*p = '\0';
+					mkdir(dir, 0700);
+					*p = '/';
+				}
+			mkdir(dir, 0700);
+		}
+		snprintf(tmp, sizeof(tmp), "%s.%d.tmp", c->path, (int)getpid());
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (f) {
+			int first = 1;
+			fputc('{', f);
+			for (const struct json *e = c->root ? c->root->first : NULL; e; e = e->next) {
+				size_t i = 0;
+				while (i < c->nadded && strcmp(c->added_paths[i], e->key) != 0)
+					i++;
+				double dev, ino, size, mtime, ctime;
+				const char *sha = json_string(json_get(e, "sha256"));
+				if (i < c->nadded || !sha || !json_number(json_get(e, "dev"), &dev) || !json_number(json_get(e, "ino"), &ino) ||
+				    !json_number(json_get(e, "size"), &size) || !json_number(json_get(e, "mtimeMs"), &mtime) ||
+				    !json_number(json_get(e, "ctimeMs"), &ctime))
+					continue;
+				if (!first)
+					fputc(',', f);
+				first = 0;
+				put_entry(f, e->key, dev, ino, size, mtime, ctime, sha);
+			}
+			for (size_t i = 0; i < c->nadded; i++) {
+				const struct stat *st = &c->added[i].st;
+				if (!first)
+					fputc(',', f);
+				first = 0;
+				put_entry(f, c->added_paths[i], (double)st->st_dev, (double)st->st_ino, (double)st->st_size,
+					  crac_ms(st->st_mtim), crac_ms(st->st_ctim), c->added[i].sha256);
+			}
+			fputc('}', f);
+			if (fclose(f) == 0)
+				rename(tmp, c->path);
+			else
+				unlink(tmp);
+		} else if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+	}
+	free(c->added_paths);
+	free(c->added);
+	free_manifest(&c->storage);
+}
+
+int verify_host_and_binaries(const struct image *image, const char *criu_version, char *warnings, size_t warnings_len,
+			     struct crac_error *error)
+{
+	const struct manifest *m = &image->manifest;
+	char lines[6144] = "", refusals[2048] = "";
+	int differences = 0;
+	if (m->has_host) {
+		struct utsname u;
+		uname(&u);
+		const char *arch = node_arch(u.machine);
+		if (strcmp(m->host_arch, arch) != 0)
+			append(refusals, sizeof(refusals), "\n  the image is for %s, this host is %s", m->host_arch, arch);
+		static char flags[16384];
+		cpu_flags(flags, sizeof(flags));
+		char missing[2048] = "";
+		for (size_t i = 0; i < m->ncpu_flags; i++) {
+			char word[128];
+			snprintf(word, sizeof(word), " %s ", m->cpu_flags[i]);
+			if (!strstr(flags, word))
+				append(missing, sizeof(missing), "%s%s", missing[0] ? " " : "", m->cpu_flags[i]);
+		}
+		if (missing[0])
+			append(refusals, sizeof(refusals),
+			       "\n  this CPU lacks features the checkpointed CPU had (%s): the restored process may use them and die of SIGILL",
+			       missing);
+		if (strcmp(m->host_kernel, u.release) != 0)
+			append(warnings, warnings_len, "the image was made on kernel %s, this is %s\n", m->host_kernel, u.release);
+	}
+	struct cache cache;
+	int cache_opened = 0;
+	for (size_t i = 0; i < m->nbinaries; i++) {
+		const struct binary_record *b = &m->binaries[i];
+		char recorded[200], found[200];
+		describe(recorded, sizeof(recorded), b->size, b->mtime_ms, b->sha256);
+		struct stat st;
+		if (stat(b->path, &st) != 0) {
+			append(lines, sizeof(lines), "\n  %s (%s) is missing on this host; the image had %s", b->path, b->role, recorded);
+			differences++;
+			continue;
+		}
+		if ((double)st.st_size != b->size) {
+			describe(found, sizeof(found), (double)st.st_size, crac_ms(st.st_mtim), NULL);
+			append(lines, sizeof(lines), "\n  %s (%s) is not the file the image was made with: it had %s; this host has %s", b->path,
+			       b->role, recorded, found);
+			differences++;
+			continue;
+		}
+		int same = (double)st.st_dev == b->dev && (double)st.st_ino == b->ino && crac_ms(st.st_mtim) == b->mtime_ms &&
+			   crac_ms(st.st_ctim) == b->ctime_ms;
+		if (!b->sha256 || same)
+			continue;
+		if (!cache_opened) {
+			cache_open(&cache, m->nbinaries);
+			cache_opened = 1;
+		}
+		char digest[65];
+		if (cached_digest(&cache, b->path, digest) != 0)
+			snprintf(digest, sizeof(digest), "unreadable");
+		if (strcmp(digest, b->sha256) != 0) {
+			describe(found, sizeof(found), (double)st.st_size, crac_ms(st.st_mtim), digest);
+			append(lines, sizeof(lines), "\n  %s (%s) is not the file the image was made with: it had %s; this host has %s", b->path,
+			       b->role, recorded, found);
+			differences++;
+		}
+	}
+	if (cache_opened)
+		cache_close(&cache);
+	if (differences > 0 || refusals[0]) {
+		const char *fix = differences > 0 ? "restore where the same build of these files is at the same paths (the image was made by node "
+						  : "restore on a host with the same CPU, or checkpoint again on this one";
+		if (differences > 0)
+			return crac_fail(error, CRAC_EIMAGE_FOREIGN,
+					 "%s was made on another host or build:%s%s\n  fix: %s%s at %s), or checkpoint again with this host's files",
+					 image->dir, lines, refusals, fix, m->node_version, m->node_exec_path);
+		return crac_fail(error, CRAC_EIMAGE_FOREIGN, "%s was made on another host or build:%s\n  fix: %s", image->dir, refusals, fix);
+	}
+	if (criu_version && strcmp(m->criu_version, criu_version) != 0)
+		append(warnings, warnings_len, "the image was made by CRIU %s, this is CRIU %s\n", m->criu_version, criu_version);
+	return 0;
+}
