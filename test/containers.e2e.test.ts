@@ -1,0 +1,140 @@
+// Path 1 of docs/containers.md with real podman and real CRIU: an express + pg app image (built
+// without a registry from this machine's node and CRIU, tools/rootfs.mjs), its warm image baked in
+// by a build step (tools/warm-image.mjs), then containers started from it: each a restored copy
+// with its own PORT, its own DATABASE_URL and its own randomness, none --privileged.
+import { join } from 'node:path';
+import { assertContainerHost, podman, removeContainers, RUN_FLAGS } from '@crac/tools/podman';
+import { freePort } from '@crac/tools/ports';
+import { buildAppImage } from '@crac/tools/rootfs';
+import { type Service, startPostgres } from '@crac/tools/services';
+import { bakeWarmImage, IMAGE_PATHS, restoreFlags, writeRestoreSeccompProfile } from '@crac/tools/warm-image';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, tempDir } from './helpers/harness.js';
+
+/** Building the image the first time (pnpm pack, npm install, podman import) and the build step. */
+const BUILD_TIMEOUT_MS = 300_000;
+const COPIES = 4;
+
+let postgres: Service;
+let warmImage: string;
+let seccompProfile: string;
+const containers: string[] = [];
+const work = tempDir('crac-containers-');
+
+beforeAll(async () => {
+  assertContainerHost();
+  assertRealCriuHost();
+  postgres = await startPostgres();
+  const image = await buildAppImage({ example: 'express-pg' });
+  warmImage = `localhost/crac-node/express-pg-warm:e2e-${process.pid}`;
+  const port = await freePort();
+  await bakeWarmImage({
+    image,
+    name: warmImage,
+    env: { PORT: String(port), DATABASE_URL: `${postgres.url}?application_name=build` },
+    warmup: `node ${IMAGE_PATHS.warmup} http://127.0.0.1:${port}/notes?limit=20 500`,
+  });
+  seccompProfile = writeRestoreSeccompProfile(join(work.path, 'restore-seccomp.json'));
+}, BUILD_TIMEOUT_MS);
+
+afterAll(async () => {
+  await removeContainers(containers);
+  if (warmImage) await podman(['rmi', '--force', warmImage], { check: false });
+  await postgres?.dispose();
+  work.remove();
+}, 60_000);
+
+/** Starts a container of the warm image (detached); resolves with its name. */
+async function startCopy(name: string, env: Record<string, string>, flags: string[]): Promise<string> {
+  containers.push(name);
+  const envFlags = Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+  await podman(['run', '--detach', '--name', name, ...flags, ...envFlags, warmImage]);
+  return name;
+}
+
+/** GET over plain HTTP from the host (the containers share its network). */
+async function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: response.status, body: await response.text() };
+  } catch {
+    return { status: 0, body: '' };
+  }
+}
+
+/** Waits for `/health` to answer 200 while the container runs; throws with its log otherwise. */
+async function healthy(name: string, port: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if ((await get(port, '/health')).status === 200) return;
+    const state = await podman(['inspect', '--format', '{{.State.Running}}', name]);
+    if (state.stdout.trim() !== 'true') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const logs = await podman(['logs', name], { check: false });
+  throw new Error(`container ${name} never answered on port ${port}:\n${logs.stdout}${logs.stderr}`);
+}
+
+/** Runs a container of the warm image to its end; resolves with its exit code and output. */
+async function runToEnd(name: string, flags: string[]): Promise<{ code: number | null; output: string }> {
+  containers.push(name);
+  const port = await freePort();
+  const { code, stdout, stderr } = await podman(
+    ['run', '--name', name, ...flags, '--env', `PORT=${port}`, '--env', `DATABASE_URL=${postgres.url}`, warmImage],
+    { check: false },
+  );
+  return { code, output: `${stdout}${stderr}` };
+}
+
+describe('path 1: a warm image baked into an OCI image', () => {
+  it(`starts ${COPIES} containers at once from it, each with its own PORT, DATABASE_URL and randomness, none privileged`, async () => {
+    const ports = await Promise.all(Array.from({ length: COPIES }, () => freePort()));
+    const names = ports.map((_, index) => `crac-e2e-copy-${process.pid}-${index}`);
+    await Promise.all(
+      names.map((name, index) =>
+        startCopy(
+          name,
+          { PORT: String(ports[index]), DATABASE_URL: `${postgres.url}?application_name=copy-${index}` },
+          restoreFlags(seccompProfile),
+        ),
+      ),
+    );
+    await Promise.all(names.map((name, index) => healthy(name, ports[index] as number)));
+
+    const instances = await Promise.all(ports.map(async (port) => JSON.parse((await get(port, '/instance')).body)));
+    expect(instances.map((instance) => instance.port)).toEqual(ports);
+    expect(instances.map((instance) => instance.database)).toEqual(names.map((_, index) => `copy-${index}`));
+    expect(new Set(instances.map((instance) => instance.uuid)).size).toBe(COPIES);
+    expect(new Set(instances.map((instance) => instance.random)).size).toBe(COPIES);
+    for (const port of ports) {
+      const note = await get(port, '/notes/42');
+      expect(note.status).toBe(200);
+      expect(JSON.parse(note.body)).toMatchObject({ id: 42, title: 'note 42' });
+    }
+    for (const name of names) {
+      // restored, not started cold: crac restore's phases, and no app start-up line
+      const logs = await podman(['logs', name]);
+      expect(`${logs.stdout}${logs.stderr}`).toMatch(/crac: restore\s+[\d.]+ ms {2}pid \d+/);
+      expect(logs.stdout).not.toContain('"event":"listening"');
+      const inspected = JSON.parse((await podman(['inspect', name])).stdout)[0];
+      expect(inspected.HostConfig.Privileged).toBe(false);
+      expect(inspected.EffectiveCaps).toContain('CAP_CHECKPOINT_RESTORE');
+      expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_ADMIN');
+      expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_PTRACE');
+    }
+  });
+
+  it('needs cap_checkpoint_restore: without it the entrypoint fails naming the flag', async () => {
+    const { code, output } = await runToEnd(`crac-e2e-nocap-${process.pid}`, [...RUN_FLAGS, '--security-opt', `seccomp=${seccompProfile}`]);
+    expect(code).toBe(125);
+    expect(output).toContain('CRAC_ECRIU_CAPS');
+    expect(output).toContain('--cap-add CHECKPOINT_RESTORE');
+  });
+
+  it("needs vmsplice, which podman's default seccomp profile refuses: the restore fails there", async () => {
+    const flags = restoreFlags(seccompProfile).filter((flag) => !flag.startsWith('seccomp=') && flag !== '--security-opt');
+    const { code, output } = await runToEnd(`crac-e2e-seccomp-${process.pid}`, flags);
+    expect(code).toBe(125);
+    expect(output).toMatch(/Error splicing data: Operation not permitted/);
+  });
+});
