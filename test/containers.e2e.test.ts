@@ -9,7 +9,7 @@ import { buildAppImage } from '@crac/tools/rootfs';
 import { type Service, startPostgres } from '@crac/tools/services';
 import { bakeWarmImage, IMAGE_PATHS, restoreFlags, writeRestoreSeccompProfile } from '@crac/tools/warm-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, tempDir } from './helpers/harness.js';
+import { assertRealCriuHost, ROOT, run, tempDir } from './helpers/harness.js';
 
 /** Building the image the first time (pnpm pack, npm install, podman import) and the build step. */
 const BUILD_TIMEOUT_MS = 300_000;
@@ -137,4 +137,30 @@ describe('path 1: a warm image baked into an OCI image', () => {
     expect(code).toBe(125);
     expect(output).toMatch(/Error splicing data: Operation not permitted/);
   });
+});
+
+describe('pnpm demo:container', () => {
+  it(
+    'builds the image, times cold start and restore in containers, and starts 4 copies at once',
+    async () => {
+      // `pnpm test` has just run the set-up the demo would run first; one run keeps CI short
+      const demo = join(ROOT, 'scripts', 'demo-container.mjs');
+      const { code, output, events } = await run(process.execPath, [demo, '--json', '--skip-setup', '--runs=1', '--only=express-pg'], {
+        stdout: 'file',
+      });
+      expect(code, output).toBe(0);
+      const results = events.find((event) => 'examples' in event) as unknown as {
+        examples: { example: string; cold: { medianMs: number }; restored: { medianMs: number } }[];
+        together: { copies: number; ports: number[]; uuids: string[] };
+      };
+      expect(results.examples.map((result) => result.example)).toEqual(['express-pg']);
+      expect(results.examples[0]?.cold.medianMs).toBeGreaterThan(0);
+      expect(results.examples[0]?.restored.medianMs).toBeGreaterThan(0);
+      expect(new Set(results.together.ports).size).toBe(4);
+      expect(new Set(results.together.uuids).size).toBe(4);
+      const left = await podman(['ps', '--all', '--format', '{{.Names}}', '--filter', 'name=crac-demo-']);
+      expect(left.stdout.trim()).toBe('');
+    },
+    BUILD_TIMEOUT_MS,
+  );
 });

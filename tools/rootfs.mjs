@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -104,10 +105,19 @@ export async function buildAppImage({ example = 'express-pg', node = process.exe
       name,
     ]);
     progress(`built ${name}`);
+    await removeOtherTags(name);
     return name;
   } finally {
     work.remove();
   }
+}
+
+/** Removes the images of the same repository with another tag: those built from older content. */
+async function removeOtherTags(name) {
+  const repository = name.slice(0, name.lastIndexOf(':'));
+  const listed = await podman(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${repository}`], { check: false });
+  const stale = listed.stdout.split('\n').filter((line) => line.startsWith(`${repository}:`) && line !== name);
+  if (stale.length > 0) await podman(['rmi', '--force', ...stale], { check: false });
 }
 
 function packageDir(name) {
@@ -226,8 +236,8 @@ function installApp(root, app, packs) {
   mkdirSync(target, { recursive: true });
   const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
   for (const file of readdirSync(app)) {
-    if (file !== 'node_modules' && file !== 'package.json' && statSync(join(app, file)).isFile())
-      copyInto(root, join(app, file), join(IMAGE_PATHS.app, file));
+    if (file === 'node_modules' || file === 'package.json') continue;
+    cpSync(join(app, file), join(target, file), { recursive: true, filter: (source) => !source.split('/').includes('node_modules') });
   }
   const dependencies = { ...manifest.dependencies };
   for (const [name, tarball] of Object.entries(tarballs))
