@@ -124,6 +124,19 @@ describe('path 1: a warm image baked into an OCI image', () => {
     }
   });
 
+  it('passes `crac check` in a restoring container (root without cap_sys_admin)', async () => {
+    const name = `crac-e2e-check-${process.pid}`;
+    containers.push(name);
+    const { code, stdout, stderr } = await podman(
+      ['run', '--name', name, ...restoreFlags(seccompProfile), '--entrypoint', 'crac', warmImage, 'check'],
+      {
+        check: false,
+      },
+    );
+    expect(code, `${stdout}${stderr}`).toBe(0);
+    expect(stdout).toMatch(/ok\s+privileges\s+root without cap_sys_admin/);
+  });
+
   it('needs cap_checkpoint_restore: without it the entrypoint fails naming the flag', async () => {
     const { code, output } = await runToEnd(`crac-e2e-nocap-${process.pid}`, [...RUN_FLAGS, '--security-opt', `seccomp=${seccompProfile}`]);
     expect(code).toBe(125);
