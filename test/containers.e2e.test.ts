@@ -2,6 +2,7 @@
 // without a registry from this machine's node and CRIU, tools/rootfs.mjs), its warm image baked in
 // by a build step (tools/warm-image.mjs), then containers started from it: each a restored copy
 // with its own PORT, its own DATABASE_URL and its own randomness, none --privileged.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertContainerHost, podman, removeContainers, RUN_FLAGS } from '@crac/tools/podman';
 import { freePort } from '@crac/tools/ports';
@@ -9,13 +10,14 @@ import { buildAppImage } from '@crac/tools/rootfs';
 import { type Service, startPostgres } from '@crac/tools/services';
 import { bakeWarmImage, IMAGE_PATHS, restoreFlags, writeRestoreSeccompProfile } from '@crac/tools/warm-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, ROOT, run, tempDir } from './helpers/harness.js';
+import { assertRealCriuHost, FIXTURES, ROOT, run, tempDir } from './helpers/harness.js';
 
 /** Building the image the first time (pnpm pack, npm install, podman import) and the build step. */
 const BUILD_TIMEOUT_MS = 300_000;
 const COPIES = 4;
 
 let postgres: Service;
+let image: string;
 let warmImage: string;
 let seccompProfile: string;
 const containers: string[] = [];
@@ -25,7 +27,7 @@ beforeAll(async () => {
   assertContainerHost();
   assertRealCriuHost();
   postgres = await startPostgres();
-  const image = await buildAppImage({ example: 'express-pg' });
+  image = await buildAppImage({ example: 'express-pg' });
   warmImage = `localhost/crac-node/express-pg-warm:e2e-${process.pid}`;
   const port = await freePort();
   await bakeWarmImage({
@@ -177,3 +179,93 @@ describe('pnpm demo:container', () => {
     BUILD_TIMEOUT_MS,
   );
 });
+
+describe('path 2: the container engine checkpoints a coordinated app', () => {
+  it(
+    'prepares (hooks before the dump), is exported once, restored twice: each copy with its own environment and randomness',
+    async () => {
+      const envDir = join(work.path, 'restore-env');
+      mkdirSync(envDir);
+      const archive = join(work.path, 'app-checkpoint.tar.gz');
+      const [port, portA, portB] = await Promise.all([freePort(), freePort(), freePort()]);
+      const original = `crac-e2e-engine-${process.pid}`;
+      const copies = [`${original}-a`, `${original}-b`];
+      containers.push(original, ...copies);
+      const guard = `${IMAGE_PATHS.app}/node_modules/@crac/core-linux-x64-gnu/crac-guard`;
+      await podman([
+        'run',
+        '--detach',
+        '--name',
+        original,
+        ...RUN_FLAGS,
+        '--volume',
+        `${envDir}:/run/crac-env`,
+        '--volume',
+        `${FIXTURES}:/fixtures:ro`,
+        '--env',
+        'CRAC_RESTORE_ENV_DIR=/run/crac-env',
+        '--env',
+        `PORT=${port}`,
+        '--env',
+        `DATABASE_URL=${postgres.url}?application_name=original`,
+        image,
+        guard,
+        '--',
+        'node',
+        '--require',
+        '@crac/core/register',
+        '--require',
+        '/fixtures/hook-log.cjs',
+        'app.js',
+      ]);
+      await healthy(original, port);
+
+      // before the dump: every resource lets go, then the app holds
+      const prepared = await podman(['exec', original, 'crac', 'prepare', '--pid', '1', '--json'], { check: false });
+      expect(prepared.code, `${prepared.stdout}${prepared.stderr}`).toBe(0);
+      expect(JSON.parse(prepared.stdout.trim())).toMatchObject({ ok: true, outcome: 'held' });
+      expect((await get(port, '/health')).status).toBe(0); // its listener is closed while it holds
+      const before = await hookLines(original);
+      expect(before.filter((line) => line.phase === 'beforeCheckpoint').map((line) => line.resource)).toEqual(
+        expect.arrayContaining(['express server', 'checkpoint trigger']),
+      );
+      expect(before.filter((line) => line.phase === 'afterRestore')).toEqual([]);
+
+      await podman(['container', 'checkpoint', '--export', archive, original]);
+      // one environment file per copy, claimed by the copy that takes it first
+      writeFileSync(join(envDir, 'a.env'), `PORT=${portA}\nDATABASE_URL=${postgres.url}?application_name=copy-a\n`);
+      writeFileSync(join(envDir, 'b.env'), `PORT=${portB}\nDATABASE_URL=${postgres.url}?application_name=copy-b\n`);
+      for (const name of copies) await podman(['container', 'restore', '--import', archive, '--name', name]);
+      await Promise.all([healthy(copies[0] as string, portA), healthy(copies[1] as string, portB)]);
+
+      const instances = await Promise.all([portA, portB].map(async (copyPort) => JSON.parse((await get(copyPort, '/instance')).body)));
+      expect(instances.map((instance) => instance.port)).toEqual([portA, portB]);
+      expect(instances.map((instance) => instance.database).sort()).toEqual(['copy-a', 'copy-b']);
+      expect(instances[0].uuid).not.toBe(instances[1].uuid);
+      expect(instances[0].random).not.toBe(instances[1].random);
+      for (const copyPort of [portA, portB]) {
+        const note = await get(copyPort, '/notes/42');
+        expect(note.status).toBe(200);
+        expect(JSON.parse(note.body)).toMatchObject({ id: 42, title: 'note 42' });
+      }
+      // after each restore: the afterRestore hooks ran in the copy, with the copy's own PORT
+      for (const [index, name] of copies.entries()) {
+        const after = (await hookLines(name)).filter((line) => line.phase === 'afterRestore');
+        expect(after.map((line) => line.resource)).toEqual(expect.arrayContaining(['express server', 'checkpoint trigger']));
+        expect(new Set(after.map((line) => line.port))).toEqual(new Set([String([portA, portB][index])]));
+        expect(after.every((line) => line.ok)).toBe(true);
+      }
+      expect(readdirSync(envDir).filter((file) => file.endsWith('.env'))).toEqual([]);
+    },
+    BUILD_TIMEOUT_MS,
+  );
+});
+
+/** The hook lines (test/fixtures/hook-log.cjs) a container printed. */
+async function hookLines(name: string): Promise<{ resource: string; phase: string; port: string; ok: boolean }[]> {
+  const { stdout } = await podman(['logs', name]);
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{"event":"hook"'))
+    .map((line) => JSON.parse(line));
+}

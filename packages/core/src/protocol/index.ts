@@ -42,6 +42,7 @@ export {
   type ControlRequest,
   controlDir,
   controlSocketPath,
+  heldMarkerPath,
   ensureControlDir,
   MAX_CONTROL_LINE,
   parseControlRequest,
@@ -69,4 +70,4 @@ export {
   registerPreloadPath,
   requireNativeProgram,
 } from './programs.js';
-export { DumpTimeoutError, requestCheckpoint, type TriggerOptions, type TriggerOutcome } from './trigger-client.js';
+export { DumpTimeoutError, requestCheckpoint, requestPrepare, type TriggerOptions, type TriggerOutcome } from './trigger-client.js';
