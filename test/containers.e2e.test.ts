@@ -126,6 +126,19 @@ describe('path 1: a warm image baked into an OCI image', () => {
     }
   });
 
+  it('cannot checkpoint under a seccomp filter: the build step needs seccomp unconfined', async () => {
+    const port = await freePort();
+    const failed = await bakeWarmImage({
+      image,
+      name: `localhost/crac-node/express-pg-warm:e2e-seccomp-${process.pid}`,
+      env: { PORT: String(port), DATABASE_URL: postgres.url },
+      warmup: `node ${IMAGE_PATHS.warmup} http://127.0.0.1:${port}/health 10`,
+      seccomp: seccompProfile,
+    }).catch((error: Error) => error);
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(/suspending seccomp failed: Operation not permitted/);
+  });
+
   it('passes `crac check` in a restoring container (root without cap_sys_admin)', async () => {
     const name = `crac-e2e-check-${process.pid}`;
     containers.push(name);

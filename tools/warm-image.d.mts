@@ -15,6 +15,8 @@ export function bakeWarmImage(options: {
   /** A shell command run inside the build container once the app started. */
   warmup: string;
   start?: readonly string[];
+  /** The build step's seccomp profile: `unconfined` (default; CRIU must suspend the app's filter) or a file. */
+  seccomp?: string;
   progress?: (message: string) => void;
 }): Promise<string>;
 /** Writes the restoring containers' seccomp profile (podman's default with vmsplice allowed) to `path`. */

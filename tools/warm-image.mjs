@@ -33,7 +33,15 @@ export function checkpointCommand({ warmup, start }) {
  * needs cap_checkpoint_restore and no seccomp filter (CRIU suspends a dumped process's filter,
  * which only cap_sys_admin may do). Resolves with the build step's output.
  */
-export async function bakeWarmImage({ image, name, env = {}, warmup, start = ['node', 'app.js'], progress = () => {} }) {
+export async function bakeWarmImage({
+  image,
+  name,
+  env = {},
+  warmup,
+  start = ['node', 'app.js'],
+  seccomp = 'unconfined',
+  progress = () => {},
+}) {
   const builder = `crac-bake-${process.pid}-${Date.now()}`;
   progress(`build step: warming up and checkpointing in container ${builder}...`);
   try {
@@ -46,7 +54,7 @@ export async function bakeWarmImage({ image, name, env = {}, warmup, start = ['n
         ...RUN_FLAGS,
         ...capabilityFlags(CRIU_CAPABILITIES),
         '--security-opt',
-        'seccomp=unconfined',
+        `seccomp=${seccomp}`,
         ...envFlags,
         image,
         'sh',
