@@ -67,7 +67,7 @@ export async function buildAppImage({ example = 'express-pg', node = process.exe
     paths.criu,
     `${paths.criu}.build`,
     ...HOST_PROGRAMS,
-    fileURLOf('rootfs.mjs'),
+    toolFile('rootfs.mjs'),
     join(paths.root, 'bench', 'warmup.mjs'),
     app,
     ...PACKED.map(packageDir),
@@ -124,7 +124,7 @@ function packageDir(name) {
   return join(paths.root, 'packages', name);
 }
 
-function fileURLOf(file) {
+function toolFile(file) {
   return join(paths.root, 'tools', file);
 }
 
@@ -227,10 +227,12 @@ function installApp(root, app, packs) {
   mkdirSync(packs);
   const pnpm = ['--yes', JSON.parse(readFileSync(join(paths.root, 'package.json'), 'utf8')).packageManager];
   const tarballs = {};
+  const versions = {};
   for (const name of PACKED) {
     const manifest = JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8'));
     execFileSync('npx', [...pnpm, 'pack', '--pack-destination', packs], { cwd: packageDir(name), stdio: 'ignore' });
     tarballs[manifest.name] = join(packs, `${manifest.name.replace('@', '').replace('/', '-')}-${manifest.version}.tgz`);
+    versions[manifest.name] = manifest.version;
   }
   const target = join(root, IMAGE_PATHS.app);
   mkdirSync(target, { recursive: true });
@@ -255,7 +257,7 @@ function installApp(root, app, packs) {
   // package.json back to what the app ships (its dependencies by version)
   writeFileSync(
     join(target, 'package.json'),
-    `${JSON.stringify({ ...manifest, dependencies: { ...manifest.dependencies, ...versionsOf(tarballs) } }, null, 2)}\n`,
+    `${JSON.stringify({ ...manifest, dependencies: publishedDependencies(manifest.dependencies, versions) }, null, 2)}\n`,
   );
   const cli = join(IMAGE_PATHS.app, 'node_modules', '@crac', 'cli', 'dist', 'cli.js');
   if (!existsSync(join(root, cli))) throw new Error(`npm install left no ${cli} in the image`);
@@ -270,10 +272,9 @@ function installApp(root, app, packs) {
   }
 }
 
-function versionsOf(tarballs) {
-  return Object.fromEntries(
-    Object.keys(tarballs)
-      .filter((name) => name !== '@crac/core-linux-x64-gnu')
-      .map((name) => [name, '0.0.0']),
-  );
+/** The app's dependencies as it ships them: the packed packages by their version, @crac/cli added. */
+function publishedDependencies(dependencies, versions) {
+  const published = { ...dependencies, '@crac/cli': versions['@crac/cli'] };
+  for (const name of Object.keys(published)) if (name in versions) published[name] = versions[name];
+  return published;
 }
