@@ -4,6 +4,7 @@
 // with its own PORT, its own DATABASE_URL and its own randomness, none --privileged.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { paths } from '@crac/tools/paths';
 import { assertContainerHost, podman, removeContainers, RUN_FLAGS } from '@crac/tools/podman';
 import { freePort } from '@crac/tools/ports';
 import { buildAppImage } from '@crac/tools/rootfs';
@@ -17,40 +18,55 @@ const BUILD_TIMEOUT_MS = 300_000;
 const COPIES = 4;
 
 let postgres: Service;
+/** The app image and its warm image on this machine's Node; other tests use them. */
 let image: string;
 let warmImage: string;
 let seccompProfile: string;
 const containers: string[] = [];
+const warmImages: string[] = [];
 const work = tempDir('crac-containers-');
+
+/** The Nodes the warm image is baked on: this machine's, and the current LTS (io_uring: under crac-guard). */
+const NODES = [
+  { name: `node ${process.versions.node.split('.')[0]}`, bin: process.execPath },
+  { name: 'node 24', bin: paths.node24 },
+];
+
+/** Builds the express-pg image on `node` and bakes its warm image in; resolves with both names. */
+async function bakeOn(node: string): Promise<{ image: string; warmImage: string }> {
+  const built = await buildAppImage({ example: 'express-pg', node });
+  const warm = `localhost/crac-node/express-pg-warm:e2e-${process.pid}-${warmImages.length}`;
+  warmImages.push(warm);
+  const port = await freePort();
+  await bakeWarmImage({
+    image: built,
+    name: warm,
+    env: { PORT: String(port), DATABASE_URL: `${postgres.url}?application_name=build` },
+    warmup: `node ${IMAGE_PATHS.warmup} http://127.0.0.1:${port}/notes?limit=20 500`,
+  });
+  return { image: built, warmImage: warm };
+}
 
 beforeAll(async () => {
   assertContainerHost();
   assertRealCriuHost();
   postgres = await startPostgres();
-  image = await buildAppImage({ example: 'express-pg' });
-  warmImage = `localhost/crac-node/express-pg-warm:e2e-${process.pid}`;
-  const port = await freePort();
-  await bakeWarmImage({
-    image,
-    name: warmImage,
-    env: { PORT: String(port), DATABASE_URL: `${postgres.url}?application_name=build` },
-    warmup: `node ${IMAGE_PATHS.warmup} http://127.0.0.1:${port}/notes?limit=20 500`,
-  });
+  ({ image, warmImage } = await bakeOn(process.execPath));
   seccompProfile = writeRestoreSeccompProfile(join(work.path, 'restore-seccomp.json'));
 }, BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await removeContainers(containers);
-  if (warmImage) await podman(['rmi', '--force', warmImage], { check: false });
+  if (warmImages.length > 0) await podman(['rmi', '--force', ...warmImages], { check: false });
   await postgres?.dispose();
   work.remove();
 }, 60_000);
 
-/** Starts a container of the warm image (detached); resolves with its name. */
-async function startCopy(name: string, env: Record<string, string>, flags: string[]): Promise<string> {
+/** Starts a container of a warm image (detached); resolves with its name. */
+async function startCopy(name: string, env: Record<string, string>, flags: string[], from = warmImage): Promise<string> {
   containers.push(name);
   const envFlags = Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
-  await podman(['run', '--detach', '--name', name, ...flags, ...envFlags, warmImage]);
+  await podman(['run', '--detach', '--name', name, ...flags, ...envFlags, from]);
   return name;
 }
 
@@ -89,42 +105,48 @@ async function runToEnd(name: string, flags: string[]): Promise<{ code: number |
 }
 
 describe('path 1: a warm image baked into an OCI image', () => {
-  it(`starts ${COPIES} containers at once from it, each with its own PORT, DATABASE_URL and randomness, none privileged`, async () => {
-    const ports = await Promise.all(Array.from({ length: COPIES }, () => freePort()));
-    const names = ports.map((_, index) => `crac-e2e-copy-${process.pid}-${index}`);
-    await Promise.all(
-      names.map((name, index) =>
-        startCopy(
-          name,
-          { PORT: String(ports[index]), DATABASE_URL: `${postgres.url}?application_name=copy-${index}` },
-          restoreFlags(seccompProfile),
+  it.each(NODES)(
+    `on $name: starts ${COPIES} containers at once from it, each with its own PORT, DATABASE_URL and randomness, none privileged`,
+    async (node) => {
+      const from = node.bin === process.execPath ? warmImage : (await bakeOn(node.bin)).warmImage;
+      const ports = await Promise.all(Array.from({ length: COPIES }, () => freePort()));
+      const names = ports.map((_, index) => `crac-e2e-copy-${process.pid}-${node.name.replace(' ', '')}-${index}`);
+      await Promise.all(
+        names.map((name, index) =>
+          startCopy(
+            name,
+            { PORT: String(ports[index]), DATABASE_URL: `${postgres.url}?application_name=copy-${index}` },
+            restoreFlags(seccompProfile),
+            from,
+          ),
         ),
-      ),
-    );
-    await Promise.all(names.map((name, index) => healthy(name, ports[index] as number)));
+      );
+      await Promise.all(names.map((name, index) => healthy(name, ports[index] as number)));
 
-    const instances = await Promise.all(ports.map(async (port) => JSON.parse((await get(port, '/instance')).body)));
-    expect(instances.map((instance) => instance.port)).toEqual(ports);
-    expect(instances.map((instance) => instance.database)).toEqual(names.map((_, index) => `copy-${index}`));
-    expect(new Set(instances.map((instance) => instance.uuid)).size).toBe(COPIES);
-    expect(new Set(instances.map((instance) => instance.random)).size).toBe(COPIES);
-    for (const port of ports) {
-      const note = await get(port, '/notes/42');
-      expect(note.status).toBe(200);
-      expect(JSON.parse(note.body)).toMatchObject({ id: 42, title: 'note 42' });
-    }
-    for (const name of names) {
-      // restored, not started cold: crac restore's phases, and no app start-up line
-      const logs = await podman(['logs', name]);
-      expect(`${logs.stdout}${logs.stderr}`).toMatch(/crac: restore\s+[\d.]+ ms {2}pid \d+/);
-      expect(logs.stdout).not.toContain('"event":"listening"');
-      const inspected = JSON.parse((await podman(['inspect', name])).stdout)[0];
-      expect(inspected.HostConfig.Privileged).toBe(false);
-      expect(inspected.EffectiveCaps).toContain('CAP_CHECKPOINT_RESTORE');
-      expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_ADMIN');
-      expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_PTRACE');
-    }
-  });
+      const instances = await Promise.all(ports.map(async (port) => JSON.parse((await get(port, '/instance')).body)));
+      expect(instances.map((instance) => instance.port)).toEqual(ports);
+      expect(instances.map((instance) => instance.database)).toEqual(names.map((_, index) => `copy-${index}`));
+      expect(new Set(instances.map((instance) => instance.uuid)).size).toBe(COPIES);
+      expect(new Set(instances.map((instance) => instance.random)).size).toBe(COPIES);
+      for (const port of ports) {
+        const note = await get(port, '/notes/42');
+        expect(note.status).toBe(200);
+        expect(JSON.parse(note.body)).toMatchObject({ id: 42, title: 'note 42' });
+      }
+      for (const name of names) {
+        // restored, not started cold: crac restore's phases, and no app start-up line
+        const logs = await podman(['logs', name]);
+        expect(`${logs.stdout}${logs.stderr}`).toMatch(/crac: restore\s+[\d.]+ ms {2}pid \d+/);
+        expect(logs.stdout).not.toContain('"event":"listening"');
+        const inspected = JSON.parse((await podman(['inspect', name])).stdout)[0];
+        expect(inspected.HostConfig.Privileged).toBe(false);
+        expect(inspected.EffectiveCaps).toContain('CAP_CHECKPOINT_RESTORE');
+        expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_ADMIN');
+        expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_PTRACE');
+      }
+    },
+    BUILD_TIMEOUT_MS,
+  );
 
   it('cannot checkpoint under a seccomp filter: the build step needs seccomp unconfined', async () => {
     const port = await freePort();

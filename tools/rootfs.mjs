@@ -72,7 +72,9 @@ export async function buildAppImage({ example = 'express-pg', node = process.exe
     app,
     ...PACKED.map(packageDir),
   ]);
-  const name = `localhost/crac-node/${example}:${hash.slice(0, 16)}`;
+  // one repository per example and Node major: a rebuild replaces only its own older tags
+  const major = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim().split('.')[0];
+  const name = `localhost/crac-node/${example}-node${major.slice(1)}:${hash.slice(0, 16)}`;
   if (await exists(name)) {
     progress(`image ${name} is up to date`);
     return name;
