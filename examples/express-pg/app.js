@@ -1,5 +1,6 @@
 // express-pg: a notes API over PostgreSQL. Two lines make it checkpointable:
 // app.use(cracExpress()) and cracPg(pool). Settings from the environment: PORT, DATABASE_URL.
+import { randomUUID } from 'node:crypto';
 import { cracExpress } from '@crac/express';
 import { cracPg } from '@crac/pg';
 import express from 'express';
@@ -38,6 +39,13 @@ app.post('/notes', async (request, response) => {
 app.get('/health', async (_request, response) => {
   await pool.query('SELECT 1');
   response.json({ ok: true, pid: process.pid });
+});
+
+// Which copy answers: containers started from one warm image each have their own port, database
+// session (application_name of DATABASE_URL) and randomness.
+app.get('/instance', async (_request, response) => {
+  const { rows: session } = await pool.query("SELECT current_setting('application_name') AS name");
+  response.json({ port: Number(process.env.PORT ?? 3000), database: session[0].name, uuid: randomUUID(), random: Math.random() });
 });
 
 const port = Number(process.env.PORT ?? 3000);

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkCommand } from './commands/check.js';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { inspectCommand } from './commands/inspect.js';
+import { prepareCommand } from './commands/prepare.js';
 import { ExitCode } from './output.js';
 import { restoreCommand } from './commands/restore.js';
 import { setupCommand } from './commands/setup.js';
@@ -10,6 +11,12 @@ function parsePid(value: string): number {
   const pid = Number(value);
   if (!Number.isInteger(pid) || pid <= 0) throw new InvalidArgumentError('a process id is a positive integer');
   return pid;
+}
+
+function parsePositive(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('a positive number');
+  return number;
 }
 
 /** The `crac` command line. Resolves with the exit code. */
@@ -55,6 +62,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the result as one JSON line on stdout once restored', false)
     .action(async (dir: string, options) => {
       exitCode = await restoreCommand(dir, options);
+    });
+
+  program
+    .command('prepare')
+    .description("before a container engine's checkpoint: the app releases every resource and holds (exit 0 once it holds)")
+    .requiredOption('--pid <pid>', 'the app (started with @crac/core/register preloaded)', parsePid)
+    .option('--hold-ms <ms>', 'how long the app holds for the dump and restore before it runs on (default 600000)', parsePositive)
+    .option('--json', 'print the result as one JSON line on stdout', false)
+    .addHelpText('after', '\nExample:\n  podman exec app crac prepare --pid 1 && podman container checkpoint --export app.tar.gz app')
+    .action(async (options) => {
+      exitCode = await prepareCommand(options);
     });
 
   program

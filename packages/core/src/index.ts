@@ -37,6 +37,13 @@ export type { ShrinkReport, ShrinkStep } from './engine/criu/shrink.js';
 export type { Engine, EngineName, EngineRequest, EngineResult } from './engine/engine.js';
 export { ENGINE_ENV } from './engine/select.js';
 export {
+  claimRestoreEnvironment,
+  createExternalEngine,
+  type ExternalEngineOptions,
+  processIncarnation,
+  RESTORE_ENV_DIR_ENV,
+} from './engine/external.js';
+export {
   CheckpointError,
   CracError,
   ErrorCode,

@@ -58,12 +58,22 @@ export function controlSocketPath(pid: number, env: NodeJS.ProcessEnv = process.
   return join(controlDir(env), `${pid}.sock`);
 }
 
+/**
+ * The file process `pid` writes beside its socket while it holds for a container engine's dump
+ * (a `prepare` request): it holds the request's id. Removed when the hold ends.
+ */
+export function heldMarkerPath(pid: number, env: NodeJS.ProcessEnv = process.env): string {
+  return join(controlDir(env), `${pid}.held`);
+}
+
 /** The version of the control protocol: every request carries it; another version is refused. */
 export const CONTROL_PROTOCOL = 1;
 
 /** A request sent to a process's control socket (one JSON line). See PROTOCOL.md. */
 export type ControlRequest = { protocol: typeof CONTROL_PROTOCOL; id: string } & (
   | { command: 'checkpoint'; imagesDir?: string; leaveRunning?: boolean }
+  /** Release every resource, then hold for a container engine's dump (an external checkpoint). */
+  | { command: 'prepare'; holdMs?: number }
   | { command: 'status' }
 );
 
@@ -88,6 +98,11 @@ export function parseControlRequest(line: string): ControlRequest | undefined {
   const request = value as Partial<ControlRequest>;
   if (request.protocol !== CONTROL_PROTOCOL || typeof request.id !== 'string') return undefined;
   if (request.command === 'status') return request as ControlRequest;
+  if (request.command === 'prepare') {
+    const { holdMs } = request as { holdMs?: unknown };
+    if (holdMs !== undefined && !(typeof holdMs === 'number' && Number.isFinite(holdMs) && holdMs > 0)) return undefined;
+    return request as ControlRequest;
+  }
   if (request.command !== 'checkpoint') return undefined;
   const { imagesDir, leaveRunning } = request as { imagesDir?: unknown; leaveRunning?: unknown };
   if (imagesDir !== undefined && typeof imagesDir !== 'string') return undefined;

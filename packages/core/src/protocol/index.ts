@@ -22,6 +22,9 @@ export {
   capabilityName,
   criuCapabilityStatus,
   criuRunsUnprivileged,
+  currentCredentials,
+  effectiveCapabilities,
+  type ProcessCredentials,
   decodeFileCapabilities,
   type FileCapabilities,
   grantCapabilitiesCommand,
@@ -39,6 +42,7 @@ export {
   type ControlRequest,
   controlDir,
   controlSocketPath,
+  heldMarkerPath,
   ensureControlDir,
   MAX_CONTROL_LINE,
   parseControlRequest,
@@ -66,4 +70,4 @@ export {
   registerPreloadPath,
   requireNativeProgram,
 } from './programs.js';
-export { DumpTimeoutError, requestCheckpoint, type TriggerOptions, type TriggerOutcome } from './trigger-client.js';
+export { DumpTimeoutError, requestCheckpoint, requestPrepare, type TriggerOptions, type TriggerOutcome } from './trigger-client.js';

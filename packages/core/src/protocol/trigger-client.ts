@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '../errors.js';
@@ -11,6 +11,7 @@ import {
   type ControlRequest,
   controlSocketPath,
   ensureControlDir,
+  heldMarkerPath,
   MAX_CONTROL_LINE,
   readLines,
 } from './control-socket.js';
@@ -130,6 +131,62 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
 }
 
 const TRIGGER = ErrorCode.TRIGGER;
+
+/**
+ * Asks process `pid` to prepare for a container engine's checkpoint (an external one: PROTOCOL.md,
+ * section 1, `prepare`): every resource lets go, the audit passes, then the process holds for up
+ * to `holdMs`. Resolves once it holds (its marker file beside the socket names this request):
+ * dump the container now. After the engine's restore each copy notices on its own.
+ * @throws {@link CracError} `CRAC_ETRIGGER` when the process cannot be asked, or the error the
+ * process reported (a hook failed, the audit refused, a stop signal): the app then runs on.
+ */
+export async function requestPrepare(pid: number, options: { holdMs?: number; timeoutMs?: number } = {}): Promise<{ id: string }> {
+  ensureControlDir();
+  const path = controlSocketPath(pid);
+  if (!isAlive(pid)) throw new CracError(TRIGGER, `no process ${pid}`);
+  if (!existsSync(path)) {
+    throw new CracError(
+      TRIGGER,
+      `process ${pid} does not accept requests (no ${path}): start it with \`node --require @crac/core/register\``,
+    );
+  }
+  const id = randomUUID();
+  const request: ControlRequest = {
+    protocol: CONTROL_PROTOCOL,
+    command: 'prepare',
+    id,
+    ...(options.holdMs === undefined ? {} : { holdMs: options.holdMs }),
+  };
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const marker = heldMarkerPath(pid);
+  let reply = await exchange(path, request).catch((cause: NodeJS.ErrnoException) => {
+    throw new CracError(TRIGGER, `cannot reach the trigger of process ${pid} at ${path} (${cause.code ?? cause.message})`, { cause });
+  });
+  for (;;) {
+    if (reply?.event === 'refused' || (reply?.event === 'settled' && reply.error)) {
+      const error = reply.error ?? { message: 'refused' };
+      throw new CracError(error.code ?? TRIGGER, `process ${pid} did not prepare: ${error.message}`);
+    }
+    if (reply?.event === 'settled') throw new CracError(TRIGGER, `process ${pid} settled (${reply.outcome}) instead of holding`);
+    if (heldBy(marker) === id) return { id };
+    if (!isAlive(pid)) throw new CracError(TRIGGER, `process ${pid} ended while preparing`);
+    if (Date.now() > deadline) throw new CracError(TRIGGER, `process ${pid} did not hold in time`);
+    await sleep(25);
+    // the socket is closed while it holds; it answers again only after a rollback
+    reply =
+      reply?.event === 'dumping' && !existsSync(path)
+        ? reply
+        : await exchange(path, { protocol: CONTROL_PROTOCOL, command: 'status', id }).catch(() => reply);
+  }
+}
+
+function heldBy(marker: string): string | undefined {
+  try {
+    return readFileSync(marker, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
 
 /** The process ended during its checkpoint: dumped only if its image was sealed. */
 function ended(pid: number, checkpointId: string, imagesDir: string | undefined): TriggerOutcome {

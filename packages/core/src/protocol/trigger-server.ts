@@ -1,6 +1,7 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { checkpointRestore } from '../cycle/checkpoint-restore.js';
+import { createExternalEngine } from '../engine/external.js';
 import { getGlobalContext } from '../global-context.js';
 import type { Resource } from '../types.js';
 import { ErrorCode } from '../errors.js';
@@ -10,6 +11,7 @@ import {
   type ControlRequest,
   controlSocketPath,
   ensureControlDir,
+  heldMarkerPath,
   MAX_CONTROL_LINE,
   parseControlRequest,
   readLines,
@@ -82,6 +84,7 @@ export class CheckpointTrigger implements Resource {
         return send({ event: 'refused', id: '', error: { code: ErrorCode.TRIGGER, message } });
       }
       if (request.command === 'status') return send(this.#settled.get(request.id) ?? { event: 'unknown', id: request.id });
+      if (request.command === 'prepare') return this.#prepare(request, send);
       this.#checkpoint(request, send);
     });
   }
@@ -92,6 +95,28 @@ export class CheckpointTrigger implements Resource {
     const options = { ...(imagesDir ? { imagesDir } : {}), leaveRunning: request.leaveRunning ?? false, checkpointId: request.id };
     this.#pending = { id: request.id, imagesDir };
     checkpointRestore(options).then(
+      (result) => this.#settle({ event: 'settled', id: request.id, outcome: result.outcome }),
+      (error: Error & { code?: string }) => {
+        const code = settledCode(error);
+        this.#settle({ event: 'settled', id: request.id, error: { message: error.message, ...(code ? { code } : {}) } });
+      },
+    );
+  }
+
+  /**
+   * An external checkpoint: the cycle runs, then holds (the marker file beside the socket says
+   * so) until the container engine's restore, which the copy notices on its own.
+   */
+  #prepare(request: Extract<ControlRequest, { command: 'prepare' }>, send: (reply: ControlReply) => unknown): void {
+    send({ event: 'accepted', id: request.id });
+    const marker = heldMarkerPath(process.pid);
+    const engine = createExternalEngine({
+      ...(request.holdMs === undefined ? {} : { holdMs: request.holdMs }),
+      onHeld: () => writeFileSync(marker, `${request.id}\n`, { mode: 0o600 }),
+      onReleased: () => rmSync(marker, { force: true }),
+    });
+    this.#pending = { id: request.id, imagesDir: undefined };
+    checkpointRestore({ engine, checkpointId: request.id }).then(
       (result) => this.#settle({ event: 'settled', id: request.id, outcome: result.outcome }),
       (error: Error & { code?: string }) => {
         const code = settledCode(error);

@@ -6,7 +6,9 @@ import {
   assertCriuCapabilities,
   capabilityName,
   criuCapabilityStatus,
+  criuRunsUnprivileged,
   decodeFileCapabilities,
+  effectiveCapabilities,
   grantCapabilitiesCommand,
   noNewPrivileges,
   UNPRIVILEGED_CRIU_CAPABILITIES,
@@ -21,6 +23,15 @@ const ONLY_CHECKPOINT_RESTORE = Buffer.from('01000002000000000000000000010000000
 const NOT_EFFECTIVE = Buffer.from('0000000200010000000000000001000000000000', 'hex');
 
 const reader = (value: Buffer | null) => () => value;
+/** A non-root user. */
+const USER = { euid: 1000, status: 'Name:\tnode\nNoNewPrivs:\t0\n' };
+/** CapEff of the host's root: every capability. */
+const HOST_ROOT = '000001ffffffffff';
+/** CapEff of root in a podman 4 container: chown dac_override fowner fsetid kill setgid setuid setpcap net_bind_service sys_chroot setfcap. */
+const PODMAN_DEFAULTS = '00000000800405fb';
+/** The same with --cap-add CHECKPOINT_RESTORE (bit 40). */
+const PODMAN_DEFAULTS_WITH_CHECKPOINT_RESTORE = '00000100800405fb';
+const status = (capEff: string) => `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\nNoNewPrivs:\t0\n`;
 
 describe('file capabilities', () => {
   it('decodes what setcap writes: revisions 1, 2 and 3', () => {
@@ -53,16 +64,34 @@ describe('file capabilities', () => {
   });
 
   it('refuses an unprivileged run with the missing capabilities and the command that grants them', () => {
-    expect(() => assertCriuCapabilities('/opt/criu', reader(GRANTED))).not.toThrow();
+    expect(() => assertCriuCapabilities('/opt/criu', reader(GRANTED), USER)).not.toThrow();
     let error: unknown;
     try {
-      assertCriuCapabilities('/opt/criu', reader(ONLY_CHECKPOINT_RESTORE));
+      assertCriuCapabilities('/opt/criu', reader(ONLY_CHECKPOINT_RESTORE), USER);
     } catch (caught) {
       error = caught;
     }
     expect(error).toMatchObject({ code: 'CRAC_ECRIU_CAPS', missing: ['cap_setpcap'] });
     expect((error as Error).message).toContain('setcap cap_checkpoint_restore,cap_setpcap+ep /opt/criu');
     expect(grantCapabilitiesCommand('/x/criu')).toBe('setcap cap_checkpoint_restore,cap_setpcap+ep /x/criu');
+  });
+
+  it("runs a container's root (no cap_sys_admin) unprivileged, checking its own capabilities, not the binary's", () => {
+    expect(criuRunsUnprivileged(USER)).toBe(true);
+    expect(criuRunsUnprivileged({ euid: 0, status: status(HOST_ROOT) })).toBe(false);
+    expect(criuRunsUnprivileged({ euid: 0, status: '' })).toBe(false); // unreadable: as root always was
+    const containerRoot = { euid: 0, status: status(PODMAN_DEFAULTS_WITH_CHECKPOINT_RESTORE) };
+    expect(criuRunsUnprivileged(containerRoot)).toBe(true);
+    expect(effectiveCapabilities(containerRoot.status)).toContain('cap_checkpoint_restore');
+    // no file capabilities needed: the process's own count
+    expect(() => assertCriuCapabilities('/opt/criu', reader(null), containerRoot)).not.toThrow();
+    expect(() => assertCriuCapabilities('/opt/criu', reader(GRANTED), { euid: 0, status: status(PODMAN_DEFAULTS) })).toThrow(
+      expect.objectContaining({
+        code: 'CRAC_ECRIU_CAPS',
+        missing: ['cap_checkpoint_restore'],
+        message: expect.stringContaining('--cap-add CHECKPOINT_RESTORE'),
+      }),
+    );
   });
 
   it('sees no_new_privs, under which exec ignores file capabilities', () => {

@@ -174,9 +174,38 @@ export function grantCapabilitiesCommand(path: string): string {
   return `setcap ${UNPRIVILEGED_CRIU_CAPABILITIES.map(({ name }) => name).join(',')}+ep ${path}`;
 }
 
-/** CRIU runs in its `--unprivileged` mode when this process is not root (its effective uid is the one CRIU runs as). */
-export function criuRunsUnprivileged(): boolean {
-  return (process.geteuid?.() ?? 0) !== 0;
+/**
+ * CRIU runs in its `--unprivileged` mode when this process is not root (its effective uid is the
+ * one CRIU runs as), or is root without `cap_sys_admin`: a container's root (podman, Docker and
+ * Kubernetes give none by default), where CRIU's privileged mode fails at its first kernel probe
+ * (it creates a network namespace) and its unprivileged one works with the container's
+ * capabilities plus `cap_checkpoint_restore` (docs/containers.md).
+ */
+export function criuRunsUnprivileged(self: ProcessCredentials = currentCredentials()): boolean {
+  if (self.euid !== 0) return true;
+  const effective = effectiveCapabilities(self.status);
+  return effective !== undefined && !effective.has('cap_sys_admin');
+}
+
+/** Who runs CRIU: an effective uid and the /proc/PID/status that lists its capabilities. */
+export interface ProcessCredentials {
+  euid: number;
+  status: string;
+}
+
+/** This process's credentials. */
+export function currentCredentials(): ProcessCredentials {
+  return { euid: process.geteuid?.() ?? 0, status: readProcSelfStatus() };
+}
+
+/** This process's effective capabilities (`CapEff` of /proc/self/status) by name; undefined when unreadable. */
+export function effectiveCapabilities(status = readProcSelfStatus()): Set<string> | undefined {
+  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  if (hex === undefined) return undefined;
+  const bits = BigInt(`0x${hex}`);
+  const names = new Set<string>();
+  for (let bit = 0; bit < 64; bit++) if ((bits >> BigInt(bit)) & 1n) names.add(capabilityName(bit));
+  return names;
 }
 
 /**
@@ -202,8 +231,21 @@ function readProcSelfStatus(): string {
  * (see {@link UNPRIVILEGED_CRIU_CAPABILITIES}).
  * @throws {@link CracError} `CRAC_ECRIU_CAPS` naming the missing ones and the command that grants them.
  */
-export function assertCriuCapabilities(path: string, readXattr?: XattrReader): void {
-  if (noNewPrivileges()) {
+export function assertCriuCapabilities(path: string, readXattr?: XattrReader, self: ProcessCredentials = currentCredentials()): void {
+  if (self.euid === 0) {
+    // a container's root: CRIU runs with root's own capabilities (exec keeps them), not its file's
+    const effective = effectiveCapabilities(self.status) ?? new Set<string>();
+    const names = UNPRIVILEGED_CRIU_CAPABILITIES.filter(({ name }) => !effective.has(name)).map(({ name }) => name);
+    if (names.length === 0) return;
+    throw Object.assign(
+      new CracError(
+        ErrorCode.CRIU_CAPABILITIES,
+        `this process is root without cap_sys_admin (a container's root) and lacks ${names.join(' and ')}, which CRIU's checkpoint and restore need: give the container ${names.map((name) => `--cap-add ${name.slice(4).toUpperCase()}`).join(' ')} (Kubernetes: securityContext.capabilities.add), see docs/containers.md`,
+      ),
+      { missing: names },
+    );
+  }
+  if (noNewPrivileges(self.status)) {
     throw Object.assign(
       new CracError(
         ErrorCode.CRIU_CAPABILITIES,

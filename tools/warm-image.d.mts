@@ -1,0 +1,25 @@
+// Types of warm-image.mjs.
+export { IMAGE_PATHS } from './rootfs.mjs';
+
+/** Where the warm image lives inside the OCI image. */
+export const WARM_IMAGE_DIR: string;
+/** How many processes the build step forks first, so that the app's pids are free in a restoring container. */
+export const PID_FLOOR: number;
+/** The build step's shell command: move the pid counter, then `crac checkpoint --to WARM_IMAGE_DIR --warmup W -- START`. */
+export function checkpointCommand(options: { warmup: string; start: readonly string[] }): string;
+/** Runs the build step in a container of `image` and commits it as `name` (entrypoint `crac restore`); resolves with its output. */
+export function bakeWarmImage(options: {
+  image: string;
+  name: string;
+  env?: Record<string, string>;
+  /** A shell command run inside the build container once the app started. */
+  warmup: string;
+  start?: readonly string[];
+  /** The build step's seccomp profile: `unconfined` (default; CRIU must suspend the app's filter) or a file. */
+  seccomp?: string;
+  progress?: (message: string) => void;
+}): Promise<string>;
+/** Writes the restoring containers' seccomp profile (podman's default with vmsplice allowed) to `path`. */
+export function writeRestoreSeccompProfile(path: string, defaults?: string): string;
+/** `podman run` options of a restoring container. */
+export function restoreFlags(seccompProfile: string): string[];

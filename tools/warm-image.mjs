@@ -1,0 +1,112 @@
+// Path 1 of docs/containers.md, the recipe as code: a build step runs the app in a container,
+// warms it up and checkpoints it there (`crac checkpoint`), then `podman commit` makes that
+// container an image whose entrypoint is `crac restore`. Every container started from it is a
+// restored copy, with its own environment (PORT, DATABASE_URL) and its own randomness.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { IMAGE_PATHS } from './rootfs.mjs';
+import { CRIU_CAPABILITIES, capabilityFlags, DEFAULT_SECCOMP_PROFILE, podman, RUN_FLAGS, removeContainers } from './podman.mjs';
+
+/** Where the warm image (CRIU's files) lives inside the OCI image. */
+export const WARM_IMAGE_DIR = '/var/lib/crac/image';
+
+/**
+ * How many processes the build step forks before it starts the app: the app's pids (and its
+ * threads' ids), which CRIU gives back at the restore, must be free in the restoring container,
+ * where the entrypoint (crac restore and its threads, crac-init, CRIU) takes the lowest ones. A
+ * container's root cannot create a pid namespace (no cap_sys_admin) nor write ns_last_pid
+ * (/proc/sys is read-only there): forking is what moves the counter.
+ */
+export const PID_FLOOR = 300;
+
+/** The shell command of the build step: move the pid counter past PID_FLOOR, then `crac checkpoint`. */
+export function checkpointCommand({ warmup, start }) {
+  const quoted = (word) => `'${word.replaceAll("'", `'\\''`)}'`;
+  return [
+    `i=0; while [ $i -lt ${PID_FLOOR} ]; do (:); i=$((i+1)); done;`,
+    `exec crac checkpoint --to ${WARM_IMAGE_DIR} --warmup ${quoted(warmup)} -- ${start.map(quoted).join(' ')}`,
+  ].join(' ');
+}
+
+/**
+ * Bakes the warm image of `image` into a new image `name`: runs the build step (the app started
+ * with `start`, `env`, warmed up by the shell command `warmup`), then commits it. The build step
+ * needs cap_checkpoint_restore and no seccomp filter (CRIU suspends a dumped process's filter,
+ * which only cap_sys_admin may do). Resolves with the build step's output.
+ */
+export async function bakeWarmImage({
+  image,
+  name,
+  env = {},
+  warmup,
+  start = ['node', 'app.js'],
+  seccomp = 'unconfined',
+  progress = () => {},
+}) {
+  const builder = `crac-bake-${process.pid}-${Date.now()}`;
+  progress(`build step: warming up and checkpointing in container ${builder}...`);
+  try {
+    const envFlags = Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+    const run = await podman(
+      [
+        'run',
+        '--name',
+        builder,
+        ...RUN_FLAGS,
+        ...capabilityFlags(CRIU_CAPABILITIES),
+        '--security-opt',
+        `seccomp=${seccomp}`,
+        ...envFlags,
+        image,
+        'sh',
+        '-c',
+        checkpointCommand({ warmup, start }),
+      ],
+      { check: false },
+    );
+    const output = `${run.stdout}${run.stderr}`;
+    if (run.code !== 0) throw new Error(`the build step's checkpoint failed (exit code ${run.code}):\n${output.slice(-3000)}`);
+    await podman([
+      'commit',
+      '--quiet',
+      '--change',
+      `ENTRYPOINT=["crac","restore","${WARM_IMAGE_DIR}"]`,
+      '--change',
+      'CMD=[]',
+      builder,
+      name,
+    ]);
+    progress(`committed ${name}`);
+    return output;
+  } finally {
+    await removeContainers([builder]);
+  }
+}
+
+/**
+ * The seccomp profile of a restoring container: podman's default profile (containers-common's
+ * seccomp.json) with `vmsplice` allowed, which CRIU uses to refill the pipes of the restored
+ * process and which the default profile refuses (EPERM). Written to `path`; resolves with it.
+ */
+export function writeRestoreSeccompProfile(path, defaults = DEFAULT_SECCOMP_PROFILE) {
+  const profile = JSON.parse(readFileSync(defaults, 'utf8'));
+  profile.syscalls = profile.syscalls
+    .map((rule) => (rule.action === 'SCMP_ACT_ALLOW' ? rule : { ...rule, names: rule.names.filter((syscall) => syscall !== 'vmsplice') }))
+    .filter((rule) => rule.names.length > 0);
+  profile.syscalls.push({
+    names: ['vmsplice'],
+    action: 'SCMP_ACT_ALLOW',
+    args: [],
+    comment: 'CRIU refills pipes at restore',
+    includes: {},
+    excludes: {},
+  });
+  writeFileSync(path, `${JSON.stringify(profile, null, 2)}\n`);
+  return path;
+}
+
+/** `podman run` options of a restoring container: no --privileged, cap_checkpoint_restore, the seccomp profile. */
+export function restoreFlags(seccompProfile) {
+  return [...RUN_FLAGS, ...capabilityFlags(CRIU_CAPABILITIES), '--security-opt', `seccomp=${seccompProfile}`];
+}
+
+export { IMAGE_PATHS };
