@@ -30,7 +30,7 @@ import { tempDir } from './processes.mjs';
 export const IMAGE_PATHS = Object.freeze({
   /** The app, with its node_modules (the @crac packages among them). */
   app: '/srv/app',
-  /** `crac`: a link to @crac/cli's cli.js in the app's node_modules. */
+  /** `crac`: a link to @crac/cli's launcher (bin/crac) in the app's node_modules, as npm links it. */
   crac: '/usr/local/bin/crac',
   node: '/usr/local/bin/node',
   /** bench/warmup.mjs: `node /usr/local/lib/crac/warmup.mjs URL COUNT` warms an app up. */
@@ -44,17 +44,22 @@ const PACKED = ['core', 'core-linux-x64-gnu', 'cli', 'express', 'pg'];
 /** What of a package directory goes in its tarball, and so in the hash. */
 const PACKED_CONTENT = [
   'package.json',
+  'bin',
   'dist',
-  'hooks',
   'scripts',
   'native/build',
   'crac.node',
   'crac-guard',
   'crac-init',
+  'crac-restore',
+  'crac-seal',
   'crac-nouring.so',
 ];
-/** Programs copied from the host, beside node and CRIU: a shell (CRIU's action script, --warmup) and env (cli.js's #!). */
-const HOST_PROGRAMS = ['/bin/sh', '/usr/bin/env'];
+/**
+ * Programs copied from the host, beside node and CRIU: a shell (crac's launcher, --warmup), env
+ * (cli.js's #!) and readlink (the launcher follows its link with it).
+ */
+const HOST_PROGRAMS = ['/bin/sh', '/usr/bin/env', '/usr/bin/readlink'];
 
 /**
  * Builds (or finds, by hash) the image of `example` (examples/NAME) on `node` (this node by
@@ -261,10 +266,10 @@ function installApp(root, app, packs) {
     join(target, 'package.json'),
     `${JSON.stringify({ ...manifest, dependencies: publishedDependencies(manifest.dependencies, versions) }, null, 2)}\n`,
   );
-  const cli = join(IMAGE_PATHS.app, 'node_modules', '@crac', 'cli', 'dist', 'cli.js');
+  const cli = join(IMAGE_PATHS.app, 'node_modules', '@crac', 'cli', 'bin', 'crac');
   if (!existsSync(join(root, cli))) throw new Error(`npm install left no ${cli} in the image`);
   symlinkSync(relative(dirname(IMAGE_PATHS.crac), cli), join(root, IMAGE_PATHS.crac));
-  for (const program of ['crac.node', 'crac-guard', 'crac-init', 'crac-nouring.so']) {
+  for (const program of ['crac.node', 'crac-guard', 'crac-init', 'crac-restore', 'crac-seal', 'crac-nouring.so']) {
     const built = join(root, IMAGE_PATHS.app, 'node_modules', '@crac', 'core-linux-x64-gnu', program);
     if (!existsSync(built)) throw new Error(`npm install left no ${program} of @crac/core-linux-x64-gnu in the image`);
     for (const library of librariesOf(built)) {

@@ -149,27 +149,76 @@ int find_criu(struct criu_binary *criu, struct crac_error *error)
 	return crac_fail(error, CRAC_EENGINE, "no CRIU 4.2 or newer at %s or on PATH: %s", DEFAULT_CRIU_PATH, CRIU_FIX);
 }
 
-/* NoNewPrivs: 1 in /proc/self/status: exec ignores file capabilities. */
-static int no_new_privileges(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	if (!f)
-		return 0;
-	char line[256];
-	int set = 0;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "NoNewPrivs:", 11) == 0)
-			set = atoi(line + 11) == 1;
-	fclose(f);
-	return set;
-}
-
 /* The capabilities an unprivileged CRIU needs (capabilities.ts UNPRIVILEGED_CRIU_CAPABILITIES), in that order. */
 static const struct { const char *name; int bit; } NEEDED[] = { { "cap_checkpoint_restore", 40 }, { "cap_setpcap", 8 } };
 
+/* What /proc/self/status says of this process's privileges. */
+struct privileges {
+	int no_new_privs; /* NoNewPrivs: 1: exec ignores file capabilities */
+	int caps_known;	  /* CapEff was read */
+	uint64_t effective; /* CapEff */
+};
+
+static struct privileges read_privileges(void)
+{
+	struct privileges p = { 0, 0, 0 };
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return p;
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NoNewPrivs:", 11) == 0)
+			p.no_new_privs = atoi(line + 11) == 1;
+		else if (strncmp(line, "CapEff:", 7) == 0) {
+			p.effective = strtoull(line + 7, NULL, 16);
+			p.caps_known = 1;
+		}
+	}
+	fclose(f);
+	return p;
+}
+
+#define CAP_SYS_ADMIN_BIT 21
+
+int criu_runs_unprivileged(void)
+{
+	if (geteuid() != 0)
+		return 1;
+	/* a container's root (podman, Docker and Kubernetes give no cap_sys_admin by default): CRIU's
+	 * privileged mode fails at its first kernel probe, its unprivileged one works (capabilities.ts) */
+	struct privileges p = read_privileges();
+	return p.caps_known && !(p.effective >> CAP_SYS_ADMIN_BIT & 1);
+}
+
+/* A container's root: CRIU runs with root's own capabilities (exec keeps them), not its file's. */
+static int assert_own_capabilities(const struct privileges *p, struct crac_error *error)
+{
+	char missing[128] = "", flags[128] = "";
+	for (size_t i = 0; i < sizeof(NEEDED) / sizeof(NEEDED[0]); i++)
+		if (!(p->effective >> NEEDED[i].bit & 1)) {
+			size_t len = strlen(missing), flen = strlen(flags);
+			snprintf(missing + len, sizeof(missing) - len, "%s%s", len ? " and " : "", NEEDED[i].name);
+			snprintf(flags + flen, sizeof(flags) - flen, "%s--cap-add ", flen ? " " : "");
+			for (const char *c = NEEDED[i].name + 4; *c && strlen(flags) + 1 < sizeof(flags); c++) {
+				size_t at = strlen(flags);
+				flags[at] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+				flags[at + 1] = 0;
+			}
+		}
+	if (!missing[0])
+		return 0;
+	return crac_fail(error, CRAC_ECRIU_CAPS,
+			 "this process is root without cap_sys_admin (a container's root) and lacks %s, which CRIU's checkpoint and "
+			 "restore need: give the container %s (Kubernetes: securityContext.capabilities.add), see docs/containers.md",
+			 missing, flags);
+}
+
 int assert_criu_capabilities(const char *path, struct crac_error *error)
 {
-	if (no_new_privileges())
+	struct privileges privileges = read_privileges();
+	if (geteuid() == 0)
+		return assert_own_capabilities(&privileges, error);
+	if (privileges.no_new_privs)
 		return crac_fail(error, CRAC_ECRIU_CAPS,
 				 "this process runs with no_new_privs, so CRIU at %s would run without its file capabilities: checkpoint and "
 				 "restore as a non-root user outside no_new_privs (systemd NoNewPrivileges=, a container's no-new-privileges), "

@@ -18,4 +18,7 @@ struct criu_binary {
 int find_criu(struct criu_binary *criu, struct crac_error *error);
 int assert_criu_capabilities(const char *path, struct crac_error *error);
 
+/* Whether CRIU runs in its --unprivileged mode: not root, or root without cap_sys_admin (a container's root). */
+int criu_runs_unprivileged(void);
+
 #endif

@@ -632,9 +632,10 @@ int main(int argc, char **argv)
 	struct criu_binary criu;
 	if (assert_complete(&image, &error) != 0 || find_criu(&criu, &error) != 0)
 		return fail_restore(&error);
-	/* Not root: CRIU's --unprivileged mode, with the file capabilities of its binary (checked
-	 * first: CRIU hangs rather than fails without one), and no pid namespace. */
-	int unprivileged = geteuid() != 0;
+	/* Not root, or a container's root (no cap_sys_admin): CRIU's --unprivileged mode, with the
+	 * file capabilities of its binary or root's own (checked first: CRIU hangs rather than fails
+	 * without one), and no pid namespace. */
+	int unprivileged = criu_runs_unprivileged();
 	if (unprivileged && (assert_criu_capabilities(criu.path, &error) != 0 || assert_own_pipes(m, &error) != 0))
 		return fail_restore(&error);
 	/* Same host and build, every file as sealed after the dump: or refuse, before anything starts. */
