@@ -1,7 +1,9 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { paths } from '@crac/tools/paths';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type StdoutKind, start } from './helpers/harness.js';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type StdoutKind, start, testDir } from './helpers/harness.js';
 import { childrenOf, commandOf, treeOf, waitUntilGone } from './helpers/process-tree.js';
 
 const APP = join(FIXTURES, 'lifecycle-app.cjs');
@@ -59,6 +61,31 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
       expect(restore.output()).toMatch(/crac: restore .* ms/);
       expectCarriedOn(restore.events(), before);
     }
+  });
+
+  it("appends the app's output to the log crac restore writes to (the image had a pipe there), after what it held", async () => {
+    // CRIU reopens an inherited pipe by /proc/self/fd/N: on a file that is a new open file at
+    // offset 0, over the log; crac restore hands the app a pipe of its own instead and copies it
+    const dir = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {
+      stdout: 'pipe',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_EXIT_CODE: '3' },
+    });
+    expect(await checkpoint.exited, checkpoint.output()).toEqual({ code: 0, signal: null });
+    const log = join(testDir('crac-log-'), 'app.log');
+    const before = 'a line the log held before the restore\n';
+    writeFileSync(log, before);
+    const restore = start('/bin/sh', ['-c', 'exec "$@" >> "$0" 2>&1', log, paths.crac, 'restore', dir]);
+    expect(await restore.exited, readFileSync(log, 'utf8')).toEqual({ code: 3, signal: null });
+    const text = readFileSync(log, 'utf8');
+    expect(text.startsWith(before), text).toBe(true);
+    expect(text).toMatch(/crac: restore .* ms/);
+    // every line the app wrote is whole, none written over
+    const events = text
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as Event).event);
+    expect(events).toEqual(expect.arrayContaining(['after-restore', 'summary']));
   });
 
   it('checkpoints when the app calls checkpointRestore() itself, and resumes it with outcome "restored"', async () => {

@@ -69,6 +69,7 @@ const targets = [
     out: join(buildDir, 'crac-restore'),
     sources: [
       'restore.c',
+      'relay.c',
       'report.c',
       'supervise.c',
       'criu_binary.c',

@@ -42,6 +42,7 @@
 #include "criu_binary.h"
 #include "exit_codes.h"
 #include "image.h"
+#include "relay.h"
 #include "report.h"
 #include "supervise.h"
 
@@ -212,17 +213,32 @@ static int assert_complete(const struct image *image, struct crac_error *error)
 	return 0;
 }
 
+/* The first stdio entry handed on with the same target as entry `i` (CRIU gets one --inherit-fd a file). */
+static size_t first_of_target(const struct manifest *m, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(m->stdio[j].target, m->stdio[i].target) == 0 &&
+		    (strcmp(m->stdio[j].kind, "pipe") == 0 || strcmp(m->stdio[j].kind, "file") == 0 || strcmp(m->stdio[j].kind, "socket") == 0))
+			return j;
+	return i;
+}
+
 /*
  * Unprivileged, CRIU hands the app this process's stdio only where the user may open it: the app
  * had a pipe there at the checkpoint, and CRIU reopens the descriptor that replaces it through
  * /proc/self/fd/N with the user's permissions. A pipe belongs to its creator, mode 0600: one that
  * a root supervisor made fails. Checked before anything starts.
  */
-static int assert_own_pipes(const struct manifest *m, struct crac_error *error)
+static int assert_own_pipes(const struct manifest *m, const struct relay *relays, size_t nrelays, struct crac_error *error)
 {
 	for (size_t i = 0; i < m->nstdio; i++) {
 		const struct stdio_record *r = &m->stdio[i];
 		if (strcmp(r->kind, "pipe") != 0)
+			continue;
+		int relayed = 0; /* a pipe of our own replaces it, for every fd of that target (relay.h) */
+		for (size_t j = 0; j < nrelays; j++)
+			relayed |= relays[j].fd == m->stdio[first_of_target(m, i)].fd;
+		if (relayed)
 			continue;
 		char path[32];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
@@ -354,12 +370,7 @@ static char **criu_arguments(const struct manifest *m, const char *criu, const c
 		const struct stdio_record *r = &m->stdio[i];
 		if (strcmp(r->kind, "pipe") != 0 && strcmp(r->kind, "file") != 0 && strcmp(r->kind, "socket") != 0)
 			continue;
-		int seen = 0;
-		for (size_t j = 0; j < i; j++)
-			seen |= strcmp(m->stdio[j].target, r->target) == 0 &&
-				(strcmp(m->stdio[j].kind, "pipe") == 0 || strcmp(m->stdio[j].kind, "file") == 0 ||
-				 strcmp(m->stdio[j].kind, "socket") == 0);
-		if (seen)
+		if (first_of_target(m, i) != i)
 			continue;
 		argv[n++] = "--inherit-fd";
 		if (asprintf(&argv[n++], "fd[%d]:%s", r->fd, without_slash(r->target)) < 0)
@@ -636,7 +647,15 @@ int main(int argc, char **argv)
 	 * file capabilities of its binary or root's own (checked first: CRIU hangs rather than fails
 	 * without one), and no pid namespace. */
 	int unprivileged = criu_runs_unprivileged();
-	if (unprivileged && (assert_criu_capabilities(criu.path, &error) != 0 || assert_own_pipes(m, &error) != 0))
+	struct relay relays[RELAY_MAX];
+	size_t nrelays = 0;
+	for (size_t i = 0; i < m->nstdio && nrelays < RELAY_MAX; i++) {
+		const struct stdio_record *r = &m->stdio[i];
+		if (strcmp(r->kind, "pipe") != 0 || r->fd == 0 || !relay_needed(r->fd) || first_of_target(m, i) != i)
+			continue;
+		relays[nrelays++] = (struct relay){ .fd = r->fd, .read_end = -1, .write_end = -1 }; /* opened below */
+	}
+	if (unprivileged && (assert_criu_capabilities(criu.path, &error) != 0 || assert_own_pipes(m, relays, nrelays, &error) != 0))
 		return fail_restore(&error);
 	/* Same host and build, every file as sealed after the dump: or refuse, before anything starts. */
 	double verifying = now_ms();
@@ -682,7 +701,10 @@ int main(int argc, char **argv)
 	/* The handoff goes on fd 4 before anything else can take it. */
 	supervise_prepare(m->handoff ? HANDOFF_FD : -1);
 	int restored_pipe[2];
-	if (pipe2(restored_pipe, O_CLOEXEC) != 0) {
+	int piped = pipe2(restored_pipe, O_CLOEXEC) == 0;
+	for (size_t i = 0; piped && i < nrelays; i++)
+		piped = relay_open(&relays[i], relays[i].fd) == 0;
+	if (!piped) {
 		remove_work_dir(work_dir);
 		crac_fail(&error, CRAC_EIO, "pipe: %s", strerror(errno));
 		return fail_restore(&error);
@@ -695,9 +717,12 @@ int main(int argc, char **argv)
 	pid_t supervisor = supervise_fork(pidns, !on_terminal);
 	if (supervisor == 0) {
 		close(restored_pipe[0]);
+		relay_install(relays, nrelays);
 		supervise_run(criu_argv, pidfile, restored_pipe[1], on_terminal);
 	}
 	close(restored_pipe[1]);
+	for (size_t i = 0; i < nrelays; i++)
+		close(relays[i].write_end);
 	close(IMAGES_DIR_FD);
 	if (m->handoff)
 		close(HANDOFF_FD);
@@ -714,9 +739,15 @@ int main(int argc, char **argv)
 		pid_t p = waitpid(supervisor, &status, WNOHANG);
 		if (p == supervisor)
 			break;
-		struct pollfd fds[2] = { { .fd = signals, .events = POLLIN }, { .fd = notice.done ? -1 : notice.fd, .events = POLLIN } };
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+		struct pollfd fds[2 + RELAY_MAX] = { { .fd = signals, .events = POLLIN },
+						       { .fd = notice.done ? -1 : notice.fd, .events = POLLIN } };
+		for (size_t i = 0; i < nrelays; i++)
+			fds[2 + i] = (struct pollfd){ .fd = relays[i].read_end, .events = POLLIN };
+		if (poll(fds, 2 + nrelays, -1) < 0 && errno != EINTR)
 			break;
+		for (size_t i = 0; i < nrelays; i++)
+			if (fds[2 + i].revents)
+				relay_pump(&relays[i]);
 		if (fds[1].revents)
 			read_notice(&notice);
 		if (fds[0].revents) {
@@ -739,6 +770,7 @@ int main(int argc, char **argv)
 	 * write end is closed now, so this read ends */
 	while (!notice.done)
 		read_notice(&notice);
+	relay_drain(relays, nrelays);
 	if (notice.pid > 0 && !notice.reported)
 		report_restored(started, image_pid, pidns);
 	pid_t restored = notice.pid;
