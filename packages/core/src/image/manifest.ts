@@ -23,6 +23,23 @@ import { MANIFEST_FILE } from './layout.js';
 export { MANIFEST_FILE };
 
 /** What one of the standard fds was at checkpoint time: the restorer maps it to its own. */
+/**
+ * A TCP listening socket of the app, handed over for the dump (PROTOCOL.md, "Listening sockets").
+ * After a restore the server listens on `host` and on `port`, unless `portEnv` is set and the
+ * restoring environment gives that variable a value other than `portEnvValue` (absent: it was
+ * unset at the checkpoint): then on that port.
+ */
+export interface ListenerRecord {
+  host: string;
+  port: number;
+  /** The variable that names the port after a restore; absent when the port never follows one. */
+  portEnv?: string;
+  /** Its value at the checkpoint; absent when it was unset. */
+  portEnvValue?: string;
+  /** The slot file (absolute, as named at the dump) the process held open through the dump. */
+  slot: string;
+}
+
 export interface StdioRecord {
   fd: 0 | 1 | 2;
   kind: 'tty' | 'pipe' | 'file' | 'socket' | 'null' | 'closed' | 'other';
@@ -77,6 +94,12 @@ export interface Manifest {
   imagesDir: string;
   /** The handoff file the process held open through the dump (absolute), if it did: see `HANDOFF_FILE`. */
   handoff?: string;
+  /**
+   * The TCP listening sockets the app's servers handed over for the dump (see
+   * `handover/listeners.ts`): where each listened, the rule for its port after a restore, and the
+   * slot file whose descriptor a restorer may replace with a socket it bound first.
+   */
+  listeners?: ListenerRecord[];
   stdio: StdioRecord[];
   /** The host that made the image (format 2). */
   host?: HostRecord;
@@ -138,6 +161,8 @@ export interface DumpRecord {
   checkpointId: string;
   /** The handoff file the process holds open through the dump. */
   handoff: string;
+  /** The listening sockets handed over for the dump, with their slot files. */
+  listeners?: ListenerRecord[];
 }
 
 /** The manifest of this process, taken just before the dump. */
