@@ -77,9 +77,14 @@ async function oneRun() {
   const dir = mkdtempSync(join(tmpdir(), 'crac-listen-window-'));
   let pid;
   const listening = new Promise((resolve) => {
-    const started = crac(['checkpoint', '--to', join(dir, 'image'), '--', process.execPath, app], { FIXTURE_FRAMEWORK: framework, PORT: String(port) }, (line) => {
-      if (line.event === 'listening') resolve(line.pid);
-    }, join(dir, 'app.out'));
+    const started = crac(
+      ['checkpoint', '--to', join(dir, 'image'), '--', process.execPath, app],
+      { FIXTURE_FRAMEWORK: framework, PORT: String(port) },
+      (line) => {
+        if (line.event === 'listening') resolve(line.pid);
+      },
+      join(dir, 'app.out'),
+    );
     started.exited.then(({ code, stderr }) => code !== 0 && code !== null && console.error(`app exited ${code}: ${stderr}`));
     pid = started;
   });
@@ -125,6 +130,9 @@ for (let i = 0; i < runs; i++) {
   results.push(run);
 }
 const summary = Object.fromEntries(
-  ['refused', 'refusedWindowMs', 'errors', 'non2xx', 'timeouts', 'ok', 'maxLatencyMs'].map((key) => [key, median(results.map((run) => run[key]))]),
+  ['refused', 'refusedWindowMs', 'errors', 'non2xx', 'timeouts', 'ok', 'maxLatencyMs'].map((key) => [
+    key,
+    median(results.map((run) => run[key])),
+  ]),
 );
 console.log(`median of ${runs} (${framework}, ${root}): ${JSON.stringify(summary)}`);

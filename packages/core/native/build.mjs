@@ -34,7 +34,18 @@ const quiet = process.argv.includes('--quiet');
 const targets = [
   {
     out: join(buildDir, 'crac.node'),
-    sources: ['addon.c', 'napi.c', 'checkpoint.c', 'randomness.c', 'memory.c', 'fds.c', 'signals.c', 'xattr.c', 'listeners.c', 'criu_rpc.c'],
+    sources: [
+      'addon.c',
+      'napi.c',
+      'checkpoint.c',
+      'randomness.c',
+      'memory.c',
+      'fds.c',
+      'signals.c',
+      'xattr.c',
+      'listeners.c',
+      'criu_rpc.c',
+    ],
     // Hidden by default: the .so exports only the module init (NAPI_MODULE_EXPORT), so the
     // helpers shared between its files can never bind to a same-named symbol of node.
     flags: ['-shared', '-fPIC', '-fvisibility=hidden'],

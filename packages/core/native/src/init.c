@@ -2,7 +2,7 @@
  * crac-init - restore supervisor: stays the parent of a process restored by
  * CRIU, forwards signals to it and exits with its exit status.
  *
- *   crac-init [--pidns] [--handoff-fd N] --pidfile FILE -- <criu-path> restore -d [criu args...]
+ *   crac-init [--pidns] [--handoff-fd N] [--listen SPEC]... --pidfile FILE -- <criu-path> restore -d [criu args...]
  *
  * `criu restore` cannot do this itself: in the foreground it waits for the
  * restored tree but always exits 0 and blocks (never forwards) signals; with
@@ -34,6 +34,27 @@
  * restorer's environment on the descriptor it held on that file (see
  * PROTOCOL.md, "Restore handoff").
  *
+ * With --listen SPEC (repeatable; as systemd's socket activation): before CRIU runs, crac-init
+ * binds and listens on a TCP socket for the app, so that a client connecting while the restore
+ * runs waits in the backlog instead of being refused, and CRIU puts that socket in place of the
+ * descriptor the app held on the slot file (crac-init appends `--inherit-fd fd[K]:<slot>` to
+ * CRIU's arguments). SPEC is comma-separated key=value fields, `slot` last (its value is the rest
+ * of the argument):
+ *   host=ADDRESS      numeric IPv4 or IPv6 address the app listened on ("::" included)
+ *   port=N            the port it listened on (1-65535)
+ *   env=NAME          optional: the variable that names the port after a restore
+ *   was=VALUE         optional, with env: its value at the checkpoint (absent: it was unset)
+ *   slot=PATH         the slot file (absolute, as named at the dump: the manifest's `slot`)
+ * The port is N, unless env=NAME is given and crac-init's environment (the restoring one, the
+ * one it hands over) sets NAME to something other than VALUE: then NAME's value, which must be a
+ * decimal port number 1-65535 (else nothing is bound). The same rule as the app's server
+ * (packages/core/src/http/server-resource.ts); the caller passes env only for a server that
+ * follows the variable (its checkpoint port was VALUE's, or VALUE was unset). The socket gets
+ * SO_REUSEADDR (as Node's listeners) and a backlog of 511; crac-init closes its own descriptor
+ * once CRIU has exited (the app holds the socket then). When it cannot be bound (the port is
+ * taken...), nothing is said and nothing is passed to CRIU: the app listens itself and reports
+ * the failure in its own words. The app checks the socket's address before it uses it.
+ *
  * Then: fork+exec CRIU with the given argv (stdio and every other fd are
  * inherited unchanged: nothing is closed), wait for it, read the restored
  * root's pid from FILE (written by CRIU's --pidfile; the caller must pass the
@@ -61,7 +82,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -94,6 +118,26 @@ static const int forwarded[] = {
 static sigset_t orig_mask; /* mask to restore in exec'd children */
 static sigset_t wait_set;  /* forwarded signals + SIGCHLD, blocked */
 
+/* --listen: at most this many (one per server of the app). */
+#define MAX_LISTEN 64
+/* Node's default backlog; the app sets its own when it takes the socket over. */
+#define LISTEN_BACKLOG 511
+/* Where the bound sockets go: above the descriptors the restore uses (stdio, 3, the handoff). */
+#define LISTEN_FD_MIN 10
+
+/* The sockets bound for --listen: closed once CRIU is done (the app has its own then), so that
+ * nothing but the app keeps them listening (a server the app closes must refuse, not hang). */
+static int bound[MAX_LISTEN];
+static int nbound;
+
+static void close_listeners(void)
+{
+	for (int i = 0; i < nbound; i++)
+		close(bound[i]);
+	nbound = 0;
+}
+
+
 static void msg(const char *fmt, ...)
 {
 	char buf[512];
@@ -109,7 +153,7 @@ static void msg(const char *fmt, ...)
 
 static void usage(void)
 {
-	msg("usage: crac-init [--pidns] [--handoff-fd N] --pidfile FILE -- <criu-path> restore -d [criu args...]");
+	msg("usage: crac-init [--pidns] [--handoff-fd N] [--listen SPEC]... --pidfile FILE -- <criu-path> restore -d [criu args...]");
 	exit(EXIT_USAGE);
 }
 
@@ -254,6 +298,7 @@ static void supervise(char **criu_argv, const char *pidfile)
 			if (p == criu) {
 				criu_done = 1;
 				criu_status = st;
+				close_listeners();
 			} else if (root > 0) {
 				if (p == root)
 					exit_as(st);
@@ -371,6 +416,7 @@ static void enter_pidns(void)
 	}
 
 	close(alive[0]);
+	close_listeners(); /* pid 1 has them */
 	for (;;) {
 		int st;
 		pid_t p = waitpid(child, &st, WNOHANG);
@@ -420,8 +466,139 @@ static void write_handoff(int target)
 		close(fd);
 }
 
+struct listen_spec {
+	char *host, *env, *was, *slot;
+	int port;
+};
+
+/* Parses a --listen SPEC in place (see the header); 0 when well-formed. */
+static int parse_listen(char *spec, struct listen_spec *l)
+{
+	memset(l, 0, sizeof(*l));
+	char *p = spec;
+	while (p && *p) {
+		if (strncmp(p, "slot=", 5) == 0) {
+			l->slot = p + 5;
+			break;
+		}
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (strncmp(p, "host=", 5) == 0)
+			l->host = p + 5;
+		else if (strncmp(p, "port=", 5) == 0) {
+			char *end;
+			long n = strtol(p + 5, &end, 10);
+			if (*end || end == p + 5 || n < 1 || n > 65535)
+				return -1;
+			l->port = (int)n;
+		} else if (strncmp(p, "env=", 4) == 0)
+			l->env = p + 4;
+		else if (strncmp(p, "was=", 4) == 0)
+			l->was = p + 4;
+		else
+			return -1;
+		p = comma ? comma + 1 : NULL;
+	}
+	if (!l->host || !*l->host || !l->port || !l->slot || l->slot[0] != '/' || (l->was && !l->env) ||
+	    (l->env && !*l->env))
+		return -1;
+	return 0;
+}
+
+/* The port a --listen socket gets: the recorded one, or the variable's new value; 0: bind nothing. */
+static int listen_port(const struct listen_spec *l)
+{
+	const char *now = l->env ? getenv(l->env) : NULL;
+	if (!now || (l->was && strcmp(now, l->was) == 0))
+		return l->port;
+	/* decimal, surrounding blanks allowed (as Number() in the app); anything else is the app's to refuse */
+	while (*now == ' ' || *now == '\t')
+		now++;
+	char *end;
+	errno = 0;
+	long n = strtol(now, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (end == now || *end || errno || n < 1 || n > 65535)
+		return 0;
+	return (int)n;
+}
+
+/* Binds and listens as --listen says: the socket's descriptor (inherited by CRIU), or -1. */
+static int bind_listener(const struct listen_spec *l)
+{
+	union {
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} a;
+	socklen_t len;
+	int port = listen_port(l), family;
+	if (port == 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, l->host, &a.v4.sin_addr) == 1) {
+		family = AF_INET;
+		a.v4.sin_family = AF_INET;
+		a.v4.sin_port = htons((uint16_t)port);
+		len = sizeof(a.v4);
+	} else if (inet_pton(AF_INET6, l->host, &a.v6.sin6_addr) == 1) {
+		family = AF_INET6;
+		a.v6.sin6_family = AF_INET6;
+		a.v6.sin6_port = htons((uint16_t)port);
+		len = sizeof(a.v6);
+	} else {
+		return -1;
+	}
+	int fd = socket(family, SOCK_STREAM, 0), one = 1;
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 || bind(fd, (struct sockaddr *)&a, len) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0) {
+		close(fd);
+		return -1;
+	}
+	int high = fcntl(fd, F_DUPFD, LISTEN_FD_MIN);
+	close(fd);
+	return high;
+}
+
+/*
+ * CRIU's argv with `--inherit-fd fd[K]:<slot>` appended for each listener bound. The argv
+ * strings of the bound ones are allocated here and live as long as the process.
+ */
+static char **with_listeners(char **criu_argv, struct listen_spec *specs, int nspecs)
+{
+	int n = 0;
+	while (criu_argv[n])
+		n++;
+	char **out = calloc((size_t)n + 2 * (size_t)nspecs + 1, sizeof(*out));
+	if (!out) {
+		msg("out of memory");
+		exit(EXIT_RESTORE_FAILED);
+	}
+	memcpy(out, criu_argv, sizeof(*out) * (size_t)n);
+	for (int i = 0; i < nspecs; i++) {
+		int fd = bind_listener(&specs[i]);
+		if (fd < 0)
+			continue;
+		/* CRIU names inherited files by path without the leading slash */
+		char *arg;
+		if (asprintf(&arg, "fd[%d]:%s", fd, specs[i].slot + 1) < 0) {
+			msg("out of memory");
+			exit(EXIT_RESTORE_FAILED);
+		}
+		out[n++] = "--inherit-fd";
+		out[n++] = arg;
+		bound[nbound++] = fd;
+	}
+	return out;
+}
+
 int main(int argc, char **argv)
 {
+	struct listen_spec listens[MAX_LISTEN];
+	int nlistens = 0;
 	int pidns = 0;
 	int handoff_fd = -1;
 	const char *pidfile = NULL;
@@ -435,6 +612,10 @@ int main(int argc, char **argv)
 			if (*end || n < 3 || n > 1023)
 				usage();
 			handoff_fd = (int)n;
+		} else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+			if (nlistens == MAX_LISTEN || parse_listen(argv[++i], &listens[nlistens]) != 0)
+				usage();
+			nlistens++;
 		} else if (strcmp(argv[i], "--pidfile") == 0 && i + 1 < argc) {
 			pidfile = argv[++i];
 		} else if (strncmp(argv[i], "--pidfile=", 10) == 0) {
@@ -457,6 +638,9 @@ int main(int argc, char **argv)
 	}
 	if (handoff_fd >= 0)
 		write_handoff(handoff_fd);
+	/* After the handoff (it takes its fd number first); before CRIU: clients wait from now on. */
+	if (nlistens > 0)
+		criu_argv = with_listeners(criu_argv, listens, nlistens);
 	/* After the handoff, so that the app never sees it: CRIU's own cache directory when
 	 * unprivileged without $XDG_RUNTIME_DIR (kdat_dir.h). */
 	char kdat_env[96];
