@@ -52,7 +52,8 @@
  * follows the variable (its checkpoint port was VALUE's, or VALUE was unset). The socket gets
  * SO_REUSEADDR (as Node's listeners) and a backlog of 511; crac-init closes its own descriptor
  * once CRIU has exited (the app holds the socket then). When it cannot be bound (the port is
- * taken...), nothing is said and nothing is passed to CRIU: the app listens itself and reports
+ * taken...), nothing is said and CRIU gets /dev/null in the slot's place (it could not open
+ * the slot file by its dump-time name): the app finds no socket there, listens itself and reports
  * the failure in its own words. The app checks the socket's address before it uses it.
  *
  * Then: fork+exec CRIU with the given argv (stdio and every other fd are
@@ -564,7 +565,8 @@ static int bind_listener(const struct listen_spec *l)
 }
 
 /*
- * CRIU's argv with `--inherit-fd fd[K]:<slot>` appended for each listener bound. The argv
+ * CRIU's argv with `--inherit-fd fd[K]:<slot>` appended for each listener (its socket, or
+ * /dev/null when it could not be bound). The argv
  * strings of the bound ones are allocated here and live as long as the process.
  */
 static char **with_listeners(char **criu_argv, struct listen_spec *specs, int nspecs)
@@ -580,8 +582,18 @@ static char **with_listeners(char **criu_argv, struct listen_spec *specs, int ns
 	memcpy(out, criu_argv, sizeof(*out) * (size_t)n);
 	for (int i = 0; i < nspecs; i++) {
 		int fd = bind_listener(&specs[i]);
-		if (fd < 0)
-			continue;
+		if (fd < 0) {
+			/* /dev/null in the slot's place (CRIU could not open the slot file by the name it had
+			 * at the dump): the app finds no socket there and listens itself */
+			int null_fd = open("/dev/null", O_RDONLY);
+			fd = null_fd < 0 ? -1 : fcntl(null_fd, F_DUPFD, LISTEN_FD_MIN);
+			if (null_fd >= 0)
+				close(null_fd);
+			if (fd < 0) {
+				msg("cannot open /dev/null: %s", strerror(errno));
+				exit(EXIT_RESTORE_FAILED);
+			}
+		}
 		/* CRIU names inherited files by path without the leading slash */
 		char *arg;
 		if (asprintf(&arg, "fd[%d]:%s", fd, specs[i].slot + 1) < 0) {

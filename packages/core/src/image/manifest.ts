@@ -47,8 +47,13 @@ export interface StdioRecord {
   target: string;
 }
 
-/** The manifest format this version writes. Format 1 (no identities, no seal) is read, and refused as unsealed. */
-export const MANIFEST_FORMAT = 2;
+/**
+ * The manifest format this version writes. Format 3 adds `listeners`: their slot files must be
+ * replaced at restore (crac-init `--listen`), so an older restorer must refuse the image rather
+ * than fail in CRIU. Format 2 is read as well; format 1 (no identities, no seal) is read, and
+ * refused as unsealed.
+ */
+export const MANIFEST_FORMAT = 3;
 
 /** One sealed file of an image. */
 export interface SealedFile {
@@ -74,7 +79,7 @@ export interface ImageSeal {
 
 /** Everything a restorer must know before it hands the image to CRIU. */
 export interface Manifest {
-  format: 1 | 2;
+  format: 1 | 2 | 3;
   createdAt: string;
   /** The root process: `process.pid` in the app. */
   pid: number;
@@ -255,7 +260,7 @@ export function readManifestAt(dirFd: number, dir: string): ManifestFile {
 function parseManifest(text: string, path: string): Manifest {
   try {
     const manifest = JSON.parse(text) as Manifest;
-    if ((manifest.format !== 1 && manifest.format !== 2) || typeof manifest.pid !== 'number') throw new Error('unknown format');
+    if (![1, 2, 3].includes(manifest.format) || typeof manifest.pid !== 'number') throw new Error('unknown format');
     return manifest;
   } catch (cause) {
     throw new CracError(ErrorCode.IMAGE, `${path} is damaged: ${(cause as Error).message}`, { cause });
