@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNative } from '../engine/criu/native.js';
+import { ErrorCode } from '../errors.js';
 import { listenSlotFile } from '../image/layout.js';
 import type { ListenerRecord } from '../image/manifest.js';
 
@@ -46,14 +47,20 @@ function registry(): Set<HandedOver> {
  * Hands the listening socket `fd` over for the dump: a holder keeps it bound. The caller closes
  * its own descriptor next, and calls {@link takeBack} after the dump (or the rollback).
  * When no holder can be started (no native bridge, a failed fork), the socket is only recorded:
- * it closes with the caller's descriptor, and clients are refused until the server listens again.
+ * it closes with the caller's descriptor, and clients are refused until the server listens again
+ * (a `CRAC_ELISTEN` warning says so).
  */
 export function handOver(fd: number, address: ListenerAddress): HandedOver {
   let holder: string | undefined;
   try {
     holder = loadNative().holdListeners([fd]);
-  } catch {
+  } catch (error) {
     holder = undefined;
+    // said, not thrown: the checkpoint goes on as it did before listeners were held
+    process.emitWarning(
+      `@crac/core: the listening socket on ${address.host}:${address.port} cannot be held through the checkpoint (${(error as Error).message}): it is closed, and clients are refused until the server listens again`,
+      { code: ErrorCode.LISTEN },
+    );
   }
   const handed: HandedOver = { address, holder };
   registry().add(handed);

@@ -31,6 +31,7 @@ interface Run {
   /** What the inherited descriptor of each `--inherit-fd fd[K]:...` is, and the listeners seen then. */
   inherited: string[];
   listening: string;
+  listening6: string;
 }
 
 function runInit(listen: string[], env: Record<string, string> = {}): Run {
@@ -45,6 +46,7 @@ for arg in "$@"; do
   case "$arg" in fd\\[*) n=\${arg#fd[}; n=\${n%%]*}; readlink /proc/$$/fd/$n >> ${dir}/inherited;; esac
 done
 cat /proc/net/tcp > ${dir}/tcp
+cat /proc/net/tcp6 > ${dir}/tcp6
 exit 1
 `,
   );
@@ -64,6 +66,7 @@ exit 1
     criuArgs: read('args').split('\n').filter(Boolean),
     inherited: read('inherited').split('\n').filter(Boolean),
     listening: read('tcp'),
+    listening6: read('tcp6'),
   };
 }
 
@@ -86,6 +89,16 @@ describe('crac-init --listen', () => {
     expect(run.criuArgs[at + 1]).toMatch(/^fd\[\d+\]:images\/app\/crac-listen-0$/);
     expect(run.inherited).toEqual([expect.stringMatching(/^socket:\[\d+\]$/)]);
     expect(listensOn(run.listening, port)).toBe(true);
+  });
+
+  it('binds an IPv6 address (::1) as well', async () => {
+    const port = await freePort();
+    const run = runInit([`host=::1,port=${port},slot=/i/crac-listen-0`]);
+    expect(run.status, run.stderr).toBe(125);
+    expect(run.inherited).toEqual([expect.stringMatching(/^socket:\[\d+\]$/)]);
+    // /proc/net/tcp6: ::1 is 31 zeros and a 1 (as four little-endian words), state 0A (LISTEN)
+    const local = `${'0'.repeat(24)}01000000:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    expect(run.listening6.split('\n').some((line) => line.includes(` ${local} `) && line.trim().split(/\s+/)[3] === '0A')).toBe(true);
   });
 
   it('follows a changed port variable, and keeps the port when the variable is unchanged or not followed', async () => {
