@@ -19,7 +19,7 @@ import type { ListenerRecord } from '../image/manifest.js';
  * - the original (left running, or the dump failed) takes its socket back from the holder and
  *   listens on it again: the waiting clients are served;
  * - a restored copy finds on the slot's descriptor the socket its restorer bound first
- *   (crac-init `--listen`), and listens on it; or the empty file, and listens itself.
+ *   (crac restore, or crac-init `--listen`), and listens on it; or the empty file, and listens itself.
  */
 
 /** What the server handing a socket over says of it; the engine adds the slot. */

@@ -45,7 +45,7 @@ interface Released {
  * After a restore (or a rollback): listens again on the same address, or on the port the
  * restoring environment names (`PORT`). The original process listens on its own socket again
  * (the clients that waited are served); a restored copy on the socket its restorer bound first
- * (crac-init `--listen`), when that is the address it wants, else on a new one.
+ * (crac restore, or crac-init `--listen`), when that is the address it wants, else on a new one.
  */
 export class ServerResource implements Resource {
   readonly name: string;

@@ -34,7 +34,7 @@ export const HANDOFF_FILE = 'crac-handoff';
 /**
  * Empty files the dumped process holds open (read-only) through the dump, one per listening
  * socket its servers handed over (`crac-listen-0`, `crac-listen-1`...): a restorer that bound the
- * port first puts its listening socket in the descriptor's place (crac-init `--listen`), and the
+ * port first puts its listening socket in the descriptor's place (crac restore, or crac-init `--listen`), and the
  * restored server listens on it. Restored without that, the copy finds the empty file and listens
  * itself. See PROTOCOL.md, "Listening sockets".
  */

@@ -49,7 +49,7 @@ export interface StdioRecord {
 
 /**
  * The manifest format this version writes. Format 3 adds `listeners`: their slot files must be
- * replaced at restore (crac-init `--listen`), so an older restorer must refuse the image rather
+ * replaced at restore (crac restore, or crac-init `--listen`), so an older restorer must refuse the image rather
  * than fail in CRIU. Format 2 is read as well; format 1 (no identities, no seal) is read, and
  * refused as unsealed.
  */

@@ -75,7 +75,7 @@ function dumpHeld(
   let published = false;
   try {
     handoff = openHandoff(staged);
-    // the listening sockets the servers handed over: a restorer may bind them first (crac-init --listen)
+    // the listening sockets the servers handed over: a restorer may bind them first (crac restore, crac-init --listen)
     slots = openListenSlots(staged);
     const listeners = slots.records.length > 0 ? { listeners: slots.records } : {};
     writeManifest(
