@@ -9,7 +9,7 @@ import { assertContainerHost, podman, removeContainers, RUN_FLAGS } from '@crac/
 import { freePort } from '@crac/tools/ports';
 import { buildAppImage } from '@crac/tools/rootfs';
 import { type Service, startPostgres } from '@crac/tools/services';
-import { bakeWarmImage, IMAGE_PATHS, restoreFlags, writeRestoreSeccompProfile } from '@crac/tools/warm-image';
+import { bakeWarmImage, IMAGE_PATHS, restoreFlags, WARM_IMAGE_DIR, writeRestoreSeccompProfile } from '@crac/tools/warm-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, FIXTURES, ROOT, run, tempDir } from './helpers/harness.js';
 
@@ -144,6 +144,14 @@ describe('path 1: a warm image baked into an OCI image', () => {
         expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_ADMIN');
         expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_PTRACE');
       }
+      // the app's listener went through the bake (held, not closed) and is in the image: each
+      // restore above bound its own PORT before CRIU ran, and the copy listened on that socket
+      const read = `process.stdout.write(require('node:fs').readFileSync('${WARM_IMAGE_DIR}/crac-manifest.json', 'utf8'))`;
+      const manifest = JSON.parse((await podman(['run', '--rm', ...RUN_FLAGS, '--entrypoint', IMAGE_PATHS.node, from, '-e', read])).stdout);
+      expect(manifest).toMatchObject({
+        format: 3,
+        listeners: [{ port: expect.any(Number), portEnv: 'PORT', slot: expect.stringMatching(/\/crac-listen-0$/) }],
+      });
     },
     BUILD_TIMEOUT_MS,
   );

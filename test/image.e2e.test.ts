@@ -77,7 +77,7 @@ describe.each(NODES)('images made on $name', ({ bin: node }) => {
     expect(inspect.code, inspect.output).toBe(0);
     const [{ manifest, verification }] = inspect.events as [{ manifest: Required<Manifest>; verification: { ok: boolean } }];
     expect(verification).toMatchObject({ ok: true });
-    expect(manifest.format).toBe(2);
+    expect(manifest.format).toBe(3);
     expect(manifest.host.cpuFlags.length).toBeGreaterThan(0);
     expect(manifest.binaries).toContainEqual(expect.objectContaining({ role: 'node', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }));
     expect(manifest.binaries).toContainEqual(expect.objectContaining({ role: 'addon', path: expect.stringContaining('crac.node') }));

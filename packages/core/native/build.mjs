@@ -37,7 +37,18 @@ const quiet = process.argv.includes('--quiet');
 const targets = [
   {
     out: join(buildDir, 'crac.node'),
-    sources: ['addon.c', 'napi.c', 'checkpoint.c', 'randomness.c', 'memory.c', 'fds.c', 'signals.c', 'xattr.c', 'criu_rpc.c'],
+    sources: [
+      'addon.c',
+      'napi.c',
+      'checkpoint.c',
+      'randomness.c',
+      'memory.c',
+      'fds.c',
+      'signals.c',
+      'xattr.c',
+      'listeners.c',
+      'criu_rpc.c',
+    ],
     // Hidden by default: the .so exports only the module init (NAPI_MODULE_EXPORT), so the
     // helpers shared between its files can never bind to a same-named symbol of node.
     flags: ['-shared', '-fPIC', '-fvisibility=hidden'],
@@ -60,7 +71,7 @@ const targets = [
   },
   {
     out: join(buildDir, 'crac-init'),
-    sources: ['init.c', 'supervise.c'],
+    sources: ['init.c', 'supervise.c', 'listen_slots.c'],
     flags: [],
     libs: [],
     needsNodeHeaders: false,
@@ -72,6 +83,7 @@ const targets = [
       'relay.c',
       'report.c',
       'supervise.c',
+      'listen_slots.c',
       'criu_binary.c',
       'image_dir.c',
       'manifest.c',

@@ -20,6 +20,8 @@ NAPI_MODULE_INIT()
 		{ "caughtSignals", NULL, js_caught_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "releaseSignals", NULL, js_release_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "readXattr", NULL, js_read_xattr, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "holdListeners", NULL, js_hold_listeners, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "reclaimListeners", NULL, js_reclaim_listeners, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok)
 		return NULL;

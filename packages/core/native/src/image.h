@@ -28,6 +28,15 @@ struct stdio_record {
 	const char *target;
 };
 
+/* A TCP listening socket the app handed over for the dump (manifest.ts ListenerRecord, format 3). */
+struct listener_record {
+	const char *host;
+	int port;
+	const char *port_env;       /* NULL: the port never follows a variable */
+	const char *port_env_value; /* NULL: the variable was unset at the checkpoint */
+	const char *slot;           /* the slot file, absolute, as named at the dump */
+};
+
 struct binary_record {
 	const char *path;
 	const char *role; /* node addon preload library */
@@ -50,6 +59,8 @@ struct manifest {
 	const char *criu_path, *criu_version;
 	const char *images_dir;
 	const char *handoff; /* NULL when none */
+	struct listener_record *listeners;
+	size_t nlisteners;
 	struct stdio_record stdio[3];
 	size_t nstdio;
 	int has_host;

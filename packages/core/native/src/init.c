@@ -2,7 +2,7 @@
  * crac-init - restore supervisor: stays the parent of a process restored by
  * CRIU, forwards signals to it and exits with its exit status.
  *
- *   crac-init [--pidns] [--handoff-fd N] --pidfile FILE -- <criu-path> restore -d [criu args...]
+ *   crac-init [--pidns] [--handoff-fd N] [--listen SPEC]... --pidfile FILE -- <criu-path> restore -d [criu args...]
  *
  * `criu restore` cannot do this itself: in the foreground it waits for the
  * restored tree but always exits 0 and blocks (never forwards) signals; with
@@ -38,6 +38,29 @@
  * restorer's environment on the descriptor it held on that file (see
  * PROTOCOL.md, "Restore handoff").
  *
+ * With --listen SPEC (repeatable; as systemd's socket activation): before CRIU runs, crac-init
+ * binds and listens on a TCP socket for the app, so that a client connecting while the restore
+ * runs waits in the backlog instead of being refused, and CRIU puts that socket in place of the
+ * descriptor the app held on the slot file (crac-init appends `--inherit-fd fd[K]:<slot>` to
+ * CRIU's arguments; listen_slots.c, shared with crac-restore, which binds the manifest's
+ * `listeners` the same way). SPEC is comma-separated key=value fields, `slot` last (its value is
+ * the rest of the argument):
+ *   host=ADDRESS      numeric IPv4 or IPv6 address the app listened on ("::" included)
+ *   port=N            the port it listened on (1-65535)
+ *   env=NAME          optional: the variable that names the port after a restore
+ *   was=VALUE         optional, with env: its value at the checkpoint (absent: it was unset)
+ *   slot=PATH         the slot file (absolute, as named at the dump: the manifest's `slot`)
+ * The port is N, unless env=NAME is given and crac-init's environment (the restoring one, the
+ * one it hands over) sets NAME to something other than VALUE: then NAME's value, which must be a
+ * decimal port number 1-65535 (else nothing is bound). The same rule as the app's server
+ * (packages/core/src/http/server-resource.ts); the caller passes env only for a server that
+ * follows the variable (its checkpoint port was VALUE's, or VALUE was unset). The socket gets
+ * SO_REUSEADDR (as Node's listeners) and a backlog of 511; crac-init closes its own descriptor
+ * once CRIU has exited (the app holds the socket then). When it cannot be bound (the port is
+ * taken...), nothing is said and CRIU gets /dev/null in the slot's place (it could not open
+ * the slot file by its dump-time name): the app finds no socket there, listens itself and reports
+ * the failure in its own words. The app checks the socket's address before it uses it.
+ *
  * Then: fork+exec CRIU with the given argv (stdio and every other fd are
  * inherited unchanged: nothing is closed), wait for it, read the restored
  * root's pid from FILE (written by CRIU's --pidfile; the caller must pass the
@@ -64,11 +87,12 @@
 #include <unistd.h>
 
 #include "exit_codes.h"
+#include "listen_slots.h"
 #include "supervise.h"
 
 static void usage(void)
 {
-	supervise_msg("usage: crac-init [--pidns] [--handoff-fd N] --pidfile FILE -- <criu-path> restore -d [criu args...]");
+	supervise_msg("usage: crac-init [--pidns] [--handoff-fd N] [--listen SPEC]... --pidfile FILE -- <criu-path> restore -d [criu args...]");
 	exit(EXIT_USAGE);
 }
 
@@ -95,6 +119,8 @@ static void __attribute__((noreturn)) forward_to(pid_t child)
 
 int main(int argc, char **argv)
 {
+	struct listen_spec listens[LISTEN_SLOTS_MAX];
+	int nlistens = 0;
 	int pidns = 0;
 	int handoff_fd = -1;
 	const char *pidfile = NULL;
@@ -108,6 +134,10 @@ int main(int argc, char **argv)
 			if (*end || n < 3 || n > 1023)
 				usage();
 			handoff_fd = (int)n;
+		} else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+			if (nlistens == LISTEN_SLOTS_MAX || listen_spec_parse(argv[++i], &listens[nlistens]) != 0)
+				usage();
+			nlistens++;
 		} else if (strcmp(argv[i], "--pidfile") == 0 && i + 1 < argc) {
 			pidfile = argv[++i];
 		} else if (strncmp(argv[i], "--pidfile=", 10) == 0) {
@@ -124,6 +154,9 @@ int main(int argc, char **argv)
 	char **criu_argv = argv + i;
 
 	supervise_prepare(handoff_fd);
+	/* After the handoff (it takes its fd number first); before CRIU: clients wait from now on. */
+	if (nlistens > 0)
+		criu_argv = listen_slots_bind(criu_argv, listens, nlistens);
 	/* Our caller may die without a word (SIGKILL): taken as SUPERVISE_PARENT_DIED. Set before
 	 * the --pidns fork, so it stays with the process outside the namespace. */
 	pid_t caller = getppid();
@@ -133,8 +166,10 @@ int main(int argc, char **argv)
 		raise(SUPERVISE_PARENT_DIED);
 	if (pidns) {
 		pid_t child = supervise_fork(1, 1);
-		if (child > 0)
+		if (child > 0) {
+			listen_slots_close(); /* pid 1 has them */
 			forward_to(child);
+		}
 	} else if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
 		supervise_msg("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
 		exit(EXIT_RESTORE_FAILED);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "listen_slots.h"
 
 static const char *file_kind(mode_t mode)
 {
@@ -101,6 +102,37 @@ static void parse_fields(const struct json *root, struct manifest *m, struct fie
 	const struct json *handoff = json_get(root, "handoff");
 	if (handoff && handoff->type != JSON_NULL)
 		m->handoff = need_string(root, "handoff", "", f);
+	/* format 3: absent, or an array of records (their slots must be replaced at restore) */
+	const struct json *listeners = json_get(root, "listeners");
+	if (listeners && listeners->type != JSON_NULL) {
+		listeners = need(root, "listeners", JSON_ARRAY, f);
+		if (listeners)
+			m->listeners = calloc(listeners->count + 1, sizeof(*m->listeners));
+		for (const struct json *e = listeners ? listeners->first : NULL; e && m->listeners; e = e->next) {
+			struct listener_record *r = &m->listeners[m->nlisteners++];
+			r->host = need_string(e, "host", "listeners[].", f);
+			double port = need_number(e, "port", "listeners[].", f);
+			r->slot = need_string(e, "slot", "listeners[].", f);
+			const struct json *env = json_get(e, "portEnv"), *value = json_get(e, "portEnvValue");
+			if (env)
+				r->port_env = need_string(e, "portEnv", "listeners[].", f);
+			if (value)
+				r->port_env_value = need_string(e, "portEnvValue", "listeners[].", f);
+			if (f->why[0])
+				return;
+			if (port < 1 || port > 65535 || port != (double)(int)port)
+				snprintf(f->why, sizeof(f->why), "listeners[].port is not a port");
+			else if (!*r->host)
+				snprintf(f->why, sizeof(f->why), "listeners[].host is empty");
+			else if (r->slot[0] != '/')
+				snprintf(f->why, sizeof(f->why), "listeners[].slot is not an absolute path");
+			else if (m->nlisteners > LISTEN_SLOTS_MAX)
+				snprintf(f->why, sizeof(f->why), "more than %d listeners", LISTEN_SLOTS_MAX);
+			if (f->why[0])
+				return;
+			r->port = (int)port;
+		}
+	}
 	const struct json *stdio = need(root, "stdio", JSON_ARRAY, f);
 	for (const struct json *e = stdio ? stdio->first : NULL; e && m->nstdio < 3; e = e->next) {
 		struct stdio_record *r = &m->stdio[m->nstdio++];
@@ -156,7 +188,7 @@ static void parse_fields(const struct json *root, struct manifest *m, struct fie
 			}
 		}
 	}
-	if (!f->why[0] && ((ids && !m->ids) || (host && host->type == JSON_OBJECT && !m->cpu_flags) ||
+	if (!f->why[0] && ((ids && !m->ids) || (listeners && listeners->type == JSON_ARRAY && !m->listeners) || (host && host->type == JSON_OBJECT && !m->cpu_flags) ||
 			   (binaries && binaries->type == JSON_ARRAY && !m->binaries)))
 		snprintf(f->why, sizeof(f->why), "out of memory");
 }
@@ -224,7 +256,7 @@ int read_manifest_at(int dir_fd, const char *dir, struct manifest *m, struct sta
 	m->raw_len = length;
 	struct json *root = json_parse(m->text, length, &m->arena, why, sizeof(why));
 	double format = 0, pid = 0;
-	if (root && (!json_number(json_get(root, "format"), &format) || (format != 1 && format != 2) ||
+	if (root && (!json_number(json_get(root, "format"), &format) || (format != 1 && format != 2 && format != 3) ||
 		     !json_number(json_get(root, "pid"), &pid))) {
 		snprintf(why, sizeof(why), "unknown format");
 		root = NULL;
@@ -250,6 +282,7 @@ out:
 void free_manifest(struct manifest *m)
 {
 	free(m->ids);
+	free(m->listeners);
 	free(m->cpu_flags);
 	free(m->binaries);
 	free(m->files);

@@ -9,7 +9,8 @@
  * It opens the image directory once (O_DIRECTORY | O_NOFOLLOW) and checks it and its parents
  * (image_dir.c), reads the manifest through it (manifest.c), checks the host and binaries
  * (host_check.c) and every file against the seal (seal_verify.c), finds CRIU (criu_binary.c),
- * decides the pid namespace, then hands CRIU that same directory descriptor (fd 3) and
+ * decides the pid namespace, binds the app's listening sockets (the manifest's `listeners`,
+ * listen_slots.c), then hands CRIU that same directory descriptor (fd 3) and
  * supervises the restored app (supervise.c) from a child: pid 1 of a new pid namespace, or a
  * subreaper in a session of its own. This process forwards signals to it, says when the app
  * is restored (the "restore" phase, --json), and exits with the app's exit code: 125 when the
@@ -42,6 +43,7 @@
 #include "criu_binary.h"
 #include "exit_codes.h"
 #include "image.h"
+#include "listen_slots.h"
 #include "relay.h"
 #include "report.h"
 #include "supervise.h"
@@ -345,7 +347,8 @@ static const char *without_slash(const char *path)
  * criu restore's arguments (protocol/criu-restore.ts restorerArguments): detached (the supervisor
  * stays the parent), the app's stdio pointed at ours (`--inherit-fd` of each pipe, file or socket
  * it had; a terminal needs only --shell-job), the image directory it held during the dump
- * remapped to IMAGES_DIR_FD, its handoff file to HANDOFF_FD.
+ * remapped to IMAGES_DIR_FD, its handoff file to HANDOFF_FD. The listeners' slots are appended
+ * once their sockets are bound (listen_slots_bind).
  */
 static char **criu_arguments(const struct manifest *m, const char *criu, const char *work_dir, const char *pidfile, int unprivileged)
 {
@@ -623,7 +626,8 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	report_init(o.json);
 	supervise_prefix = "crac";
-	/* Only what is handed on purpose reaches CRIU (and the app): stdio, the image, the handoff. */
+	/* Only what is handed on purpose reaches CRIU (and the app): stdio, the image, the handoff,
+	 * the listening sockets. */
 	syscall(436 /* close_range */, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	struct crac_error error = { 0 };
@@ -690,6 +694,12 @@ int main(int argc, char **argv)
 	}
 	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", work_dir);
 	char **criu_argv = criu_arguments(m, criu.path, work_dir, pidfile, unprivileged);
+	struct listen_spec listen_specs[LISTEN_SLOTS_MAX];
+	for (size_t i = 0; i < m->nlisteners && i < LISTEN_SLOTS_MAX; i++) {
+		const struct listener_record *r = &m->listeners[i];
+		/* the manifest reader checked each record: this cannot fail */
+		listen_spec_of_record(r->host, r->port, r->port_env, r->port_env_value, r->slot, &listen_specs[i]);
+	}
 	if (!criu_argv || image_on_fd3(&image, &error) != 0) {
 		remove_work_dir(work_dir);
 		if (!criu_argv)
@@ -700,6 +710,11 @@ int main(int argc, char **argv)
 
 	/* The handoff goes on fd 4 before anything else can take it. */
 	supervise_prepare(m->handoff ? HANDOFF_FD : -1);
+	/* Then the app's ports, bound before CRIU runs: a client connecting from now on waits in the
+	 * backlog (PROTOCOL.md, "Listening sockets"). Only with a handoff, as restorerArguments():
+	 * the port rule reads the restoring environment, which only a handoff gives the app. */
+	if (m->handoff && m->nlisteners > 0)
+		criu_argv = listen_slots_bind(criu_argv, listen_specs, (int)m->nlisteners);
 	int restored_pipe[2];
 	int piped = pipe2(restored_pipe, O_CLOEXEC) == 0;
 	for (size_t i = 0; piped && i < nrelays; i++)
@@ -726,6 +741,7 @@ int main(int argc, char **argv)
 	close(IMAGES_DIR_FD);
 	if (m->handoff)
 		close(HANDOFF_FD);
+	listen_slots_close(); /* the supervisor has them, and closes them once CRIU is done */
 	close_image(&image);
 
 	int signals = signalfd(-1, &supervise_wait_set, SFD_CLOEXEC);

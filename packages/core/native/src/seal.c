@@ -34,6 +34,8 @@
 
 #define SEAL_CONFIG_FILE "crac-seal.conf"
 #define HANDOFF_FILE "crac-handoff"
+/* layout.ts LISTEN_SLOT_PREFIX: crac-listen-<index>, one per listening socket handed over */
+#define LISTEN_SLOT_PREFIX "crac-listen-"
 
 static const char *const UNSEALED[] = { MANIFEST_FILE, "dump.log", RESTORE_LOG, "stats-dump", "stats-restore" };
 
@@ -53,6 +55,13 @@ static int dump_file(const char *name)
 		return 1;
 	if (n > 4 && strcmp(name + n - 4, ".img") == 0)
 		return 1;
+	size_t slot = strlen(LISTEN_SLOT_PREFIX);
+	if (n > slot && strncmp(name, LISTEN_SLOT_PREFIX, slot) == 0) {
+		for (size_t i = slot; i < n; i++)
+			if (name[i] < '0' || name[i] > '9')
+				return 0;
+		return 1;
+	}
 	/* crac-manifest.json.<digits>.tmp */
 	size_t prefix = strlen(MANIFEST_FILE) + 1;
 	if (n > prefix + 4 && strncmp(name, MANIFEST_FILE ".", prefix) == 0 && strcmp(name + n - 4, ".tmp") == 0) {

@@ -42,6 +42,7 @@
 
 #include "exit_codes.h"
 #include "kdat_dir.h"
+#include "listen_slots.h"
 
 const char *supervise_prefix = "crac-init";
 
@@ -344,6 +345,9 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 			if (p == criu) {
 				criu_done = 1;
 				criu_status = st;
+				/* the app holds the listening sockets bound for it now (or the restore failed):
+				 * nothing else may keep them listening (a server the app closes must refuse) */
+				listen_slots_close();
 			} else if (root > 0) {
 				if (p == root)
 					exit_as(st);

@@ -141,7 +141,7 @@ export async function checkpointRestore(options: CheckpointOptions = {}): Promis
     const held = new StopSignalInterceptor();
     stopSignals = held;
     const leaveRunning = options.leaveRunning ?? false;
-    return await cycleScope.run({ hookTimeoutMs, leaveRunning }, () =>
+    return await cycleScope.run({ hookTimeoutMs, leaveRunning, holdListeners: engine.holdsListeners === true }, () =>
       runCycle(engine, { ...options, audit: auditMode }, policyFor, state.context, held),
     );
   } finally {

@@ -11,6 +11,8 @@ export interface CycleScope {
   readonly hook?: string;
   /** Whether the checkpoint leaves the process running. */
   readonly leaveRunning?: boolean;
+  /** Whether servers hand their listening sockets to a holder instead of closing them (`Engine.holdsListeners`). */
+  readonly holdListeners?: boolean;
   /** Set once the engine is done, for the afterRestore hooks: what happened to the process. */
   outcome?: EngineOutcome;
 }

@@ -42,6 +42,12 @@ export interface EngineRequest {
 export interface Engine {
   /** Short name, shown in results and diagnostics. */
   readonly name: string;
+  /**
+   * The engine saves the process without its listening sockets, and the servers keep them bound
+   * meanwhile (handed to a holder outside the image, see `handover/listeners.ts`) instead of
+   * closing them: clients wait in the backlog rather than being refused. Absent: closed.
+   */
+  readonly holdsListeners?: boolean;
   /** Save the process; resolve once it runs again (restored, left running or simulated). */
   checkpoint(request: EngineRequest): Promise<EngineResult>;
 }

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkpointRestore } from '../cycle/checkpoint-restore.js';
 import { Context } from '../context.js';
+import type { Engine } from '../engine/engine.js';
 import { createSimulateEngine } from '../engine/simulate.js';
 import { CheckpointError, RestoreError } from '../errors.js';
 import { serverResource } from './server-resource.js';
@@ -76,6 +77,89 @@ function withEnv(name: string, value: string | undefined): void {
     if (saved === undefined) delete process.env[name];
     else process.env[name] = saved;
   });
+}
+
+/**
+ * An engine that, like criu, has servers hand their listening sockets over instead of closing
+ * them; `during` runs where the dump would, and it reports `outcome`.
+ */
+function holdingEngine(during: () => Promise<void>, outcome: 'checkpointed' | 'restored' = 'checkpointed'): Engine {
+  return {
+    name: 'holding',
+    holdsListeners: true,
+    checkpoint: async () => {
+      await during();
+      return { outcome };
+    },
+  };
+}
+
+describe('serverResource with an engine that holds listeners (as criu)', () => {
+  it('keeps the port bound through the checkpoint: a client connecting meanwhile waits and is answered, on the same socket', async () => {
+    const { server, port } = await startServer();
+    const context = new Context();
+    serverResource(server, { context });
+    let waited: Promise<Answer> | undefined;
+    const result = await checkpointRestore({
+      context,
+      audit: 'off',
+      engine: holdingEngine(async () => {
+        // the app holds no listener now, yet the port is bound: the connection waits in the backlog
+        expect(server.listening).toBe(false);
+        expect(heldInodes(port)).toHaveLength(1);
+        waited = request(port, '/waited');
+        await sleep(100);
+      }),
+    });
+    expect(result.outcome).toBe('checkpointed');
+    expect(await waited).toMatchObject({ status: 200, body: 'done /waited' });
+    expect(server.listening).toBe(true);
+    expect((server.address() as AddressInfo).port).toBe(port);
+    expect(await request(port, '/again')).toMatchObject({ status: 200 });
+  });
+
+  it('gives the socket back after a failed checkpoint too', async () => {
+    const { server, port } = await startServer();
+    const context = new Context();
+    serverResource(server, { context });
+    let waited: Promise<Answer> | undefined;
+    const engine = holdingEngine(async () => {
+      waited = request(port, '/waited');
+      await sleep(50);
+      throw new Error('the dump failed');
+    });
+    await expect(checkpointRestore({ context, engine, audit: 'off' })).rejects.toBeInstanceOf(CheckpointError);
+    expect(await waited).toMatchObject({ status: 200, body: 'done /waited' });
+    expect((server.address() as AddressInfo).port).toBe(port);
+  });
+
+  it("leaves the original's socket alone in a restored copy: the copy listens on the port the restoring environment names", async () => {
+    const { server, port } = await startServer();
+    const context = new Context();
+    withEnv('PORT', String(port));
+    serverResource(server, { context });
+    const other = await freePort();
+    await checkpointRestore({
+      context,
+      audit: 'off',
+      engine: holdingEngine(async () => {
+        process.env.PORT = String(other);
+      }, 'restored'),
+    });
+    expect((server.address() as AddressInfo).port).toBe(other);
+    // the original's socket is still held for the original (here: this process, until it exits)
+    expect(heldInodes(port)).toHaveLength(1);
+  });
+});
+
+/** Inodes of the sockets listening on 127.0.0.1:`port` (/proc/net/tcp, state 0A). */
+function heldInodes(port: number): string[] {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1] === local && fields[3] === '0A')
+    .map((fields) => fields[9] ?? '');
 }
 
 describe('serverResource', () => {

@@ -1,9 +1,12 @@
+import { closeSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cycleScope } from '../cycle/scope.js';
 import { CracError, ErrorCode } from '../errors.js';
 import { getGlobalContext } from '../global-context.js';
+import { type HandedOver, handOver, takeBack } from '../handover/listeners.js';
 import { Priority, type Resource, type Unregister } from '../types.js';
 import type { DrainTimeoutAction, HttpServerLike, ListenAddress, ServerResourceOptions } from './types.js';
 
@@ -25,6 +28,8 @@ type Registered = HttpServerLike & { [RESOURCE]?: ServerResource };
 interface Released {
   readonly address: ListenAddress;
   readonly portEnvValue: string | undefined;
+  /** Its TCP listening socket, handed to a holder for the dump (an engine that holds listeners). */
+  readonly handedOver?: HandedOver;
 }
 
 /**
@@ -34,9 +39,13 @@ interface Released {
  * Before a checkpoint: stops accepting connections; requests in flight finish, and their
  * responses (and those of requests that still arrive on open connections) carry
  * `Connection: close`; idle keep-alive connections are closed; after `drainTimeoutMs` the
- * rest are closed (or the checkpoint is refused); the listener is closed.
+ * rest are closed (or the checkpoint is refused). With the criu engine a TCP listening socket
+ * stays bound meanwhile, held outside the image (`handover/listeners.ts`): new clients wait in
+ * the backlog instead of being refused. Otherwise the listener is closed.
  * After a restore (or a rollback): listens again on the same address, or on the port the
- * restoring environment names (`PORT`).
+ * restoring environment names (`PORT`). The original process listens on its own socket again
+ * (the clients that waited are served); a restored copy on the socket its restorer bound first
+ * (crac restore, or crac-init `--listen`), when that is the address it wants, else on a new one.
  */
 export class ServerResource implements Resource {
   readonly name: string;
@@ -86,7 +95,8 @@ export class ServerResource implements Resource {
     // Not listening: nothing to let go of (or a previous restore could not listen: still released, tried again after this one).
     if (!server.listening) return;
     const address = toListenAddress(server.address());
-    this.#released = { address, portEnvValue: this.#portEnv ? process.env[this.#portEnv] : undefined };
+    const portEnvValue = this.#portEnv ? process.env[this.#portEnv] : undefined;
+    this.#released = { address, portEnvValue, ...this.#handOver(address, portEnvValue) };
     this.#draining = true;
     for (const response of this.#responses) markLast(response);
     // Stops accepting. Not http's close(): it also closes the connections that were just
@@ -118,18 +128,60 @@ export class ServerResource implements Resource {
     this.#draining = false;
     const released = this.#released;
     if (released === undefined) return;
+    // the original: its own socket, still bound; a copy: the one its restorer bound, if any
+    const fd = released.handedOver ? takeBack(released.handedOver, cycleScope.getStore()?.outcome === 'restored') : undefined;
     if (this.server.listening) {
       // someone else reopened it
+      if (fd !== undefined) closeSync(fd);
       this.#released = undefined;
       return;
     }
-    const target = this.#target(released);
+    let target: ListenAddress;
+    try {
+      target = this.#target(released);
+    } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      throw error;
+    }
+    if (fd !== undefined && (await this.#listenOn(fd, target))) {
+      this.#released = undefined;
+      return;
+    }
     try {
       await listen(this.server, target);
     } catch (cause) {
       throw new CracError(ErrorCode.LISTEN, this.#listenFailure(target, cause), { cause });
     }
     this.#released = undefined;
+  }
+
+  /**
+   * Hands the TCP listening socket to a holder that keeps it bound through the dump, when the
+   * cycle's engine holds listeners (the criu engine).
+   */
+  #handOver(address: ListenAddress, portEnvValue: string | undefined): { handedOver?: HandedOver } {
+    if (!cycleScope.getStore()?.holdListeners || 'path' in address) return {};
+    const fd = (this.server as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return {};
+    const rule = this.#portEnv ? { portEnv: this.#portEnv, ...(portEnvValue === undefined ? {} : { portEnvValue }) } : {};
+    return { handedOver: handOver(fd, { host: address.host, port: address.port, ...rule }) };
+  }
+
+  /**
+   * Listens on the listening socket `fd` (taken back, or bound by the restorer): true when the
+   * server then listens on `target`; else the socket is closed, and false (listen anew).
+   */
+  async #listenOn(fd: number, target: ListenAddress): Promise<boolean> {
+    try {
+      await listen(this.server, { fd });
+    } catch {
+      // not closed here: Node may have closed it with its handle, and the number be reused since
+      return false;
+    }
+    const now = this.server.address();
+    if ('port' in target && typeof now === 'object' && now?.address === target.host && now.port === target.port) return true;
+    await new Promise((resolve) => NetServer.prototype.close.call(this.server as unknown as NetServer, resolve));
+    return false;
   }
 
   /** Removes the resource from its context; the server is left as it is. Calling it twice is harmless. */
@@ -280,7 +332,7 @@ function markLast(response: ServerResponse): void {
   if (!response.headersSent) response.setHeader('Connection', 'close');
 }
 
-function listen(server: HttpServerLike, target: ListenAddress): Promise<void> {
+function listen(server: HttpServerLike, target: ListenAddress | { fd: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => {
       server.off('listening', onListening);
@@ -291,7 +343,7 @@ function listen(server: HttpServerLike, target: ListenAddress): Promise<void> {
       resolve();
     };
     server.once('error', onError).once('listening', onListening);
-    server.listen('path' in target ? { path: target.path } : { host: target.host, port: target.port });
+    server.listen('fd' in target ? { fd: target.fd } : 'path' in target ? { path: target.path } : { host: target.host, port: target.port });
   });
 }
 

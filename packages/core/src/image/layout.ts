@@ -31,6 +31,20 @@ export const UNSEALED_FILES: ReadonlySet<string> = new Set([MANIFEST_FILE, DUMP_
  */
 export const HANDOFF_FILE = 'crac-handoff';
 
+/**
+ * Empty files the dumped process holds open (read-only) through the dump, one per listening
+ * socket its servers handed over (`crac-listen-0`, `crac-listen-1`...): a restorer that bound the
+ * port first puts its listening socket in the descriptor's place (crac restore, or crac-init `--listen`), and the
+ * restored server listens on it. Restored without that, the copy finds the empty file and listens
+ * itself. See PROTOCOL.md, "Listening sockets".
+ */
+export const LISTEN_SLOT_PREFIX = 'crac-listen-';
+
+/** The name of the `index`th listen slot. */
+export function listenSlotFile(index: number): string {
+  return `${LISTEN_SLOT_PREFIX}${index}`;
+}
+
 /** CRIU cannot start a restore without these (and may crash instead of saying so). */
 export const REQUIRED_CRIU_FILES = ['inventory.img', 'pstree.img'] as const;
 
@@ -40,6 +54,7 @@ export function isDumpFile(name: string): boolean {
     name === MANIFEST_FILE ||
     UNSEALED_FILES.has(name) ||
     name === HANDOFF_FILE ||
+    /^crac-listen-\d+$/.test(name) ||
     name === SEAL_CONFIG_FILE ||
     /\.img$|^crac-manifest\.json\.\d+\.tmp$/.test(name)
   );

@@ -23,6 +23,23 @@ import { MANIFEST_FILE } from './layout.js';
 export { MANIFEST_FILE };
 
 /** What one of the standard fds was at checkpoint time: the restorer maps it to its own. */
+/**
+ * A TCP listening socket of the app, handed over for the dump (PROTOCOL.md, "Listening sockets").
+ * After a restore the server listens on `host` and on `port`, unless `portEnv` is set and the
+ * restoring environment gives that variable a value other than `portEnvValue` (absent: it was
+ * unset at the checkpoint): then on that port.
+ */
+export interface ListenerRecord {
+  host: string;
+  port: number;
+  /** The variable that names the port after a restore; absent when the port never follows one. */
+  portEnv?: string;
+  /** Its value at the checkpoint; absent when it was unset. */
+  portEnvValue?: string;
+  /** The slot file (absolute, as named at the dump) the process held open through the dump. */
+  slot: string;
+}
+
 export interface StdioRecord {
   fd: 0 | 1 | 2;
   kind: 'tty' | 'pipe' | 'file' | 'socket' | 'null' | 'closed' | 'other';
@@ -30,8 +47,13 @@ export interface StdioRecord {
   target: string;
 }
 
-/** The manifest format this version writes. Format 1 (no identities, no seal) is read, and refused as unsealed. */
-export const MANIFEST_FORMAT = 2;
+/**
+ * The manifest format this version writes. Format 3 adds `listeners`: their slot files must be
+ * replaced at restore (crac restore, or crac-init `--listen`), so an older restorer must refuse the image rather
+ * than fail in CRIU. Format 2 is read as well; format 1 (no identities, no seal) is read, and
+ * refused as unsealed.
+ */
+export const MANIFEST_FORMAT = 3;
 
 /** One sealed file of an image. */
 export interface SealedFile {
@@ -57,7 +79,7 @@ export interface ImageSeal {
 
 /** Everything a restorer must know before it hands the image to CRIU. */
 export interface Manifest {
-  format: 1 | 2;
+  format: 1 | 2 | 3;
   createdAt: string;
   /** The root process: `process.pid` in the app. */
   pid: number;
@@ -77,6 +99,12 @@ export interface Manifest {
   imagesDir: string;
   /** The handoff file the process held open through the dump (absolute), if it did: see `HANDOFF_FILE`. */
   handoff?: string;
+  /**
+   * The TCP listening sockets the app's servers handed over for the dump (see
+   * `handover/listeners.ts`): where each listened, the rule for its port after a restore, and the
+   * slot file whose descriptor a restorer may replace with a socket it bound first.
+   */
+  listeners?: ListenerRecord[];
   stdio: StdioRecord[];
   /** The host that made the image (format 2). */
   host?: HostRecord;
@@ -138,6 +166,8 @@ export interface DumpRecord {
   checkpointId: string;
   /** The handoff file the process holds open through the dump. */
   handoff: string;
+  /** The listening sockets handed over for the dump, with their slot files. */
+  listeners?: ListenerRecord[];
 }
 
 /** The manifest of this process, taken just before the dump. */
@@ -227,10 +257,40 @@ export function readManifestAt(dirFd: number, dir: string): ManifestFile {
   }
 }
 
+/** At most this many listeners a manifest (native/src/listen_slots.h LISTEN_SLOTS_MAX). */
+const MAX_LISTENERS = 64;
+
+/**
+ * A manifest's `listeners` as a restorer can use them, checked as the native reader checks them
+ * (native/src/manifest.c, same order and words): their slots are replaced at restore.
+ * @throws Error naming the first field that is not.
+ */
+function assertListeners(listeners: unknown): void {
+  if (listeners === undefined || listeners === null) return;
+  if (!Array.isArray(listeners)) throw new Error('listeners is not an array');
+  for (const [index, record] of (listeners as Record<string, unknown>[]).entries()) {
+    const field = (key: string, type: 'string' | 'number', optional = false) => {
+      const value = record?.[key];
+      if ((value !== undefined || !optional) && typeof value !== type) throw new Error(`listeners[].${key} is not a ${type}`);
+    };
+    field('host', 'string');
+    field('port', 'number');
+    field('slot', 'string');
+    field('portEnv', 'string', true);
+    field('portEnvValue', 'string', true);
+    const { host, port, slot } = record as unknown as ListenerRecord;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('listeners[].port is not a port');
+    if (host === '') throw new Error('listeners[].host is empty');
+    if (!slot.startsWith('/')) throw new Error('listeners[].slot is not an absolute path');
+    if (index >= MAX_LISTENERS) throw new Error(`more than ${MAX_LISTENERS} listeners`);
+  }
+}
+
 function parseManifest(text: string, path: string): Manifest {
   try {
     const manifest = JSON.parse(text) as Manifest;
-    if ((manifest.format !== 1 && manifest.format !== 2) || typeof manifest.pid !== 'number') throw new Error('unknown format');
+    if (![1, 2, 3].includes(manifest.format) || typeof manifest.pid !== 'number') throw new Error('unknown format');
+    assertListeners((manifest as { listeners?: unknown }).listeners);
     return manifest;
   } catch (cause) {
     throw new CracError(ErrorCode.IMAGE, `${path} is damaged: ${(cause as Error).message}`, { cause });

@@ -3,12 +3,13 @@
 // refusals. What keeps the two implementations in step.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findNativeProgram, nativeBuildCommand } from '../protocol/programs.js';
 import { MANIFEST_FILE } from './layout.js';
-import { type Manifest, readManifest } from './manifest.js';
+import { type ListenerRecord, type Manifest, readManifest } from './manifest.js';
 import { sealImage, verifySeal } from './seal.js';
 import { writeTestImage } from './test-image.js';
 
@@ -28,13 +29,19 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(outside, { recursive: true, force: true }));
 
-/** A fresh unsealed test image in `outside/<name>` (0700). */
-function unsealed(name: string): string {
+/** A fresh unsealed test image in `outside/<name>` (0700); with `listeners`, of format 3. */
+function unsealed(name: string, listeners?: Omit<ListenerRecord, 'slot'>[]): string {
   const dir = join(outside, name);
   execFileSync('mkdir', ['-m', '700', dir]);
-  writeTestImage(dir);
+  writeTestImage(dir, listeners);
   return dir;
 }
+
+/** Two listeners: one that follows PORT (3000 at the checkpoint), one on a fixed port of every address. */
+const LISTENERS: Omit<ListenerRecord, 'slot'>[] = [
+  { host: '127.0.0.1', port: 3000, portEnv: 'PORT', portEnvValue: '3000' },
+  { host: '::', port: 8443 },
+];
 
 type Inspection = {
   manifest?: Manifest;
@@ -95,6 +102,72 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     expect(spawnSync(sealer, [], { env: { CRTOOLS_SCRIPT_ACTION: 'pre-dump' } }).status).toBe(0);
   });
 
+  it('a format 3 image (listeners): crac-seal seals the slot files and replaces an image holding them; both readers read the same listeners', async () => {
+    const target = join(outside, 'image');
+    for (const round of [1, 2]) {
+      const staging = unsealed(`.image.crac-staging.${round}.0`, LISTENERS);
+      expect(nativeSeal(staging, target)).toEqual({ code: 0, stderr: '' });
+    }
+    const sealed = readManifest(target);
+    expect(sealed.format).toBe(3);
+    expect(Object.keys(sealed.seal?.files ?? {})).toEqual(['crac-handoff', 'crac-listen-0', 'crac-listen-1', 'pages-1.img', 'pstree.img']);
+    expect(sealed.listeners).toEqual([
+      { ...LISTENERS[0], slot: join(outside, '.image.crac-staging.2.0', 'crac-listen-0') },
+      { ...LISTENERS[1], slot: join(outside, '.image.crac-staging.2.0', 'crac-listen-1') },
+    ]);
+    await expect(verifySeal(target, sealed, { mode: 'full' })).resolves.toMatchObject({ files: 5, hashed: 5 });
+    const { code, report } = inspect(target);
+    expect(code).toBe(0);
+    expect(report.manifest).toEqual(sealed);
+    expect(report.verification).toMatchObject({ ok: true, seal: { files: 5, hashed: 5 } });
+  });
+
+  it('the native and the TypeScript manifest readers refuse the same formats and listeners, in the same words', () => {
+    /** The reason each reader gives for the manifest `edit` makes of a format 3 one (undefined: read). */
+    const reasons = (edit: (manifest: Record<string, unknown>) => void) => {
+      const dir = unsealed(`image-${Math.random().toString(16).slice(2)}`, LISTENERS);
+      const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as Record<string, unknown>;
+      edit(manifest);
+      writeFileSync(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2), { mode: 0o600 });
+      let ts: string | undefined;
+      try {
+        readManifest(dir);
+      } catch (error) {
+        ts = (error as Error).message.split(' is damaged: ')[1];
+      }
+      const { report } = inspect(dir);
+      const native = report.error?.message.split(' is damaged: ')[1];
+      return { ts, native };
+    };
+    const listener = (change: Record<string, unknown>) => (m: Record<string, unknown>) => {
+      m.listeners = [{ ...(m.listeners as object[])[0], ...change }];
+    };
+    const refusals: [string, (m: Record<string, unknown>) => void, string | undefined][] = [
+      ['as written', () => {}, undefined],
+      ['format 2 with listeners', (m) => Object.assign(m, { format: 2 }), undefined],
+      ['no listeners', (m) => Object.assign(m, { listeners: undefined }), undefined],
+      ['format 4', (m) => Object.assign(m, { format: 4 }), 'unknown format'],
+      ['format 0', (m) => Object.assign(m, { format: 0 }), 'unknown format'],
+      ['listeners an object', (m) => Object.assign(m, { listeners: {} }), 'listeners is not an array'],
+      ['no host', listener({ host: undefined }), 'listeners[].host is not a string'],
+      ['a port as text', listener({ port: '3000' }), 'listeners[].port is not a number'],
+      ['no slot', listener({ slot: undefined }), 'listeners[].slot is not a string'],
+      ['portEnv a number', listener({ portEnv: 1 }), 'listeners[].portEnv is not a string'],
+      ['portEnvValue null', listener({ portEnvValue: null }), 'listeners[].portEnvValue is not a string'],
+      ['port 0', listener({ port: 0 }), 'listeners[].port is not a port'],
+      ['port 65536', listener({ port: 65536 }), 'listeners[].port is not a port'],
+      ['port 80.5', listener({ port: 80.5 }), 'listeners[].port is not a port'],
+      ['an empty host', listener({ host: '' }), 'listeners[].host is empty'],
+      ['a relative slot', listener({ slot: 'crac-listen-0' }), 'listeners[].slot is not an absolute path'],
+      [
+        '65 listeners',
+        (m) => Object.assign(m, { listeners: Array.from({ length: 65 }, () => (m.listeners as object[])[0]) }),
+        'more than 64 listeners',
+      ],
+    ];
+    for (const [name, edit, reason] of refusals) expect(reasons(edit), name).toEqual({ ts: reason, native: reason });
+  });
+
   it('crac-restore --inspect verifies an image sealImage() sealed, hashing every file', () => {
     const dir = unsealed('image');
     sealImage(dir);
@@ -153,6 +226,32 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
   });
 });
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer()
+      .once('error', () => resolve(false))
+      .listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/** Whether /proc/net/tcp shows a listener on 127.0.0.1:`port`. */
+function listensOn(tcp: string, port: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return tcp.split('\n').some((line) => {
+    const fields = line.trim().split(/\s+/);
+    return fields[1] === local && fields[3] === '0A';
+  });
+}
+
 /**
  * A stand-in for CRIU's command line only (`--version`, `restore ... -W DIR --pidfile FILE`):
  * the restore it fakes starts `app` detached, writes its pid where CRIU would, and exits as
@@ -187,6 +286,59 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('crac-r
       timeout: 20_000,
     });
   }
+
+  it("binds the manifest's listeners before CRIU runs and puts each socket in its slot's place (/dev/null when it cannot)", async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    try {
+      const taken = (squatter.address() as AddressInfo).port;
+      const [port, moved] = [await freePort(), await freePort()];
+      const dir = join(outside, 'image');
+      execFileSync('mkdir', ['-m', '700', dir]);
+      writeTestImage(dir, [
+        { host: '127.0.0.1', port, portEnv: 'PORT', portEnvValue: String(port) },
+        { host: '127.0.0.1', port: taken },
+      ]);
+      writeFileSync(join(dir, 'inventory.img'), 'inventory', { mode: 0o600 });
+      sealImage(dir);
+      // the stand-in records its arguments, what each inherited descriptor is, and the listeners then; then fails
+      const criu = join(outside, 'recording-criu');
+      writeFileSync(
+        criu,
+        `#!/bin/sh
+[ "$1" = --version ] && { echo "Version: 4.2.1"; exit 0; }
+printf '%s\n' "$@" > ${outside}/args
+for arg in "$@"; do
+  case "$arg" in fd\\[*) n=\${arg#fd[}; n=\${n%%]*}; echo "\${arg#*:} $(readlink /proc/$$/fd/$n)" >> ${outside}/inherited;; esac
+done
+cat /proc/net/tcp > ${outside}/tcp
+exit 1
+`,
+        { mode: 0o755 },
+      );
+      const run = spawnSync(restorer, ['--pid-namespace', 'never', dir], {
+        encoding: 'utf8',
+        env: { ...process.env, CRAC_CRIU_PATH: criu, PORT: String(moved) },
+        timeout: 20_000,
+      });
+      expect(run.status, run.stderr).toBe(125);
+      const inherited = readFileSync(join(outside, 'inherited'), 'utf8').trim().split('\n');
+      const slot = (index: number) => join(dir, `crac-listen-${index}`).slice(1);
+      expect(inherited.filter((line) => line.includes('crac-listen-'))).toEqual([
+        expect.stringMatching(new RegExp(`^${slot(0)} socket:\\[\\d+\\]$`)),
+        `${slot(1)} /dev/null`,
+      ]);
+      expect(inherited).toContain(`${join(dir, 'crac-handoff').slice(1)} /memfd:crac-handoff (deleted)`);
+      const tcp = readFileSync(join(outside, 'tcp'), 'utf8');
+      // PORT changed since the checkpoint, and the server followed it: the new port
+      expect(listensOn(tcp, moved)).toBe(true);
+      expect(listensOn(tcp, port)).toBe(false);
+      // nothing of ours keeps it bound once the restore is over
+      await expect(canListen(moved)).resolves.toBe(true);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
 
   it("reports the restore, then exits with the app's exit code", () => {
     const run = restore(fakeCriu('sh -c "exit 7"'), ['--json']);

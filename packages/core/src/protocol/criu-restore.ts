@@ -1,6 +1,6 @@
 import { CracError, ErrorCode } from '../errors.js';
 import { IMAGES_DIR_FD, RESTORE_LOG } from '../image/layout.js';
-import type { Manifest } from '../image/manifest.js';
+import type { ListenerRecord, Manifest } from '../image/manifest.js';
 
 /**
  * The descriptor on which crac-init puts the restore handoff (`--handoff-fd`), and which CRIU
@@ -41,7 +41,7 @@ export interface RestoreInvocation {
 
 /**
  * The arguments of `crac-init` that restore an image: crac-init's own (pid namespace, the pid
- * file, the handoff of the environment), then `criu restore`'s: detached (crac-init stays the
+ * file, the handoff of the environment, the app's listening sockets bound first), then `criu restore`'s: detached (crac-init stays the
  * parent), the app's stdio pointed at the restorer's own (`--inherit-fd` of each pipe, file or
  * socket it had; a terminal needs only `--shell-job`), the image directory it held open during the
  * dump remapped to {@link IMAGES_DIR_FD}, and its handoff file to {@link HANDOFF_FD}.
@@ -85,8 +85,22 @@ export function restorerArguments(manifest: Manifest, invocation: RestoreInvocat
   if (manifest.handoff) {
     init.push('--handoff-fd', String(HANDOFF_FD));
     criu.push('--inherit-fd', `fd[${HANDOFF_FD}]:${withoutLeadingSlash(manifest.handoff)}`);
+    // the restorer binds the app's ports first (the port rule needs the restoring environment: the handoff's)
+    for (const listener of manifest.listeners ?? []) init.push('--listen', listenSpec(listener));
   }
   return [...init, '--', criuPath, ...criu];
+}
+
+/**
+ * crac-init's `--listen` for a listening socket of the manifest (PROTOCOL.md, "Listening
+ * sockets"). `env` only for a server that follows its port variable: it listened on the
+ * variable's value at the checkpoint, or the variable was unset (as `ServerResource` decides).
+ */
+export function listenSpec(listener: ListenerRecord): string {
+  const { host, port, portEnv, portEnvValue, slot } = listener;
+  const follows = portEnv !== undefined && (portEnvValue === undefined || Number(portEnvValue) === port);
+  const rule = follows ? [`env=${portEnv}`, ...(portEnvValue === undefined ? [] : [`was=${portEnvValue}`])] : [];
+  return [`host=${host}`, `port=${port}`, ...rule, `slot=${slot}`].join(',');
 }
 
 /** CRIU names inherited files by path without the leading slash. */

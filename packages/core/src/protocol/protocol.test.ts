@@ -150,6 +150,32 @@ describe('restorerArguments', () => {
     );
   });
 
+  it("has crac-init bind the app's listening sockets first, each with its port rule and slot", () => {
+    const slot = (n: number) => `/images/app/crac-listen-${n}`;
+    const args = restorerArguments(
+      manifest({
+        handoff: '/images/app/crac-handoff',
+        listeners: [
+          { host: '127.0.0.1', port: 3000, portEnv: 'PORT', portEnvValue: '3000', slot: slot(0) },
+          // PORT named another server at the checkpoint: this one keeps its port
+          { host: '::', port: 9464, portEnv: 'PORT', portEnvValue: '3000', slot: slot(1) },
+          { host: '127.0.0.1', port: 8080, portEnv: 'HTTP_PORT', slot: slot(2) },
+          { host: '127.0.0.1', port: 8081, slot: '/images/app,odd/crac-listen-3' },
+        ],
+      }),
+      { criuPath: '/criu', imagesDir: '/i', workDir: '/w', pidFile: '/w/p' },
+    );
+    const listens = args.slice(0, args.indexOf('--')).flatMap((arg, i, init) => (init[i - 1] === '--listen' ? [arg] : []));
+    expect(listens).toEqual([
+      'host=127.0.0.1,port=3000,env=PORT,was=3000,slot=/images/app/crac-listen-0',
+      'host=::,port=9464,slot=/images/app/crac-listen-1',
+      'host=127.0.0.1,port=8080,env=HTTP_PORT,slot=/images/app/crac-listen-2',
+      'host=127.0.0.1,port=8081,slot=/images/app,odd/crac-listen-3',
+    ]);
+    // crac-init adds the --inherit-fd of each socket it could bind
+    expect(args.filter((arg) => arg.includes('crac-listen'))).toHaveLength(4);
+  });
+
   it('hands nothing over to an image made without a handoff file', () => {
     const args = restorerArguments(manifest(), { criuPath: '/criu', imagesDir: '/i', workDir: '/w', pidFile: '/w/p' });
     expect(args).not.toContain('--handoff-fd');

@@ -11,6 +11,7 @@ import { type StagedImageDir, stageImageDir } from '../../image/staging.js';
 import { criuErrorLines } from './log.js';
 import { loadNative, type NativeBinding } from './native.js';
 import { prepareRestoredProcess } from '../../restored/prepare.js';
+import { type ListenSlots, openListenSlots } from '../../handover/listeners.js';
 import { fullGc } from './full-gc.js';
 import { holdStopSignals, type NativeSignalHold } from './hold-signals.js';
 import { shrinkProcess } from './shrink.js';
@@ -36,6 +37,7 @@ export function createCriuEngine(): Engine {
   if (unprivileged) assertCriuCapabilities(criu.path, native.readXattr);
   return {
     name: 'criu',
+    holdsListeners: true,
     checkpoint: async (request) => dump(native, criu, request, unprivileged),
   };
 }
@@ -69,12 +71,20 @@ function dumpHeld(
   // The image is written aside and put in place by the seal step: a failed dump leaves the previous one.
   const staged = stageImageDir(imagesDir);
   let handoff: number | undefined;
+  let slots: ListenSlots | undefined;
   let published = false;
   try {
     handoff = openHandoff(staged);
+    // the listening sockets the servers handed over: a restorer may bind them first (crac restore, crac-init --listen)
+    slots = openListenSlots(staged);
+    const listeners = slots.records.length > 0 ? { listeners: slots.records } : {};
     writeManifest(
       staged.via,
-      currentManifest(staged.path, criu, { checkpointId: request.checkpointId ?? randomUUID(), handoff: join(staged.path, HANDOFF_FILE) }),
+      currentManifest(staged.path, criu, {
+        checkpointId: request.checkpointId ?? randomUUID(),
+        handoff: join(staged.path, HANDOFF_FILE),
+        ...listeners,
+      }),
     );
     // CRIU's post-dump hook seals the image (checksums into the manifest) and puts it in place
     // before the process is killed or resumed; a failed seal fails the dump.
@@ -109,6 +119,7 @@ function dumpHeld(
       process.umask(umask);
     }
     published = true;
+    slots.settle(result === 'restored');
     const shrinkReport = shrink ? { shrink } : {};
     // In a restored copy the handoff descriptor is now the restorer's: read it before anything else.
     return result === 'restored'
@@ -116,6 +127,7 @@ function dumpHeld(
       : { outcome: result, ...shrinkReport };
   } finally {
     if (handoff !== undefined) closeSync(handoff);
+    slots?.close();
     if (!published) staged.discard();
     staged.close();
   }

@@ -36,6 +36,13 @@ export interface NativeBinding {
   caughtSignals(): number[];
   /** Puts the previous handlers back; returns the signals caught while held, and forgets them. */
   releaseSignals(): number[];
+  /**
+   * Hands these listening sockets to a holder process outside the dumped tree, which keeps them
+   * bound until {@link NativeBinding.reclaimListeners} or this process ends; returns its token.
+   */
+  holdListeners(fds: number[]): string;
+  /** Takes the sockets back from the holder of `token` (only this process can): new descriptors, in order. */
+  reclaimListeners(token: string): number[];
   /** The raw value of a file's extended attribute (getxattr, following links), or null when it has none. */
   readXattr(path: string, name: string): Buffer | null;
 }
