@@ -185,7 +185,7 @@ for (const t of stale) {
     rmSync(tmp, { force: true });
     fail(`compiling ${t.out} failed:\n  ${cc} ${args.join(' ')}\n${r.stderr || ''}${r.stdout || ''}`);
   }
-  if (r.stderr && r.stderr.trim()) process.stderr.write(r.stderr);
+  if (r.stderr?.trim()) process.stderr.write(r.stderr);
   renameSync(tmp, t.out);
   if (!quiet) process.stdout.write(`crac native build: built ${t.out}\n`);
 }
