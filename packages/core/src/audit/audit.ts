@@ -102,7 +102,8 @@ function childEntries(): AuditEntry[] {
  */
 export async function auditHandles(policyFor: PolicyFor, enforce: boolean): Promise<AuditReport> {
   const started = performance.now();
-  const { supported, entries, closers } = await settledFindings(policyFor);
+  // only a decision waits for open files to settle: a report (the simulate engine) stays instant
+  const { supported, entries, closers } = enforce ? await settledFindings(policyFor) : findUnreleased();
   const closed: AuditEntry[] = [];
   const ignored: AuditEntry[] = [];
   const refused: AuditEntry[] = [];
