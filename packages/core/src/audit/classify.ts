@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { controlSocketPath } from '../protocol/control-socket.js';
 import { fdCreationStack, type StackHolder } from './creation-sites.js';
 import { toCreationSite } from './creation-site.js';
@@ -8,6 +7,7 @@ import { adapterFor, helperFor } from './hints.js';
 import type { NodeHandle } from './node-handles.js';
 import type { SocketInfo } from './proc-net.js';
 import type { AuditEntry, HandleKind } from './types.js';
+import { statAside } from '../stat-aside.js';
 
 /** What the classifier needs to know about the whole process. */
 export interface ProcessView {
@@ -173,7 +173,7 @@ function entry(
 
 function isDirectory(fd: number): boolean {
   try {
-    return statSync(`/proc/self/fd/${fd}`).isDirectory();
+    return statAside(`/proc/self/fd/${fd}`).isDirectory();
   } catch {
     return false;
   }

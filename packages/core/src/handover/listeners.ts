@@ -1,9 +1,10 @@
-import { closeSync, fstatSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNative } from '../engine/criu/native.js';
 import { ErrorCode } from '../errors.js';
 import { listenSlotFile } from '../image/layout.js';
 import type { ListenerRecord } from '../image/manifest.js';
+import { statAside } from '../stat-aside.js';
 
 /**
  * Listening sockets through a checkpoint, without a refused connection (PROTOCOL.md, "Listening
@@ -121,7 +122,7 @@ export function openListenSlots(dir: { via: string; path: string }): ListenSlots
       settle(restored) {
         fds.forEach((fd, index) => {
           const socket = handed[index];
-          if (restored && socket && fstatSync(fd).isSocket()) socket.restorerSocket = fd;
+          if (restored && socket && statAside(fd).isSocket()) socket.restorerSocket = fd;
           else closeSync(fd);
         });
         fds.length = 0;
