@@ -3,9 +3,23 @@
 // (removed after), grants the capabilities the way an administrator would (`crac check
 // --grant-capabilities` as root), and runs `crac` as that user (setpriv) on an HTTP app in a
 // directory the user owns.
-import { execFileSync } from 'node:child_process';
-import { chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paths } from '@crac/tools/paths';
 import { freePort, waitForPort } from '@crac/tools/ports';
@@ -15,9 +29,16 @@ import { assertRealCriuHost, crac, NODES, ROOT, type Started, start, tempDir } f
 const USER = `crac-unpriv-${process.pid}`;
 const SETPRIV = '/usr/bin/setpriv';
 const SETCAP = '/usr/sbin/setcap';
-const CLI = join(ROOT, 'packages', 'cli', 'dist', 'cli.js');
+/**
+ * Where the user finds this checkout: a bind mount of it in a directory anyone can enter. The
+ * checkout itself may sit in a directory only root can enter (a clone in `mktemp -d`).
+ */
+let checkout: string;
+/** `path` in this checkout, as the user reaches it. */
+const seenByUser = (path: string) => (path.startsWith(`${ROOT}/`) ? join(checkout, relative(ROOT, path)) : path);
+const CLI = () => seenByUser(join(ROOT, 'packages', 'cli', 'dist', 'cli.js'));
 /** @crac/core as an app outside the repository loads it: the build (a resolution from here would give the sources). */
-const CORE = join(ROOT, 'packages', 'core', 'dist', 'index.cjs');
+const CORE = () => seenByUser(join(ROOT, 'packages', 'core', 'dist', 'index.cjs'));
 const cleanups: (() => void)[] = [];
 let user: { uid: number; gid: number };
 /** Root's directory of CRIU copies: `granted` (crac check --grant-capabilities), `bare` (none), `partial` (cap_checkpoint_restore only), `setup` (crac setup --unprivileged). */
@@ -53,7 +74,22 @@ beforeAll(() => {
   criu = { granted: copy('granted'), bare: copy('bare'), partial: copy('partial'), setup: copy('setup') };
   execFileSync(SETCAP, ['cap_checkpoint_restore+ep', criu.partial]);
 
-  // The user's directory: the app (which finds @crac/core in this checkout, readable by all) and its images
+  const view = mkdtempSync(join(tmpdir(), 'crac-unpriv-checkout-'));
+  chmodSync(view, 0o755);
+  checkout = join(view, 'checkout');
+  mkdirSync(checkout);
+  execFileSync('mount', ['--bind', ROOT, checkout]);
+  // not recursive: should the unmount fail, nothing of the checkout is removed through the mount
+  cleanups.push(() => rmdirSync(view));
+  cleanups.push(() => rmdirSync(checkout));
+  cleanups.push(() => execFileSync('umount', [checkout]));
+  const probe = spawnSync(SETPRIV, [...asUserIds(), process.execPath, '-e', `require(${JSON.stringify(CORE())})`], { encoding: 'utf8' });
+  if (probe.status !== 0)
+    throw new Error(
+      `the unprivileged suite needs this checkout readable by other users (umask 022); ${USER} cannot load ${CORE()}:\n${probe.stderr}`,
+    );
+
+  // The user's directory: the app (which finds @crac/core in this checkout) and its images
   const own = tempDir('crac-unpriv-home-');
   cleanups.push(own.remove);
   home = own.path;
@@ -61,7 +97,7 @@ beforeAll(() => {
     join(home, 'server.cjs'),
     `// answers who and what it is: pid, uid, how long it has been up by the monotonic clock
 const http = require('node:http');
-const { getGlobalContext, serverResource } = require(${JSON.stringify(CORE)});
+const { getGlobalContext, serverResource } = require(${JSON.stringify(CORE())});
 const started = process.hrtime.bigint();
 const server = http.createServer((_req, res) =>
   res.end(\`\${JSON.stringify({ pid: process.pid, uid: process.getuid(), upMs: Number((process.hrtime.bigint() - started) / 1000000n) })}\n\`),
@@ -79,6 +115,9 @@ afterAll(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
+/** setpriv's arguments that run what follows as the test's user, with no groups. */
+const asUserIds = () => ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--'];
+
 /**
  * `crac ARGS` run by the test's user (no capabilities of its own, no groups), from its directory,
  * its output on a pipe of the user's own: through `| cat` in a shell of the user. Not on the
@@ -86,13 +125,12 @@ afterAll(() => {
  * and the pipes it inherits through /proc/self/fd (restore), with the user's permissions.
  */
 function asUser(args: string[], env: NodeJS.ProcessEnv = {}, { ownPipe = true } = {}): Started {
-  const setpriv = ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--'];
   // `crac restore` as the launcher runs it: the native restorer, no Node
-  const command = args[0] === 'restore' ? [paths.crac, ...args] : [process.execPath, CLI, ...args];
+  const command = (args[0] === 'restore' ? [paths.crac, ...args] : [process.execPath, CLI(), ...args]).map(seenByUser);
   const piped = ownPipe ? ['/bin/bash', '-c', 'set -o pipefail; "$@" 2>&1 | cat', 'bash', ...command] : command;
   // No XDG_RUNTIME_DIR, as under su or in CI: crac gives CRIU a cache directory of the user's own.
   // The control sockets go into the user's directory, removed with it (not into /tmp).
-  return start(SETPRIV, [...setpriv, ...piped], {
+  return start(SETPRIV, [...asUserIds(), ...piped], {
     cwd: home,
     env: { HOME: home, USER, XDG_RUNTIME_DIR: '', CRAC_RUNTIME_DIR: home, ...env },
   });
