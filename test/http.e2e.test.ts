@@ -186,10 +186,11 @@ describe.each(NODES)('HTTP adapters with real CRIU on $name', ({ name, bin: node
       const stats = await load.stop();
       console.log(`[${name} ${framework}] leave-running checkpoint under load: ${JSON.stringify(stats)}`);
 
-      expect(stats.cut, 'responses cut mid-way').toBe(0);
+      const said = `\n${checkpoint.output()}\n${app.output()}`;
+      expect(stats.cut, `responses cut mid-way${said}`).toBe(0);
       // the listener stayed bound: clients waited in its backlog (issue 16)
-      expect(stats.refused, 'connection attempts refused').toBe(0);
-      expect(stats.lost, 'requests that got a connection and no answer').toBe(0);
+      expect(stats.refused, `connection attempts refused${said}`).toBe(0);
+      expect(stats.lost, `requests that got a connection and no answer${said}`).toBe(0);
       expect(stats.other).toEqual([]);
       expect(stats.complete).toBeGreaterThan(100);
       expect(stats.completeAfterCheckpoint, 'served again after the checkpoint').toBeGreaterThan(0);

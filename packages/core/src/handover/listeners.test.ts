@@ -22,3 +22,14 @@ describe('handOver', () => {
     }
   });
 });
+
+describe('takeBack', () => {
+  it('says so (CRAC_ELISTEN) when the holder does not give the socket back: the server listens anew', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    expect(takeBack({ address: { host: '127.0.0.1', port: 3000 }, holder: 'crac-no-such-holder' }, false)).toBeUndefined();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[0]).toContain('the listening socket on 127.0.0.1:3000 was not taken back after the checkpoint');
+    expect(warn.mock.calls[0]?.[0]).toContain('cannot reach the listener holder');
+    expect(warn.mock.calls[0]?.[1]).toMatchObject({ code: ErrorCode.LISTEN });
+  });
+});

@@ -83,10 +83,22 @@ export function takeBack(handed: HandedOver, restored: boolean): number | undefi
   if (handed.holder === undefined) return undefined;
   try {
     return loadNative().reclaimListeners(handed.holder)[0];
-  } catch {
+  } catch (error) {
     // the holder is gone (it cannot be, short of a kill): listen anew
+    warnListeningAnew(handed.address, `its holder did not give it back: ${(error as Error).message}`);
     return undefined;
   }
+}
+
+/**
+ * Says that the server listens on a new socket after the checkpoint instead of the one it held:
+ * clients that waited in the old one's backlog were reset.
+ */
+export function warnListeningAnew(address: { host: string; port: number }, why: string): void {
+  process.emitWarning(
+    `@crac/core: the listening socket on ${address.host}:${address.port} was not taken back after the checkpoint (${why}): the server listens anew, and clients that waited during the checkpoint were reset`,
+    { code: ErrorCode.LISTEN },
+  );
 }
 
 /** The slot descriptors the engine held through the dump, one per socket handed over. */

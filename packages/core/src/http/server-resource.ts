@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cycleScope } from '../cycle/scope.js';
 import { CracError, ErrorCode } from '../errors.js';
 import { getGlobalContext } from '../global-context.js';
-import { type HandedOver, handOver, takeBack } from '../handover/listeners.js';
+import { type HandedOver, handOver, takeBack, warnListeningAnew } from '../handover/listeners.js';
 import { Priority, type Resource, type Unregister } from '../types.js';
 import type { DrainTimeoutAction, HttpServerLike, ListenAddress, ServerResourceOptions } from './types.js';
 
@@ -143,7 +143,7 @@ export class ServerResource implements Resource {
       if (fd !== undefined) closeSync(fd);
       throw error;
     }
-    if (fd !== undefined && (await this.#listenOn(fd, target))) {
+    if (fd !== undefined && (await this.#listenOn(fd, target, released.handedOver?.address))) {
       this.#released = undefined;
       return;
     }
@@ -171,15 +171,20 @@ export class ServerResource implements Resource {
    * Listens on the listening socket `fd` (taken back, or bound by the restorer): true when the
    * server then listens on `target`; else the socket is closed, and false (listen anew).
    */
-  async #listenOn(fd: number, target: ListenAddress): Promise<boolean> {
+  async #listenOn(fd: number, target: ListenAddress, held: { host: string; port: number } | undefined): Promise<boolean> {
+    const original = cycleScope.getStore()?.outcome !== 'restored';
     try {
       await listen(this.server, { fd });
-    } catch {
+    } catch (error) {
       // not closed here: Node may have closed it with its handle, and the number be reused since
+      if (held) warnListeningAnew(held, `listening on it failed: ${(error as Error).message}`);
       return false;
     }
     const now = this.server.address();
     if ('port' in target && typeof now === 'object' && now?.address === target.host && now.port === target.port) return true;
+    // a copy may be restored to listen elsewhere than its restorer bound; the original may not
+    if (original && held)
+      warnListeningAnew(held, `it is bound to ${now === null ? 'nothing' : describe(toListenAddress(now))}, not ${describe(target)}`);
     await new Promise((resolve) => NetServer.prototype.close.call(this.server as unknown as NetServer, resolve));
     return false;
   }
