@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started, start } from './helpers/harness.js';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started, start, testDir } from './helpers/harness.js';
 import { commandOf, foregroundGroupOf, treeOf } from './helpers/process-tree.js';
 
 const APP = join(FIXTURES, 'stop-signal-app.cjs');
@@ -29,8 +29,8 @@ async function getJson(port: number): Promise<{ pid: number; sigterms: number }>
 
 describe.each(NODES)('SIGTERM during a checkpoint on $name', ({ bin: node }) => {
   /** `crac checkpoint` of the fixture, after a warm-up long enough for the test to act. */
-  function checkpoint(dir: string, env: NodeJS.ProcessEnv, flags: string[] = []): Started {
-    return crac(['checkpoint', '--to', dir, ...flags, '--warmup', 'sleep 0.5', '--', node, APP], { stdout: 'pipe', env });
+  function checkpoint(dir: string, env: NodeJS.ProcessEnv, flags: string[] = [], warmup = 'sleep 0.5'): Started {
+    return crac(['checkpoint', '--to', dir, ...flags, '--warmup', warmup, '--', node, APP], { stdout: 'pipe', env });
   }
 
   it('during the drain: the checkpoint is abandoned, the app shuts down once with its own exit code', async () => {
@@ -82,9 +82,12 @@ describe.each(NODES)('SIGTERM during a checkpoint on $name', ({ bin: node }) => 
   /** Checkpoints with a SIGTERM sent from outside while CRIU holds the process; returns the app's port. */
   async function checkpointSignalledMidDump(dir: string, flags: string[]): Promise<{ app: Started; port: number }> {
     // a bigger image: CRIU holds the process longer, the signal lands well inside the dump
-    const app = checkpoint(dir, { FIXTURE_RETAIN_MB: '192', CRAC_SHRINK: '0' }, flags);
+    // the dump starts once the sender watches
+    const ready = join(testDir('crac-mid-dump-'), 'ready');
+    const warmup = `for i in $(seq 600); do [ -e ${ready} ] && exit 0; sleep 0.1; done; exit 1`;
+    const app = checkpoint(dir, { FIXTURE_RETAIN_MB: '192', CRAC_SHRINK: '0' }, flags, warmup);
     const started = await app.waitFor((e) => e.event === 'started');
-    const sender = start(process.execPath, [MID_DUMP, String(started.pid)]);
+    const sender = start(process.execPath, [MID_DUMP, String(started.pid), 'SIGTERM', ready]);
     expect(await sender.exited, sender.output()).toEqual({ code: 0, signal: null });
     expect(sender.events()[0]).toMatchObject({ event: 'sent' });
     return { app, port: started.port as number };
