@@ -260,20 +260,31 @@ static int assert_own_pipes(const struct manifest *m, const struct relay *relays
 }
 
 /* /proc/PID/stat: 'alive' (1), a zombie or gone (0). */
-static int alive(long pid)
+/*
+ * /proc/PID/stat read into buf, from the ") " that ends the command name (which may hold spaces
+ * and parentheses) on: the state is p[2]; NULL when the process is gone.
+ */
+static const char *proc_stat_fields(long pid, char *buf, size_t size)
 {
-	char path[32], buf[512];
+	char path[32];
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		return NULL;
+	ssize_t n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return NULL;
 	buf[n] = '\0';
-	char *paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' && paren[2] != 'Z';
+	const char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren : NULL;
+}
+
+static int alive(long pid)
+{
+	char buf[512];
+	const char *p = proc_stat_fields(pid, buf, sizeof(buf));
+	return p && p[2] != 'Z';
 }
 
 /* The image's ids that a process of this pid namespace holds; the first in *first. */
@@ -479,17 +490,8 @@ static void remove_work_dir(const char *dir)
 /* Field 22 of /proc/PID/stat (start time): the same pid with the same start time is the same process. */
 static unsigned long long start_time(pid_t pid)
 {
-	char path[32], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
+	char buf[1024];
+	const char *p = proc_stat_fields(pid, buf, sizeof(buf));
 	for (int field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
 	return p ? strtoull(p + 1, NULL, 10) : 0;
