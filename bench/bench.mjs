@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exampleConfig, exampleNames } from '../tools/examples.mjs';
-import { atEnd, isStopping, setUp, stopEverything, stopEverythingOnSignals } from '../tools/lifecycle.mjs';
+import { atEnd, runScript } from '../tools/lifecycle.mjs';
 import { paths } from '../tools/paths.mjs';
 import { tempDir } from '../tools/processes.mjs';
 import { serviceEnvironment } from '../tools/services.mjs';
@@ -44,13 +44,8 @@ const env = {
   progress,
 };
 
-stopEverythingOnSignals();
-try {
+await runScript({ progress, setting: 'dependencies, CRIU, builds', stack: true }, async () => {
   if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds must be a positive integer, got ${option('rounds')}`);
-  if (!process.argv.includes('--skip-setup')) {
-    progress('setting up (dependencies, CRIU, builds)...');
-    setUp();
-  }
   if (!existsSync(env.node24)) throw new Error(`Node 24 is missing at ${env.node24} (pnpm install)`);
   const { path: work, remove } = tempDir('crac-bench-');
   atEnd(remove);
@@ -87,11 +82,4 @@ try {
   writeFileSync(join(out, 'chart.svg'), benchChart(results));
   process.stdout.write(table);
   progress(`results in ${out} (latest.json, latest.md, chart.svg)`);
-} catch (error) {
-  if (!isStopping()) {
-    progress(`failed: ${error.stack}`);
-    process.exitCode = 1;
-  }
-} finally {
-  await stopEverything();
-}
+});

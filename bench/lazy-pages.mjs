@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { cracCheckpoint, warmupCommand } from '../tools/crac.mjs';
 import { exampleConfig, exampleDir } from '../tools/examples.mjs';
-import { atEnd, isStopping, launch, stopEverything, stopEverythingOnSignals } from '../tools/lifecycle.mjs';
+import { atEnd, launch, runScript } from '../tools/lifecycle.mjs';
 import { median } from '../tools/measure.mjs';
 import { paths } from '../tools/paths.mjs';
 import { freePort } from '../tools/ports.mjs';
@@ -52,8 +52,7 @@ async function restore(image, { lazy, env, work }) {
   return { restored, daemon };
 }
 
-stopEverythingOnSignals();
-try {
+await runScript({ progress: (message) => process.stderr.write(`lazy-pages: ${message}\n`), stack: true }, async () => {
   const { path: work, remove } = tempDir('crac-lazy-');
   atEnd(remove);
   const services = {};
@@ -124,11 +123,4 @@ try {
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'lazy-pages.md'), text);
   process.stdout.write(text);
-} catch (error) {
-  if (!isStopping()) {
-    process.stderr.write(`lazy-pages: failed: ${error.stack}\n`);
-    process.exitCode = 1;
-  }
-} finally {
-  await stopEverything();
-}
+});

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { cracCheckpoint, cracRestore } from '../tools/crac.mjs';
 import { exampleConfig, exampleDir } from '../tools/examples.mjs';
-import { atEnd, isStopping, stopEverything, stopEverythingOnSignals } from '../tools/lifecycle.mjs';
+import { atEnd, runScript } from '../tools/lifecycle.mjs';
 import { median, percentile } from '../tools/measure.mjs';
 import { paths } from '../tools/paths.mjs';
 import { freePort } from '../tools/ports.mjs';
@@ -31,8 +31,7 @@ const LEVERS = option('levers', ',trim,pressure-critical,low-memory,low-memory+t
   .map((set) => set.replaceAll('+', ','));
 const NODES = { [`Node ${process.versions.node.split('.')[0]}`]: process.execPath, 'Node 22': paths.node22, 'Node 24': paths.node24 };
 
-stopEverythingOnSignals();
-try {
+await runScript({ progress: (message) => process.stderr.write(`levers: ${message}\n`), stack: true }, async () => {
   const { path: work, remove } = tempDir('crac-levers-');
   atEnd(remove);
   let databaseUrl = process.env.DATABASE_URL;
@@ -142,11 +141,4 @@ try {
   ].join('\n')}\n`;
   writeFileSync(join(out, 'levers.md'), table);
   process.stdout.write(table);
-} catch (error) {
-  if (!isStopping()) {
-    process.stderr.write(`levers: failed: ${error.stack}\n`);
-    process.exitCode = 1;
-  }
-} finally {
-  await stopEverything();
-}
+});

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { exampleConfig } from '../tools/examples.mjs';
-import { atEnd, isStopping, setUp, stopEverything, stopEverythingOnSignals } from '../tools/lifecycle.mjs';
+import { atEnd, runScript } from '../tools/lifecycle.mjs';
 import { firstSuccess, get, median } from '../tools/measure.mjs';
 import { assertContainerHost, podman, RUN_FLAGS, removeContainers } from '../tools/podman.mjs';
 import { freePort } from '../tools/ports.mjs';
@@ -28,25 +28,13 @@ const TOGETHER = 'express-pg';
 const COPIES = 4;
 const progress = (message) => process.stderr.write(`demo: ${message}\n`);
 
-stopEverythingOnSignals();
-try {
-  if (!process.argv.includes('--skip-setup')) {
-    progress('setting up (dependencies, CRIU, podman, builds)...');
-    setUp();
-  }
+await runScript({ progress, setting: 'dependencies, CRIU, podman, builds' }, async () => {
   assertContainerHost();
   const results = await demo();
   if (json)
     process.stdout.write(`${JSON.stringify(results)}\n`); // one line: a JSON-lines reader takes it
   else process.stdout.write(table(results));
-} catch (error) {
-  if (!isStopping()) {
-    progress(`failed: ${error.message}`);
-    process.exitCode = 1;
-  }
-} finally {
-  await stopEverything();
-}
+});
 
 async function demo() {
   const names = only ? only.split(',') : EXAMPLES;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cracCheckpoint, warmupCommand } from '../tools/crac.mjs';
 import { exampleConfig, exampleDir, exampleNames } from '../tools/examples.mjs';
-import { atEnd, isStopping, launch, setUp, stopEverything, stopEverythingOnSignals } from '../tools/lifecycle.mjs';
+import { atEnd, launch, runScript } from '../tools/lifecycle.mjs';
 import { firstSuccess, latencies, percentile } from '../tools/measure.mjs';
 import { paths } from '../tools/paths.mjs';
 import { freePort } from '../tools/ports.mjs';
@@ -20,26 +20,14 @@ const json = process.argv.includes('--json');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 const progress = (message) => process.stderr.write(`demo: ${message}\n`);
 
-stopEverythingOnSignals();
-try {
-  if (!process.argv.includes('--skip-setup')) {
-    progress('setting up (dependencies, CRIU, builds)...');
-    setUp();
-  }
+await runScript({ progress, setting: 'dependencies, CRIU, builds' }, async () => {
   const results = [];
   const names = exampleNames(only);
   const services = await serviceEnvironment(new Set(names.flatMap((name) => exampleConfig(name).services)), { atEnd, progress });
   for (const name of names) results.push(await demo(name, services));
   if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else process.stdout.write(table(results));
-} catch (error) {
-  if (!isStopping()) {
-    progress(`failed: ${error.message}`);
-    process.exitCode = 1;
-  }
-} finally {
-  await stopEverything();
-}
+});
 
 async function demo(name, services) {
   const dir = exampleDir(name);

@@ -14,3 +14,8 @@ export function atEnd(cleanup: () => unknown): void;
 export function stopEverything(): Promise<void>;
 /** Stops everything on SIGINT / SIGTERM, then exits with 130 / 143. */
 export function stopEverythingOnSignals(): void;
+/** Runs `body` as the script's run: set-up first (when `setting` says what it brings; not with --skip-setup), failures said (exit code 1), everything stopped at the end. */
+export function runScript(
+  options: { progress: (message: string) => void; setting?: string; stack?: boolean },
+  body: () => Promise<unknown>,
+): Promise<void>;

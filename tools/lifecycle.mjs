@@ -60,3 +60,26 @@ export function stopEverythingOnSignals() {
     });
   }
 }
+
+/**
+ * Runs a script's body as one run: stops everything on Ctrl-C, first sets the checkout up when
+ * `setting` says what that brings (not with --skip-setup), says why the body failed (exit code
+ * 1; with the stack when `stack`), and stops every process and throwaway server at the end.
+ */
+export async function runScript({ progress, setting, stack = false }, body) {
+  stopEverythingOnSignals();
+  try {
+    if (setting && !process.argv.includes('--skip-setup')) {
+      progress(`setting up (${setting})...`);
+      setUp();
+    }
+    await body();
+  } catch (error) {
+    if (!isStopping()) {
+      progress(`failed: ${stack ? error.stack : error.message}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await stopEverything();
+  }
+}
