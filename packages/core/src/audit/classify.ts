@@ -7,7 +7,7 @@ import { adapterFor, helperFor } from './hints.js';
 import type { NodeHandle } from './node-handles.js';
 import type { SocketInfo } from './proc-net.js';
 import type { AuditEntry, HandleKind } from './types.js';
-import { statAside } from '../stat-aside.js';
+import { statAside } from '../fs-aside.js';
 
 /** What the classifier needs to know about the whole process. */
 export interface ProcessView {

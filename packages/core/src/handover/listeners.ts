@@ -4,7 +4,7 @@ import { loadNative } from '../engine/criu/native.js';
 import { ErrorCode } from '../errors.js';
 import { listenSlotFile } from '../image/layout.js';
 import type { ListenerRecord } from '../image/manifest.js';
-import { statAside } from '../stat-aside.js';
+import { statAside } from '../fs-aside.js';
 
 /**
  * Listening sockets through a checkpoint, without a refused connection (PROTOCOL.md, "Listening

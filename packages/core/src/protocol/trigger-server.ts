@@ -1,10 +1,11 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { checkpointRestore } from '../cycle/checkpoint-restore.js';
 import { createExternalEngine } from '../engine/external.js';
 import { getGlobalContext } from '../global-context.js';
 import type { Resource } from '../types.js';
 import { ErrorCode } from '../errors.js';
+import { removeAside } from '../fs-aside.js';
 import {
   CONTROL_PROTOCOL,
   type ControlReply,
@@ -42,7 +43,7 @@ export class CheckpointTrigger implements Resource {
   async start(): Promise<void> {
     getGlobalContext().register(this, { priority: TRIGGER_PRIORITY });
     // A socket file left behind would mislead a requester once this pid is reused.
-    process.once('exit', () => rmSync(this.path, { force: true }));
+    process.once('exit', () => removeAside(this.path));
     await this.#listen();
   }
 
@@ -64,7 +65,7 @@ export class CheckpointTrigger implements Resource {
 
   async #listen(): Promise<void> {
     ensureControlDir();
-    rmSync(this.path, { force: true });
+    removeAside(this.path);
     const server = createServer((socket) => this.#serve(socket));
     server.unref();
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.path, resolve));
@@ -113,7 +114,7 @@ export class CheckpointTrigger implements Resource {
     const engine = createExternalEngine({
       ...(request.holdMs === undefined ? {} : { holdMs: request.holdMs }),
       onHeld: () => writeFileSync(marker, `${request.id}\n`, { mode: 0o600 }),
-      onReleased: () => rmSync(marker, { force: true }),
+      onReleased: () => removeAside(marker),
     });
     this.#pending = { id: request.id, imagesDir: undefined };
     checkpointRestore({ engine, checkpointId: request.id }).then(
