@@ -80,6 +80,7 @@ const targets = [
     out: join(buildDir, 'crac-restore'),
     sources: [
       'restore.c',
+      'package_match.c',
       'relay.c',
       'report.c',
       'supervise.c',

@@ -44,6 +44,7 @@
 #include "exit_codes.h"
 #include "image.h"
 #include "listen_slots.h"
+#include "package_match.h"
 #include "relay.h"
 #include "report.h"
 #include "supervise.h"
@@ -633,6 +634,11 @@ int main(int argc, char **argv)
 	syscall(436 /* close_range */, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	struct crac_error error = { 0 };
+	/* A platform package of another version than the @crac/core the launcher found: refused
+	 * before anything else (the restorer and the app's @crac/core speak one protocol). */
+	if (assert_package_matches(getenv("CRAC_CORE_DIR"), &error) != 0)
+		return fail_restore(&error);
+	unsetenv("CRAC_CORE_DIR");
 	char *dir = resolve_path(o.dir);
 	if (!dir)
 		return fail_restore((crac_fail(&error, CRAC_EIMAGE, "out of memory"), &error));
