@@ -58,9 +58,10 @@ describe('crac: usage and refusals', () => {
       '--warmup',
       'true',
       '--',
-      process.execPath,
-      '-e',
-      'process.exit(3)',
+      // no Node, no trigger: a Node app that exits at once may still have listened for a moment
+      '/bin/sh',
+      '-c',
+      'exit 3',
     ]);
     expect(died.code).toBe(1);
     expect(died.output).toContain('[CRAC_ECHECKPOINT] the app exited before it was ready to checkpoint');
