@@ -1,20 +1,11 @@
-import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { Manifest, Verification } from '@crac/core/image';
-import { type CracError, requireNativeProgram } from '@crac/core/protocol';
+import { type ImageInspection, inspectImage, type Manifest } from '@crac/core/image';
 import { ExitCode, formatBytes, Report } from '../output.js';
 
 /** Options of `crac inspect`. */
 export interface InspectCommandOptions {
   json?: boolean;
 }
-
-type VerificationResult = ({ ok: true } & Verification) | { ok: false; error: { code: string; message: string } };
-
-/** What `crac-restore --inspect DIR` prints: the manifest as written and its verification, or why there is no manifest. */
-type Inspection =
-  | { imagesDir: string; manifest: Manifest; verification: VerificationResult }
-  | { ok: false; error: { code: string; message: string } };
 
 /**
  * `crac inspect DIR`: prints an image's manifest and whether it verifies on this host (same
@@ -25,18 +16,12 @@ type Inspection =
 export async function inspectCommand(dir: string, options: InspectCommandOptions): Promise<number> {
   const imagesDir = resolve(dir);
   const report = new Report(options.json ?? false);
-  let inspection: Inspection;
+  let inspection: ImageInspection;
   try {
-    inspection = await inspectNatively(imagesDir);
+    inspection = await inspectImage(imagesDir);
   } catch (error) {
     report.error(error as Error);
     report.finish({ ok: false }, error as Error);
-    return ExitCode.FAILED;
-  }
-  if (!('manifest' in inspection)) {
-    const failure = Object.assign(new Error(inspection.error.message), { code: inspection.error.code });
-    report.error(failure);
-    report.finish({ ok: false }, failure);
     return ExitCode.FAILED;
   }
   const { manifest, verification } = inspection;
@@ -48,31 +33,12 @@ export async function inspectCommand(dir: string, options: InspectCommandOptions
   return verification.ok ? ExitCode.OK : ExitCode.FAILED;
 }
 
-/** Runs `crac-restore --inspect DIR` and reads its one JSON document. */
-async function inspectNatively(imagesDir: string): Promise<Inspection> {
-  const program = requireNativeProgram('restore');
-  const child = spawn(program, ['--inspect', '--', imagesDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  const code = await new Promise<number | null>((resolveExit, reject) => {
-    child.once('error', reject);
-    child.once('close', resolveExit);
-  });
-  try {
-    return JSON.parse(output) as Inspection;
-  } catch {
-    throw Object.assign(new Error(`${program} --inspect ended with exit code ${code} and no report`), { code: 'CRAC_EIO' }) as CracError;
-  }
-}
-
 function row(name: string, value: string): string {
   return `${name.padEnd(10)} ${value}\n`;
 }
 
 /** The manifest, one fact a line. */
-function describe(imagesDir: string, manifest: Manifest, verification: VerificationResult): string {
+function describe(imagesDir: string, manifest: Manifest, verification: ImageInspection['verification']): string {
   let text = row('image', `${imagesDir} (manifest format ${manifest.format})`);
   text += row('created', `${manifest.createdAt}, pid ${manifest.pid}, ${manifest.ids.length} process and thread ids`);
   text += row('node', `${manifest.node.version} ${manifest.node.execPath}`);

@@ -20,16 +20,6 @@ export interface BinaryRecord {
   sha256?: string;
 }
 
-/** One way a file on this host differs from the one in the image. */
-export interface BinaryDifference {
-  path: string;
-  role: BinaryRecord['role'];
-  /** `missing`, or what differs: `size` or `content` (same size, another SHA-256). */
-  what: 'missing' | 'size' | 'content';
-  recorded: string;
-  found: string;
-}
-
 const HASHED: ReadonlySet<BinaryRecord['role']> = new Set(['node', 'addon', 'preload']);
 
 /** The regular files mapped into `/proc/<pid>/maps` (deleted files, devices and memfds left out). */
@@ -69,58 +59,4 @@ export function describeBinaries(execPath = process.execPath, mapped: string[] =
       ...(sha256 ? { sha256 } : {}),
     };
   });
-}
-
-/**
- * Compares the recorded files with those at the same paths on this host. Cheap when nothing
- * changed: a file with the same device, inode, size, mtime and ctime is the same file; only
- * another file of the same size (another host, a rebuild) is hashed, through the digest cache.
- */
-export function compareBinaries(records: readonly BinaryRecord[]): BinaryDifference[] {
-  const differences: BinaryDifference[] = [];
-  const toHash: BinaryRecord[] = [];
-  for (const record of records) {
-    let stat: ReturnType<typeof statSync>;
-    try {
-      stat = statSync(record.path);
-    } catch {
-      differences.push({ path: record.path, role: record.role, what: 'missing', recorded: describe(record), found: 'no such file' });
-      continue;
-    }
-    if (stat.size !== record.size) {
-      differences.push({
-        path: record.path,
-        role: record.role,
-        what: 'size',
-        recorded: describe(record),
-        found: describe({ size: stat.size, mtimeMs: stat.mtimeMs }),
-      });
-      continue;
-    }
-    const untouched =
-      stat.dev === record.dev && stat.ino === record.ino && stat.mtimeMs === record.mtimeMs && stat.ctimeMs === record.ctimeMs;
-    if (record.sha256 && !untouched) toHash.push(record);
-  }
-  if (toHash.length > 0) {
-    const digests = cachedDigests(toHash.map((record) => record.path));
-    for (const record of toHash) {
-      const found = digests.get(record.path) as string;
-      if (found !== record.sha256) {
-        const stat = statSync(record.path);
-        differences.push({
-          path: record.path,
-          role: record.role,
-          what: 'content',
-          recorded: describe(record),
-          found: describe({ size: stat.size, mtimeMs: stat.mtimeMs, sha256: found }),
-        });
-      }
-    }
-  }
-  return differences;
-}
-
-function describe(file: { size: number; mtimeMs: number; sha256?: string }): string {
-  const digest = file.sha256 ? `, sha256 ${file.sha256.slice(0, 12)}…` : '';
-  return `${file.size} bytes, modified ${new Date(file.mtimeMs).toISOString()}${digest}`;
 }

@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, read, readSync } from 'node:fs';
-import { promisify } from 'node:util';
-
-const readAt = promisify(read);
+import { closeSync, openSync, readSync } from 'node:fs';
 
 /**
  * The digest used for image files and binaries: SHA-256, as `sha256sum` prints it (so a user can
@@ -27,23 +24,6 @@ export function digestFileSync(path: string): string {
     }
   } finally {
     closeSync(fd);
-  }
-  return hash.digest('hex');
-}
-
-/**
- * The same digest of a file already open on `fd`, reading through the thread pool: several files
- * hashed at once overlap their reads with the hashing on the main thread. Read from the start
- * whatever the offset; `buffer` is reused between the chunks; the caller closes `fd`. What was
- * checked through that descriptor is what is hashed.
- */
-export async function digestFd(fd: number, buffer: Buffer = Buffer.allocUnsafe(CHUNK)): Promise<string> {
-  const hash = createHash(DIGEST_ALGORITHM);
-  for (let position = 0; ; ) {
-    const { bytesRead } = await readAt(fd, buffer, 0, buffer.length, position);
-    if (bytesRead === 0) break;
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
   }
   return hash.digest('hex');
 }

@@ -33,27 +33,3 @@ function readCpuinfo(): string {
 export function describeHost(): HostRecord {
   return { hostname: hostname(), kernel: release(), arch: process.arch, cpuFlags: cpuFlags() };
 }
-
-/** How this host differs from the one that made the image. */
-export interface HostComparison {
-  /** Refusals: another architecture, CPU features the image's process may use and this CPU lacks. */
-  refusals: string[];
-  /** Worth saying, not worth refusing: another kernel. */
-  warnings: string[];
-}
-
-/** Compares the recorded host with this one. */
-export function compareHost(recorded: HostRecord, here: HostRecord = describeHost()): HostComparison {
-  const refusals: string[] = [];
-  const warnings: string[] = [];
-  if (recorded.arch !== here.arch) refusals.push(`the image is for ${recorded.arch}, this host is ${here.arch}`);
-  const present = new Set(here.cpuFlags);
-  const missing = recorded.cpuFlags.filter((flag) => !present.has(flag));
-  if (missing.length > 0) {
-    refusals.push(
-      `this CPU lacks features the checkpointed CPU had (${missing.join(' ')}): the restored process may use them and die of SIGILL`,
-    );
-  }
-  if (recorded.kernel !== here.kernel) warnings.push(`the image was made on kernel ${recorded.kernel}, this is ${here.kernel}`);
-  return { refusals, warnings };
-}

@@ -1,11 +1,11 @@
 /**
- * `@crac/core/image`: image tooling. The layout of an image directory, its manifest, the seal
- * written after the dump, and the verification a restorer runs before anything starts.
+ * `@crac/core/image`: image tooling. The layout of an image directory, its manifest, and the
+ * verification a restorer runs before anything starts (by the native restorer, the one program
+ * that seals, verifies and restores images).
  *
  * @packageDocumentation
  */
-export type { BinaryDifference, BinaryRecord } from './binaries.js';
-export { type CorruptReason, ImageCorruptError, ImageForeignError } from './errors.js';
+export type { BinaryRecord } from './binaries.js';
 export type { HostRecord } from './host.js';
 export { DUMP_LOG, IMAGES_DIR_FD, MANIFEST_FILE, REQUIRED_CRIU_FILES, RESTORE_LOG, UNSEALED_FILES } from './layout.js';
 export {
@@ -16,7 +16,7 @@ export {
   type SealedFile,
   type StdioRecord,
 } from './manifest.js';
-export { type OpenImage, openImage } from './open.js';
+export { type ImageInspection, inspectImage, type ReportedError, type Verification, verifyImage } from './inspect.js';
 export {
   assertPrivateImageDir,
   directoryUnsafety,
@@ -25,5 +25,3 @@ export {
   type Unsafety,
   writableByOthers,
 } from './ownership.js';
-export { type SealCheck, sealImage, type VerifySealOptions } from './seal.js';
-export { type Verification, type VerifyOptions, verifyImage, verifyOpenImage } from './verify.js';

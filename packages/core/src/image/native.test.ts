@@ -1,16 +1,28 @@
-// The native reader and writer of the image format (crac-restore --inspect, crac-seal, in
-// native/src) against this TypeScript one: an image one seals, the other verifies, with the same
-// refusals. What keeps the two implementations in step.
+// The native reader and writer of the image format (crac-seal seals, crac-restore --inspect
+// verifies, both in native/src: the one implementation of the seal and the verification), and
+// the TypeScript manifest reader against the native one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findNativeProgram, nativeBuildCommand } from '../protocol/programs.js';
 import { MANIFEST_FILE } from './layout.js';
-import { type ListenerRecord, type Manifest, readManifest } from './manifest.js';
-import { sealImage, verifySeal } from './seal.js';
+import { describeBinaries } from './binaries.js';
+import { describeHost as describeHostHere } from './host.js';
+import { type ImageSeal, type ListenerRecord, type Manifest, readManifest, type SealedFile, writeManifest } from './manifest.js';
 import { writeTestImage } from './test-image.js';
 
 let restorer: string;
@@ -35,6 +47,27 @@ function unsealed(name: string, listeners?: Omit<ListenerRecord, 'slot'>[]): str
   execFileSync('mkdir', ['-m', '700', dir]);
   writeTestImage(dir, listeners);
   return dir;
+}
+
+let stagings = 0;
+/**
+ * A test image sealed by crac-seal as CRIU runs it (`outside/.<name>.crac-staging.N.0` sealed
+ * and put in place at `outside/<name>`); `prepare` changes the staging image first.
+ */
+function sealed(
+  name: string,
+  { listeners, prepare }: { listeners?: Omit<ListenerRecord, 'slot'>[]; prepare?: (staging: string) => void } = {},
+): string {
+  const staging = unsealed(`.${name}.crac-staging.${++stagings}.0`, listeners);
+  prepare?.(staging);
+  const target = join(outside, name);
+  expect(nativeSeal(staging, target), 'crac-seal').toEqual({ code: 0, stderr: '' });
+  return target;
+}
+
+/** Changes the manifest of an image (before its seal: crac-seal keeps what it finds). */
+function editManifest(dir: string, edit: (manifest: Manifest) => Manifest): void {
+  writeManifest(dir, edit(readManifest(dir)));
 }
 
 /** Two listeners: one that follows PORT (3000 at the checkpoint), one on a fixed port of every address. */
@@ -65,22 +98,25 @@ function nativeSeal(staging: string, target: string): { code: number | null; std
 }
 
 describe.runIf(process.platform === 'linux')('the native image reader and writer', () => {
-  it('crac-seal writes the seal sealImage() writes, and puts the image in place, which verifySeal() accepts', async () => {
+  it('crac-seal records each file with its SHA-256, leaves the rest of the manifest as it was, and puts the image in place', () => {
     const staging = unsealed('.image.crac-staging.1.0');
-    const twin = join(outside, 'twin');
-    cpSync(staging, twin, { recursive: true });
     writeFileSync(join(staging, 'crac-seal.conf'), 'action-script "/nowhere"\n', { mode: 0o600 });
+    writeFileSync(join(staging, 'dump.log'), 'log', { mode: 0o600 });
     const before = readManifest(staging);
     const target = join(outside, 'image');
     expect(nativeSeal(staging, target)).toEqual({ code: 0, stderr: '' });
     const sealed = readManifest(target);
     const { seal, ...rest } = sealed;
     expect(rest).toEqual(before);
+    // every file but the manifest, the logs and the hook's configuration (removed)
     expect(Object.keys(seal?.files ?? {})).toEqual(['pages-1.img', 'pstree.img']);
-    await expect(verifySeal(target, sealed, { mode: 'quick' })).resolves.toMatchObject({ files: 2, hashed: 0 });
-    await expect(verifySeal(target, sealed, { mode: 'full' })).resolves.toMatchObject({ files: 2, hashed: 2 });
-    const reference = sealImage(twin);
-    for (const [name, file] of Object.entries(reference.files)) expect(seal?.files[name]?.sha256, name).toBe(file.sha256);
+    expect(() => readFileSync(join(target, 'crac-seal.conf'))).toThrow();
+    // what `printf tree | sha256sum` prints
+    expect(seal?.files['pstree.img']).toMatchObject({ size: 4, sha256: createHash('sha256').update('tree').digest('hex') });
+    expect(seal?.files['pages-1.img']?.sha256).toBe(createHash('sha256').update(Buffer.alloc(100_000, 7)).digest('hex'));
+    const { code, report } = inspect(target);
+    expect(code).toBe(0);
+    expect(report.verification).toMatchObject({ ok: true, seal: { files: 2, hashed: 2 } });
 
     // a second checkpoint into the same directory: exchanged in one step, the previous image gone
     const next = unsealed('.image.crac-staging.2.0');
@@ -115,7 +151,6 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
       { ...LISTENERS[0], slot: join(outside, '.image.crac-staging.2.0', 'crac-listen-0') },
       { ...LISTENERS[1], slot: join(outside, '.image.crac-staging.2.0', 'crac-listen-1') },
     ]);
-    await expect(verifySeal(target, sealed, { mode: 'full' })).resolves.toMatchObject({ files: 5, hashed: 5 });
     const { code, report } = inspect(target);
     expect(code).toBe(0);
     expect(report.manifest).toEqual(sealed);
@@ -168,19 +203,18 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     for (const [name, edit, reason] of refusals) expect(reasons(edit), name).toEqual({ ts: reason, native: reason });
   });
 
-  it('crac-restore --inspect verifies an image sealImage() sealed, hashing every file', () => {
-    const dir = unsealed('image');
-    sealImage(dir);
+  it('crac-restore --inspect verifies an image crac-seal sealed, hashing every file; written by others after, in its statistics, too', () => {
+    const dir = sealed('image');
+    writeFileSync(join(dir, 'stats-restore'), 'written by each restore');
     const { code, report } = inspect(dir);
     expect(code).toBe(0);
     expect(report.manifest).toEqual(readManifest(dir));
     expect(report.verification).toMatchObject({ ok: true, seal: { files: 2, hashed: 2 } });
   });
 
-  it('crac-restore --inspect refuses what verifyImage() refuses, with the same codes and words', () => {
+  it('crac-restore --inspect refuses an image changed since its seal, with the code and the file', () => {
     const refusal = (prepare: (dir: string) => void) => {
-      const dir = unsealed(`image-${Math.random().toString(16).slice(2)}`);
-      sealImage(dir);
+      const dir = sealed(`image-${Math.random().toString(16).slice(2)}`);
       prepare(dir);
       const { code, report } = inspect(dir);
       expect(code).toBe(1);
@@ -222,6 +256,113 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     expect(refusal((dir) => execFileSync('chmod', ['g+w', join(dir, 'pstree.img')]))).toMatchObject({
       code: 'CRAC_EIMAGE_CORRUPT',
       message: expect.stringContaining('pstree.img can be written by others'),
+    });
+  });
+
+  it('crac-restore --inspect refuses an unsealed image, a missing or same-size altered file, and a seal naming a file outside the image', () => {
+    const reportOf = (dir: string) => {
+      const { code, report } = inspect(dir);
+      expect(code).toBe(1);
+      return report.verification?.error ?? report.error;
+    };
+    expect(reportOf(unsealed('never-sealed'))).toMatchObject({
+      code: 'CRAC_EIMAGE_CORRUPT',
+      message: expect.stringContaining('not sealed'),
+    });
+
+    const altered = sealed('altered');
+    writeFileSync(join(altered, 'pstree.img'), 'TREE');
+    expect(reportOf(altered)).toMatchObject({
+      code: 'CRAC_EIMAGE_CORRUPT',
+      message: expect.stringContaining('pstree.img changed since the checkpoint'),
+    });
+    writeFileSync(join(altered, 'pstree.img'), 'tree');
+    // rewritten with the same bytes: hashed again, and accepted
+    expect(inspect(altered).report.verification).toMatchObject({ ok: true, seal: { files: 2, hashed: 2 } });
+    rmSync(join(altered, 'pages-1.img'));
+    expect(reportOf(altered)).toMatchObject({ code: 'CRAC_EIMAGE_CORRUPT', message: expect.stringContaining('pages-1.img is missing') });
+
+    const escaping = sealed('escaping');
+    editManifest(escaping, (manifest) => {
+      const seal = manifest.seal as ImageSeal;
+      return { ...manifest, seal: { ...seal, files: { '../outside.img': seal.files['pstree.img'] as SealedFile } } };
+    });
+    rmSync(join(escaping, 'pages-1.img'));
+    rmSync(join(escaping, 'pstree.img'));
+    expect(reportOf(escaping)).toMatchObject({ code: 'CRAC_EIMAGE_CORRUPT', message: expect.stringContaining('../outside.img') });
+  });
+
+  it('crac-restore --inspect refuses a manifest that is a symbolic link, that others can write, or a sparse 1 GB file, at once', () => {
+    const reportOf = (prepare: (dir: string) => void) => {
+      const dir = sealed(`image-${Math.random().toString(16).slice(2)}`);
+      prepare(dir);
+      const { code, report } = inspect(dir);
+      expect(code).toBe(1);
+      return report.verification?.error ?? report.error;
+    };
+    expect(
+      reportOf((dir) => {
+        copyFileSync(join(dir, MANIFEST_FILE), join(outside, 'manifest-copy.json'));
+        rmSync(join(dir, MANIFEST_FILE));
+        symlinkSync(join(outside, 'manifest-copy.json'), join(dir, MANIFEST_FILE));
+      }),
+    ).toMatchObject({ code: 'CRAC_EIMAGE', message: expect.stringContaining('is a symbolic link') });
+    expect(reportOf((dir) => chmodSync(join(dir, MANIFEST_FILE), 0o666))).toMatchObject({
+      code: 'CRAC_EIMAGE_CORRUPT',
+      message: expect.stringContaining(`${MANIFEST_FILE} can be written by others`),
+    });
+    expect(reportOf((dir) => truncateSync(join(dir, MANIFEST_FILE), 1 << 30))).toMatchObject({
+      code: 'CRAC_EIMAGE',
+      message: expect.stringContaining('is 1073741824 bytes, more than a manifest can be (1048576)'),
+    });
+  });
+
+  it('crac-restore --inspect refuses an image of another CPU or architecture, and warns about another kernel', () => {
+    const withHost = (change: Partial<NonNullable<Manifest['host']>>) =>
+      sealed(`host-${Math.random().toString(16).slice(2)}`, {
+        prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, host: { ...describeHostHere(), ...change } })),
+      });
+    const here = describeHostHere();
+    expect(inspect(withHost({ cpuFlags: [...here.cpuFlags, 'crac_no_such_flag'] })).report.verification).toMatchObject({
+      ok: false,
+      error: {
+        code: 'CRAC_EIMAGE_FOREIGN',
+        message: expect.stringContaining('this CPU lacks features the checkpointed CPU had (crac_no_such_flag)'),
+      },
+    });
+    expect(inspect(withHost({ arch: here.arch === 'arm64' ? 'x64' : 'arm64' })).report.verification).toMatchObject({
+      ok: false,
+      error: { code: 'CRAC_EIMAGE_FOREIGN', message: expect.stringContaining(`this host is ${here.arch}`) },
+    });
+    expect(inspect(withHost({ kernel: '6.1.0-crac-test' })).report.verification).toMatchObject({
+      ok: true,
+      warnings: [`the image was made on kernel 6.1.0-crac-test, this is ${here.kernel}`],
+    });
+  });
+
+  it('crac-restore --inspect refuses an image whose node binary changed (content, size) or is gone, naming it', () => {
+    const node = join(outside, 'node');
+    writeFileSync(node, 'node binary');
+    const dir = sealed('binaries', {
+      prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, []) })),
+    });
+    expect(inspect(dir).report.verification).toMatchObject({ ok: true });
+    const refusal = () => inspect(dir).report.verification?.error;
+    // same size, other content; then another size; then gone
+    writeFileSync(node, 'NODE binary');
+    expect(refusal()).toMatchObject({
+      code: 'CRAC_EIMAGE_FOREIGN',
+      message: expect.stringContaining(`${node} (node) is not the file the image was made with`),
+    });
+    appendFileSync(node, '!');
+    expect(refusal()).toMatchObject({
+      code: 'CRAC_EIMAGE_FOREIGN',
+      message: expect.stringContaining(`${node} (node) is not the file the image was made with`),
+    });
+    rmSync(node);
+    expect(refusal()).toMatchObject({
+      code: 'CRAC_EIMAGE_FOREIGN',
+      message: expect.stringContaining(`${node} (node) is missing on this host`),
     });
   });
 });
@@ -272,10 +413,7 @@ function fakeCriu(app: string | undefined): string {
 describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('crac-restore around CRIU (as root)', () => {
   /** A sealed test image with what CRIU needs to start (restore.c refuses one without). */
   function restorable(): string {
-    const dir = unsealed('image');
-    writeFileSync(join(dir, 'inventory.img'), 'inventory', { mode: 0o600 });
-    sealImage(dir);
-    return dir;
+    return sealed('image', { prepare: (staging) => writeFileSync(join(staging, 'inventory.img'), 'inventory', { mode: 0o600 }) });
   }
 
   function restore(criu: string, args: string[] = []) {
@@ -293,14 +431,13 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('crac-r
     try {
       const taken = (squatter.address() as AddressInfo).port;
       const [port, moved] = [await freePort(), await freePort()];
-      const dir = join(outside, 'image');
-      execFileSync('mkdir', ['-m', '700', dir]);
-      writeTestImage(dir, [
-        { host: '127.0.0.1', port, portEnv: 'PORT', portEnvValue: String(port) },
-        { host: '127.0.0.1', port: taken },
-      ]);
-      writeFileSync(join(dir, 'inventory.img'), 'inventory', { mode: 0o600 });
-      sealImage(dir);
+      const dir = sealed('image', {
+        listeners: [
+          { host: '127.0.0.1', port, portEnv: 'PORT', portEnvValue: String(port) },
+          { host: '127.0.0.1', port: taken },
+        ],
+        prepare: (staging) => writeFileSync(join(staging, 'inventory.img'), 'inventory', { mode: 0o600 }),
+      });
       // the stand-in records its arguments, what each inherited descriptor is, and the listeners then; then fails
       const criu = join(outside, 'recording-criu');
       writeFileSync(
@@ -323,12 +460,14 @@ exit 1
       });
       expect(run.status, run.stderr).toBe(125);
       const inherited = readFileSync(join(outside, 'inherited'), 'utf8').trim().split('\n');
-      const slot = (index: number) => join(dir, `crac-listen-${index}`).slice(1);
+      // the paths the dump saw: in the staging directory
+      const recorded = readManifest(dir);
+      const slot = (index: number) => (recorded.listeners?.[index]?.slot ?? '').slice(1);
       expect(inherited.filter((line) => line.includes('crac-listen-'))).toEqual([
         expect.stringMatching(new RegExp(`^${slot(0)} socket:\\[\\d+\\]$`)),
         `${slot(1)} /dev/null`,
       ]);
-      expect(inherited).toContain(`${join(dir, 'crac-handoff').slice(1)} /memfd:crac-handoff (deleted)`);
+      expect(inherited).toContain(`${(recorded.handoff ?? '').slice(1)} /memfd:crac-handoff (deleted)`);
       const tcp = readFileSync(join(outside, 'tcp'), 'utf8');
       // PORT changed since the checkpoint, and the server followed it: the new port
       expect(listensOn(tcp, moved)).toBe(true);
