@@ -22,6 +22,7 @@ import { findNativeProgram, nativeBuildCommand } from '../protocol/programs.js';
 import { MANIFEST_FILE } from './layout.js';
 import { describeBinaries } from './binaries.js';
 import { describeHost as describeHostHere } from './host.js';
+import { inspectImage, verifyImage } from './inspect.js';
 import { type ImageSeal, type ListenerRecord, type Manifest, readManifest, type SealedFile, writeManifest } from './manifest.js';
 import { writeTestImage } from './test-image.js';
 
@@ -363,6 +364,26 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     expect(refusal()).toMatchObject({
       code: 'CRAC_EIMAGE_FOREIGN',
       message: expect.stringContaining(`${node} (node) is missing on this host`),
+    });
+  });
+
+  it('inspectImage() and verifyImage() of @crac/core/image report what crac-restore --inspect does', async () => {
+    const dir = sealed('api');
+    const inspection = await inspectImage(dir);
+    expect(inspection).toEqual({
+      imagesDir: dir,
+      manifest: readManifest(dir),
+      verification: { ...inspect(dir).report.verification, durationMs: expect.any(Number) },
+    });
+    await expect(verifyImage(dir)).resolves.toMatchObject({ warnings: [], seal: { files: 2, hashed: 2, bytesHashed: 100_004 } });
+    writeFileSync(join(dir, 'pstree.img'), 'TREE');
+    await expect(verifyImage(dir)).rejects.toMatchObject({
+      code: 'CRAC_EIMAGE_CORRUPT',
+      message: expect.stringContaining('pstree.img changed since the checkpoint'),
+    });
+    await expect(inspectImage(outside)).rejects.toMatchObject({
+      code: 'CRAC_EIMAGE',
+      message: expect.stringContaining('is not a crac image'),
     });
   });
 });
