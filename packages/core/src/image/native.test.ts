@@ -89,6 +89,20 @@ function inspect(dir: string): { code: number | null; report: Inspection } {
   return { code: run.status, report: JSON.parse(run.stdout) as Inspection };
 }
 
+/** Why crac-restore --inspect refuses `dir` (it exits 1). */
+function refusalOf(dir: string): { code: string; message: string } | undefined {
+  const { code, report } = inspect(dir);
+  expect(code).toBe(1);
+  return report.verification?.error ?? report.error;
+}
+
+/** Why crac-restore --inspect refuses a sealed test image once `prepare` changed it. */
+function refusal(prepare: (dir: string) => void): { code: string; message: string } | undefined {
+  const dir = sealed(`image-${Math.random().toString(16).slice(2)}`);
+  prepare(dir);
+  return refusalOf(dir);
+}
+
 /** crac-seal as CRIU runs it at post-dump: seals `staging` and puts it at `target`. */
 function nativeSeal(staging: string, target: string): { code: number | null; stderr: string } {
   const run = spawnSync(sealer, [], {
@@ -214,13 +228,6 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
   });
 
   it('crac-restore --inspect refuses an image changed since its seal, with the code and the file', () => {
-    const refusal = (prepare: (dir: string) => void) => {
-      const dir = sealed(`image-${Math.random().toString(16).slice(2)}`);
-      prepare(dir);
-      const { code, report } = inspect(dir);
-      expect(code).toBe(1);
-      return report.verification?.error ?? report.error;
-    };
     expect(refusal((dir) => writeFileSync(join(dir, 'pages-1.img'), Buffer.alloc(100_000, 8)))).toMatchObject({
       code: 'CRAC_EIMAGE_CORRUPT',
       message: expect.stringContaining('pages-1.img changed since the checkpoint (its SHA-256 differs)'),
@@ -261,19 +268,14 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
   });
 
   it('crac-restore --inspect refuses an unsealed image, a missing or same-size altered file, and a seal naming a file outside the image', () => {
-    const reportOf = (dir: string) => {
-      const { code, report } = inspect(dir);
-      expect(code).toBe(1);
-      return report.verification?.error ?? report.error;
-    };
-    expect(reportOf(unsealed('never-sealed'))).toMatchObject({
+    expect(refusalOf(unsealed('never-sealed'))).toMatchObject({
       code: 'CRAC_EIMAGE_CORRUPT',
       message: expect.stringContaining('not sealed'),
     });
 
     const altered = sealed('altered');
     writeFileSync(join(altered, 'pstree.img'), 'TREE');
-    expect(reportOf(altered)).toMatchObject({
+    expect(refusalOf(altered)).toMatchObject({
       code: 'CRAC_EIMAGE_CORRUPT',
       message: expect.stringContaining('pstree.img changed since the checkpoint'),
     });
@@ -281,7 +283,7 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     // rewritten with the same bytes: hashed again, and accepted
     expect(inspect(altered).report.verification).toMatchObject({ ok: true, seal: { files: 2, hashed: 2 } });
     rmSync(join(altered, 'pages-1.img'));
-    expect(reportOf(altered)).toMatchObject({ code: 'CRAC_EIMAGE_CORRUPT', message: expect.stringContaining('pages-1.img is missing') });
+    expect(refusalOf(altered)).toMatchObject({ code: 'CRAC_EIMAGE_CORRUPT', message: expect.stringContaining('pages-1.img is missing') });
 
     const escaping = sealed('escaping');
     editManifest(escaping, (manifest) => {
@@ -290,29 +292,22 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     });
     rmSync(join(escaping, 'pages-1.img'));
     rmSync(join(escaping, 'pstree.img'));
-    expect(reportOf(escaping)).toMatchObject({ code: 'CRAC_EIMAGE_CORRUPT', message: expect.stringContaining('../outside.img') });
+    expect(refusalOf(escaping)).toMatchObject({ code: 'CRAC_EIMAGE_CORRUPT', message: expect.stringContaining('../outside.img') });
   });
 
   it('crac-restore --inspect refuses a manifest that is a symbolic link, that others can write, or a sparse 1 GB file, at once', () => {
-    const reportOf = (prepare: (dir: string) => void) => {
-      const dir = sealed(`image-${Math.random().toString(16).slice(2)}`);
-      prepare(dir);
-      const { code, report } = inspect(dir);
-      expect(code).toBe(1);
-      return report.verification?.error ?? report.error;
-    };
     expect(
-      reportOf((dir) => {
+      refusal((dir) => {
         copyFileSync(join(dir, MANIFEST_FILE), join(outside, 'manifest-copy.json'));
         rmSync(join(dir, MANIFEST_FILE));
         symlinkSync(join(outside, 'manifest-copy.json'), join(dir, MANIFEST_FILE));
       }),
     ).toMatchObject({ code: 'CRAC_EIMAGE', message: expect.stringContaining('is a symbolic link') });
-    expect(reportOf((dir) => chmodSync(join(dir, MANIFEST_FILE), 0o666))).toMatchObject({
+    expect(refusal((dir) => chmodSync(join(dir, MANIFEST_FILE), 0o666))).toMatchObject({
       code: 'CRAC_EIMAGE_CORRUPT',
       message: expect.stringContaining(`${MANIFEST_FILE} can be written by others`),
     });
-    expect(reportOf((dir) => truncateSync(join(dir, MANIFEST_FILE), 1 << 30))).toMatchObject({
+    expect(refusal((dir) => truncateSync(join(dir, MANIFEST_FILE), 1 << 30))).toMatchObject({
       code: 'CRAC_EIMAGE',
       message: expect.stringContaining('is 1073741824 bytes, more than a manifest can be (1048576)'),
     });
@@ -348,20 +343,20 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
       prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, []) })),
     });
     expect(inspect(dir).report.verification).toMatchObject({ ok: true });
-    const refusal = () => inspect(dir).report.verification?.error;
+    const foreign = () => inspect(dir).report.verification?.error;
     // same size, other content; then another size; then gone
     writeFileSync(node, 'NODE binary');
-    expect(refusal()).toMatchObject({
+    expect(foreign()).toMatchObject({
       code: 'CRAC_EIMAGE_FOREIGN',
       message: expect.stringContaining(`${node} (node) is not the file the image was made with`),
     });
     appendFileSync(node, '!');
-    expect(refusal()).toMatchObject({
+    expect(foreign()).toMatchObject({
       code: 'CRAC_EIMAGE_FOREIGN',
       message: expect.stringContaining(`${node} (node) is not the file the image was made with`),
     });
     rmSync(node);
-    expect(refusal()).toMatchObject({
+    expect(foreign()).toMatchObject({
       code: 'CRAC_EIMAGE_FOREIGN',
       message: expect.stringContaining(`${node} (node) is missing on this host`),
     });
