@@ -1,9 +1,14 @@
 // podman as this project's machines need it (measured, /work/shared/docs/platform.md): runc, not
 // crun (crun refuses hybrid cgroups), rlimits at or below the hard limits, the host's network,
 // and CRIU 4.2 given to runc with its global `--criu` option (Debian's criu 3.17 on PATH fails on
-// these kernels). One place says so: the e2e suite, the demo and the docs' recipe use these flags.
+// these kernels). podman itself checks, before a checkpoint or a restore, that a `criu` on its
+// PATH is at least 3.11: with none there (a host without Debian's criu), it refuses, so CRIU 4.2's
+// directory goes first on podman's PATH. One place says so: the e2e suite, the demo and the docs'
+// recipe use these flags.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { paths } from './paths.mjs';
 
 /** podman's default seccomp profile (containers-common), which the restoring containers' profile extends. */
@@ -12,6 +17,17 @@ export const DEFAULT_SECCOMP_PROFILE = '/usr/share/containers/seccomp.json';
 /** podman's global options: runc, and runc told where CRIU 4.2 is. */
 export function globalFlags(criu = paths.criu) {
   return ['--runtime', 'runc', '--runtime-flag', `criu=${criu}`];
+}
+
+let criuDir;
+/** The environment podman runs in: a directory whose `criu` is CRIU 4.2 first on PATH. */
+export function podmanEnv(criu = paths.criu) {
+  if (basename(criu) === 'criu') criuDir = dirname(criu);
+  else if (!criuDir) {
+    criuDir = mkdtempSync(join(tmpdir(), 'crac-podman-criu-'));
+    symlinkSync(criu, join(criuDir, 'criu'));
+  }
+  return { ...process.env, PATH: `${criuDir}:${process.env.PATH ?? '/usr/bin:/bin'}` };
 }
 
 /** `podman run` / `podman create` options every container here takes. */
@@ -66,7 +82,10 @@ export function assertContainerHost() {
  */
 export function podman(args, { check = true, input } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn('podman', [...globalFlags(), ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn('podman', [...globalFlags(), ...args], {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: podmanEnv(),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {
