@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { paths } from '@crac/tools/paths';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type StdoutKind, start, testDir } from './helpers/harness.js';
-import { childrenOf, commandOf, treeOf, waitUntilGone } from './helpers/process-tree.js';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started, type StdoutKind, start, testDir } from './helpers/harness.js';
+import { childrenOf, commandOf, hostPidOf, treeOf, waitUntilGone } from './helpers/process-tree.js';
 
 const APP = join(FIXTURES, 'lifecycle-app.cjs');
 type Event = Record<string, unknown>;
@@ -135,6 +135,34 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
     expect(events.filter((e) => e.event === 'after-restore')).toHaveLength(1);
     const summary = events.find((e) => e.event === 'summary') as Event;
     expect(summary).toMatchObject({ stateIntact: true, childExit: 7, pid: before.pid });
+  });
+
+  it('checkpoints copies restored side by side in pid namespaces by the pid each has here; the original keeps its own trigger', async () => {
+    const dir = imageDir();
+    const app = crac(['checkpoint', '--to', dir, '--', node, APP], {
+      stdout: 'file',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '300' },
+    });
+    const warm = await app.waitFor((e) => e.event === 'warm');
+    const first = crac(['checkpoint', '--pid', String(warm.pid), '--to', dir, '--leave-running'], { stdout: 'pipe' });
+    expect((await first.exited).code, first.output()).toBe(0);
+    await app.waitFor((e) => e.event === 'after-restore');
+    // the original holds the image's pid: each copy gets a namespace of its own, and that pid in it
+    const copies = [crac(['restore', dir], { stdout: 'pipe' }), crac(['restore', dir], { stdout: 'pipe' })];
+    for (const copy of copies) expect(await copy.waitFor((e) => e.event === 'after-restore')).toMatchObject({ pid: warm.pid });
+    const hostPids = copies.map((copy) => hostPidOf(copy.child.pid as number, warm.pid as number));
+    expect(new Set([warm.pid, ...hostPids]).size, `host pids ${hostPids}`).toBe(3);
+
+    for (const pid of [...hostPids, warm.pid]) {
+      const again = crac(['checkpoint', '--pid', String(pid), '--to', imageDir(), '--leave-running', '--json'], { stdout: 'pipe' });
+      expect((await again.exited).code, again.output()).toBe(0);
+      expect(again.events()).toContainEqual(expect.objectContaining({ ok: true, outcome: 'checkpointed' }));
+    }
+    // each went through the second cycle itself (its output may take a moment to arrive)
+    const restoredTwice = (started: Started) => started.events().filter((e) => e.event === 'after-restore').length === 2;
+    for (let waited = 0; waited < 5_000 && ![...copies, app].every(restoredTwice); waited += 100) await sleep(100);
+    expect([...copies, app].map(restoredTwice)).toEqual([true, true, true]);
+    for (const started of [...copies, app]) started.child.kill('SIGTERM');
   });
 
   it('reports a refused checkpoint plainly and the app keeps running (crac checkpoint --pid)', async () => {

@@ -59,3 +59,18 @@ export async function waitUntilGone(pids: number[], timeoutMs = 10_000): Promise
     await sleep(50);
   }
 }
+
+/** The pid this host gives the process of `root`'s tree that its own pid namespace calls `inner` (undefined: none). */
+export function hostPidOf(root: number, inner: number): number | undefined {
+  return treeOf(root).find((pid) => {
+    try {
+      const nspid = /^NSpid:\s*(.+)$/m
+        .exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+        ?.trim()
+        .split(/\s+/);
+      return nspid !== undefined && nspid.length > 1 && Number(nspid.at(-1)) === inner;
+    } catch {
+      return false;
+    }
+  });
+}

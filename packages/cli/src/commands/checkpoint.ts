@@ -225,12 +225,17 @@ async function finishOnExit(exit: Exit, imagesDir: string, dump: DumpIdentity, s
 /** Waits until the app's trigger answers (a socket file alone may be a dead process's with the same pid). */
 /** Resolves true once the app's control socket accepts, false once `ended()` (the poll must stop: it would keep this process alive). */
 async function waitForTrigger(pid: number, ended: () => boolean): Promise<boolean> {
-  const path = controlSocketPath(pid);
-  while (!(existsSync(path) && (await accepts(path)))) {
+  for (;;) {
     if (ended()) return false;
+    let path: string | undefined;
+    try {
+      path = controlSocketPath(pid);
+    } catch {
+      // gone, or not yet readable: ended() says which
+    }
+    if (path && existsSync(path) && (await accepts(path))) return true;
     await sleep(10);
   }
-  return true;
 }
 
 function accepts(path: string): Promise<boolean> {

@@ -120,7 +120,7 @@ function classifySocket(open: OpenFd, inode: number, view: ProcessView, handle: 
       );
     default:
       if (socket.state === 'listening') {
-        if (socket.local === controlSocketPath(process.pid)) return undefined; // crac's own trigger
+        if (socket.local === controlSocketPath('self')) return undefined; // crac's own trigger
         return entry(
           open,
           view,

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -53,17 +53,36 @@ export function readLines(socket: Socket, maxLength: number, onLine: (line: stri
   });
 }
 
-/** The control socket of process `pid`. */
-export function controlSocketPath(pid: number, env: NodeJS.ProcessEnv = process.env): string {
-  return join(controlDir(env), `${pid}.sock`);
+/** A process: its pid as this process sees it, or `self`. */
+export type ProcessRef = number | 'self';
+
+/**
+ * Process `pid` as its own pid namespace names it, `<namespace inode>-<pid there>`: copies of one
+ * image restored side by side have the same pid, each in a namespace of its own, and must not
+ * share a control socket (nor take the original's). Throws ENOENT when the process is gone.
+ */
+export function namespacedPid(pid: ProcessRef): string {
+  const namespace = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1] ?? '0';
+  if (pid === 'self') return `${namespace}-${process.pid}`;
+  // NSpid: the pid in each namespace the process is in, outermost first
+  const nspid = /^NSpid:\s*(.+)$/m
+    .exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    ?.trim()
+    .split(/\s+/);
+  return `${namespace}-${nspid?.at(-1) ?? pid}`;
+}
+
+/** The control socket of process `pid` (see {@link namespacedPid}). */
+export function controlSocketPath(pid: ProcessRef, env: NodeJS.ProcessEnv = process.env): string {
+  return join(controlDir(env), `${namespacedPid(pid)}.sock`);
 }
 
 /**
  * The file process `pid` writes beside its socket while it holds for a container engine's dump
  * (a `prepare` request): it holds the request's id. Removed when the hold ends.
  */
-export function heldMarkerPath(pid: number, env: NodeJS.ProcessEnv = process.env): string {
-  return join(controlDir(env), `${pid}.held`);
+export function heldMarkerPath(pid: ProcessRef, env: NodeJS.ProcessEnv = process.env): string {
+  return join(controlDir(env), `${namespacedPid(pid)}.held`);
 }
 
 /** The version of the control protocol: every request carries it; another version is refused. */
@@ -108,4 +127,24 @@ export function parseControlRequest(line: string): ControlRequest | undefined {
   if (imagesDir !== undefined && typeof imagesDir !== 'string') return undefined;
   if (leaveRunning !== undefined && typeof leaveRunning !== 'boolean') return undefined;
   return request as ControlRequest;
+}
+
+/**
+ * Whether an ancestor of this process listens on a control socket: this process is then a Node
+ * child of a coordinated app that inherited the preload through `NODE_OPTIONS`. It is dumped with
+ * the app's tree, so it must not listen itself: a socket listening through the dump makes the image
+ * unrestorable beside the running original (CRIU cannot bind its name again).
+ */
+export function hasCoordinatedAncestor(env: NodeJS.ProcessEnv = process.env): boolean {
+  let pid = process.ppid;
+  for (let depth = 0; pid > 1 && depth < 64; depth++) {
+    try {
+      if (existsSync(controlSocketPath(pid, env))) return true;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return false; // gone, or another user's: no coordinated app of ours above
+    }
+  }
+  return false;
 }

@@ -6,7 +6,16 @@ import { type Manifest, writeManifest } from '../image/manifest.js';
 import { sealedImageOf } from './checkpoint-outcome.js';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
-import { CONTROL_PROTOCOL, ensureControlDir, MAX_CONTROL_LINE, parseControlRequest, readLines } from './control-socket.js';
+import {
+  CONTROL_PROTOCOL,
+  controlSocketPath,
+  ensureControlDir,
+  hasCoordinatedAncestor,
+  MAX_CONTROL_LINE,
+  namespacedPid,
+  parseControlRequest,
+  readLines,
+} from './control-socket.js';
 import { restorerArguments } from './criu-restore.js';
 import { exitCodeOf, processStartTime, processState } from './processes.js';
 
@@ -191,5 +200,50 @@ describe('processes', () => {
     expect(exitCodeOf({ code: 3, signal: null })).toBe(3);
     expect(exitCodeOf({ code: null, signal: 'SIGKILL' })).toBe(137);
     expect(exitCodeOf({ code: null, signal: null }, 125)).toBe(125);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('namespacedPid', () => {
+  it('names a process by its pid namespace and its pid there, the same from inside and from outside', async () => {
+    const { spawn } = await import('node:child_process');
+    const { readlinkSync } = await import('node:fs');
+    const namespace = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+    expect(namespacedPid('self')).toBe(`${namespace}-${process.pid}`);
+    expect(namespacedPid(process.pid)).toBe(namespacedPid('self'));
+    const child = spawn('sleep', ['5'], { stdio: 'ignore' });
+    try {
+      expect(namespacedPid(child.pid as number)).toBe(`${namespace}-${child.pid}`);
+      expect(controlSocketPath(child.pid as number)).toMatch(new RegExp(`/crac-\\d+/${namespace}-${child.pid}\\.sock$`));
+    } finally {
+      child.kill();
+    }
+    expect(() => namespacedPid(4_194_000)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+});
+
+describe.runIf(process.platform === 'linux')('hasCoordinatedAncestor', () => {
+  it('finds a control socket of the parent or of an ancestor further up', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const { vi } = await import('vitest');
+    const runtime = mkdtempSync(join(tmpdir(), 'crac-ancestor-'));
+    const env = { CRAC_RUNTIME_DIR: runtime };
+    ensureControlDir(env);
+    // the "parent": a child of this process
+    const parent = spawn('sleep', ['5'], { stdio: 'ignore' });
+    const ppid = vi.spyOn(process, 'ppid', 'get').mockReturnValue(parent.pid as number);
+    try {
+      expect(hasCoordinatedAncestor(env)).toBe(false);
+      // its parent (this process) listens: a grandchild would not
+      writeFileSync(controlSocketPath('self', env), '');
+      expect(hasCoordinatedAncestor(env)).toBe(true);
+      rmSync(controlSocketPath('self', env));
+      writeFileSync(controlSocketPath(parent.pid as number, env), '');
+      expect(hasCoordinatedAncestor(env)).toBe(true);
+    } finally {
+      ppid.mockRestore();
+      parent.kill();
+      rmSync(runtime, { recursive: true, force: true });
+    }
   });
 });

@@ -33,7 +33,7 @@ type Line = { command: string; id: string };
 function listen(onLine: (request: Line, socket: Socket) => void): Promise<Server> {
   const server = createServer((socket) => readLines(socket, MAX_CONTROL_LINE, (line) => onLine(JSON.parse(line) as Line, socket)));
   servers.push(server);
-  return new Promise((resolve) => server.listen(controlSocketPath(process.pid), () => resolve(server)));
+  return new Promise((resolve) => server.listen(controlSocketPath('self'), () => resolve(server)));
 }
 
 /** A trigger that accepts, says it is dumping and closes its socket, as the real one does before a dump. */

@@ -72,8 +72,8 @@ export class DumpTimeoutError extends CracError {
 export async function requestCheckpoint(pid: number, options: TriggerOptions = {}): Promise<TriggerOutcome> {
   // a directory another user made would hand them this request (and root's)
   ensureControlDir();
-  const path = controlSocketPath(pid);
   if (!isAlive(pid)) throw new CracError(TRIGGER, `no process ${pid}`);
+  const path = socketOf(pid);
   if (!existsSync(path)) {
     throw new CracError(
       TRIGGER,
@@ -142,8 +142,8 @@ const TRIGGER = ErrorCode.TRIGGER;
  */
 export async function requestPrepare(pid: number, options: { holdMs?: number; timeoutMs?: number } = {}): Promise<{ id: string }> {
   ensureControlDir();
-  const path = controlSocketPath(pid);
   if (!isAlive(pid)) throw new CracError(TRIGGER, `no process ${pid}`);
+  const path = socketOf(pid);
   if (!existsSync(path)) {
     throw new CracError(
       TRIGGER,
@@ -245,4 +245,13 @@ function parseReply(line: string): ControlReply | undefined {
 
 function isAlive(pid: number): boolean {
   return processState(pid) === 'alive';
+}
+
+/** The control socket of a live process `pid` (CRAC_ETRIGGER when it ended meanwhile). */
+function socketOf(pid: number): string {
+  try {
+    return controlSocketPath(pid);
+  } catch (cause) {
+    throw new CracError(TRIGGER, `no process ${pid}`, { cause });
+  }
 }

@@ -31,7 +31,7 @@ const TRIGGER_PRIORITY = -1_000;
  */
 export class CheckpointTrigger implements Resource {
   readonly name = 'checkpoint trigger';
-  readonly path = controlSocketPath(process.pid);
+  #path: string | undefined;
   #server: Server | undefined;
   readonly #connections = new Set<Socket>();
   /** How each request settled, for requesters that reconnect after the dump. */
@@ -43,7 +43,7 @@ export class CheckpointTrigger implements Resource {
   async start(): Promise<void> {
     getGlobalContext().register(this, { priority: TRIGGER_PRIORITY });
     // A socket file left behind would mislead a requester once this pid is reused.
-    process.once('exit', () => removeAside(this.path));
+    process.once('exit', () => this.#path && removeAside(this.#path));
     await this.#listen();
   }
 
@@ -63,12 +63,19 @@ export class CheckpointTrigger implements Resource {
     return this.#listen();
   }
 
+  /** Where the trigger listens (or last listened): a restored copy in a pid namespace of its own listens elsewhere than its original. */
+  get path(): string | undefined {
+    return this.#path;
+  }
+
   async #listen(): Promise<void> {
     ensureControlDir();
-    removeAside(this.path);
+    const path = controlSocketPath('self');
+    this.#path = path;
+    removeAside(path);
     const server = createServer((socket) => this.#serve(socket));
     server.unref();
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.path, resolve));
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
     this.#server = server;
   }
 
@@ -110,7 +117,7 @@ export class CheckpointTrigger implements Resource {
    */
   #prepare(request: Extract<ControlRequest, { command: 'prepare' }>, send: (reply: ControlReply) => unknown): void {
     send({ event: 'accepted', id: request.id });
-    const marker = heldMarkerPath(process.pid);
+    const marker = heldMarkerPath('self');
     const engine = createExternalEngine({
       ...(request.holdMs === undefined ? {} : { holdMs: request.holdMs }),
       onHeld: () => writeFileSync(marker, `${request.id}\n`, { mode: 0o600 }),
