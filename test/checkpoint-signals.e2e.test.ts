@@ -87,7 +87,9 @@ describe.each(NODES)('SIGTERM during a checkpoint on $name', ({ bin: node }) => 
     const warmup = `for i in $(seq 600); do [ -e ${ready} ] && exit 0; sleep 0.1; done; exit 1`;
     const app = checkpoint(dir, { FIXTURE_RETAIN_MB: '192', CRAC_SHRINK: '0' }, flags, warmup);
     const started = await app.waitFor((e) => e.event === 'started');
-    const sender = start(process.execPath, [MID_DUMP, String(started.pid), 'SIGTERM', ready]);
+    // real-time priority: on a busy machine it must still run in the few ms between CRIU seizing
+    // the process and CRIU reading its pending signals
+    const sender = start('chrt', ['--fifo', '50', process.execPath, MID_DUMP, String(started.pid), 'SIGTERM', ready]);
     expect(await sender.exited, sender.output()).toEqual({ code: 0, signal: null });
     expect(sender.events()[0]).toMatchObject({ event: 'sent' });
     return { app, port: started.port as number };
