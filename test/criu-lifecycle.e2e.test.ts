@@ -47,6 +47,22 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
     return { dir, checkpoint, before };
   }
 
+  /** An app under `crac checkpoint`, checkpointed by `crac checkpoint --pid --leave-running` into a fresh `dir`, running on. */
+  async function checkpointLeftRunning(afterTicks: number) {
+    const dir = imageDir();
+    const app = crac(['checkpoint', '--to', dir, '--', node, APP], {
+      stdout: 'file',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: String(afterTicks) },
+    });
+    const warm = await app.waitFor((e) => e.event === 'warm');
+    const checkpoint = crac(['checkpoint', '--pid', String(warm.pid), '--to', dir, '--leave-running', '--json'], { stdout: 'pipe' });
+    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
+    expect(checkpoint.events()).toContainEqual(expect.objectContaining({ ok: true, outcome: 'checkpointed', pid: warm.pid }));
+    // the original goes on, its resources given back
+    await app.waitFor((e) => e.event === 'after-restore');
+    return { dir, app, warm };
+  }
+
   it('checkpoints via the CLI after warm-up and restores the image with stdout on a pipe, a file and a terminal', async () => {
     const { dir, checkpoint, before } = await checkpointWarm({ FIXTURE_EXIT_CODE: '3', FIXTURE_CHILD_MS: '5000' }, 'sleep 0.8');
     expect(checkpoint.output()).toMatch(/crac: warmup .* ms/);
@@ -138,15 +154,7 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
   });
 
   it('checkpoints copies restored side by side in pid namespaces by the pid each has here; the original keeps its own trigger', async () => {
-    const dir = imageDir();
-    const app = crac(['checkpoint', '--to', dir, '--', node, APP], {
-      stdout: 'file',
-      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '300' },
-    });
-    const warm = await app.waitFor((e) => e.event === 'warm');
-    const first = crac(['checkpoint', '--pid', String(warm.pid), '--to', dir, '--leave-running'], { stdout: 'pipe' });
-    expect((await first.exited).code, first.output()).toBe(0);
-    await app.waitFor((e) => e.event === 'after-restore');
+    const { dir, app, warm } = await checkpointLeftRunning(300);
     // the original holds the image's pid: each copy gets a namespace of its own, and that pid in it
     const copies = [crac(['restore', dir], { stdout: 'pipe' }), crac(['restore', dir], { stdout: 'pipe' })];
     for (const copy of copies) expect(await copy.waitFor((e) => e.event === 'after-restore')).toMatchObject({ pid: warm.pid });
@@ -200,17 +208,7 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
   });
 
   it('takes a leave-running checkpoint of a running app (crac checkpoint --pid), and restores it beside the original', async () => {
-    const dir = imageDir();
-    const app = crac(['checkpoint', '--to', dir, '--', node, APP], {
-      stdout: 'file',
-      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_AFTER_TICKS: '15' },
-    });
-    const warm = await app.waitFor((e) => e.event === 'warm');
-    const checkpoint = crac(['checkpoint', '--pid', String(warm.pid), '--to', dir, '--leave-running', '--json'], { stdout: 'pipe' });
-    expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);
-    expect(checkpoint.events()).toContainEqual(expect.objectContaining({ ok: true, outcome: 'checkpointed', pid: warm.pid }));
-    // the original goes on, its resources given back
-    await app.waitFor((e) => e.event === 'after-restore');
+    const { dir, app } = await checkpointLeftRunning(15);
     const before = app.events().find((e) => e.event === 'before-checkpoint') as Event;
     await sleep(1_600);
     // its pid is held by the original: the copy goes into a new pid namespace
