@@ -153,6 +153,12 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
     expect(summary).toMatchObject({ stateIntact: true, childExit: 7, pid: before.pid });
   });
 
+  it('checkpoints the app when the preload is in a global NODE_OPTIONS too (crac checkpoint itself then listens as well)', async () => {
+    const register = join(paths.root, 'packages', 'core', 'dist', 'register.cjs');
+    const { checkpoint } = await checkpointWarm({ NODE_OPTIONS: `--require ${JSON.stringify(register)}` });
+    expect(checkpoint.output()).toMatch(/crac: checkpoint .* dumped/);
+  });
+
   it('checkpoints copies restored side by side in pid namespaces by the pid each has here; the original keeps its own trigger', async () => {
     const { dir, app, warm } = await checkpointLeftRunning(300);
     // the original holds the image's pid: each copy gets a namespace of its own, and that pid in it

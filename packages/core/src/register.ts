@@ -6,14 +6,14 @@
 import { isMainThread } from 'node:worker_threads';
 import { ErrorCode } from './errors.js';
 import { getGlobalContext } from './global-context.js';
-import { hasCoordinatedAncestor } from './protocol/control-socket.js';
+import { listensForRequests } from './protocol/control-socket.js';
 import { CheckpointTrigger } from './protocol/trigger-server.js';
 
 // Preloads run in worker threads too: the process has one trigger, in its main thread; every
 // thread starts using crac-node now (a worker then refreshes its randomness after a restore).
 // A Node child of a coordinated app (NODE_OPTIONS is inherited) is checkpointed with the app: it
-// does not listen (hasCoordinatedAncestor).
-if (isMainThread && !hasCoordinatedAncestor()) {
+// does not listen (listensForRequests).
+if (isMainThread && listensForRequests()) {
   new CheckpointTrigger().start().catch((error: Error) => {
     process.emitWarning(`@crac/core: the checkpoint trigger is off: ${error.message}`, { code: ErrorCode.TRIGGER });
   });

@@ -10,6 +10,7 @@ import {
   DumpTimeoutError,
   ensureControlDir,
   exitCodeOf,
+  LAUNCHER_PID_ENV,
   type ProcessExit,
   registerPreloadPath,
   requestCheckpoint,
@@ -195,7 +196,14 @@ async function afterDumpTimeout(
 function appEnvironment(imagesDir: string): NodeJS.ProcessEnv {
   const register = registerPreloadPath();
   const nodeOptions = [process.env.NODE_OPTIONS, `--require ${JSON.stringify(register)}`].filter(Boolean).join(' ');
-  return { ...process.env, NODE_OPTIONS: nodeOptions, CRAC_IMAGES_DIR: imagesDir, CRAC_ENGINE: process.env.CRAC_ENGINE ?? 'criu' };
+  return {
+    ...process.env,
+    NODE_OPTIONS: nodeOptions,
+    CRAC_IMAGES_DIR: imagesDir,
+    CRAC_ENGINE: process.env.CRAC_ENGINE ?? 'criu',
+    // the app listens even if this process does (the preload in a global NODE_OPTIONS)
+    [LAUNCHER_PID_ENV]: String(process.pid),
+  };
 }
 
 /**

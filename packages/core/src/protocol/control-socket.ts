@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -130,6 +130,21 @@ export function parseControlRequest(line: string): ControlRequest | undefined {
 }
 
 /**
+ * Set by `crac checkpoint` to its own pid in the environment of the app it starts: the process
+ * whose parent that is (crac-guard execs the command) is the app, and listens whatever its
+ * ancestors do (a CLI run with the preload in a global `NODE_OPTIONS` listens too).
+ */
+export const LAUNCHER_PID_ENV = 'CRAC_LAUNCHER_PID';
+
+/**
+ * Whether this process should listen for checkpoint requests: started by `crac checkpoint` (see
+ * {@link LAUNCHER_PID_ENV}), or no ancestor listens (see {@link hasCoordinatedAncestor}).
+ */
+export function listensForRequests(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[LAUNCHER_PID_ENV] === String(process.ppid) || !hasCoordinatedAncestor(env);
+}
+
+/**
  * Whether an ancestor of this process listens on a control socket: this process is then a Node
  * child of a coordinated app that inherited the preload through `NODE_OPTIONS`. It is dumped with
  * the app's tree, so it must not listen itself: a socket listening through the dump makes the image
@@ -139,7 +154,9 @@ export function hasCoordinatedAncestor(env: NodeJS.ProcessEnv = process.env): bo
   let pid = process.ppid;
   for (let depth = 0; pid > 1 && depth < 64; depth++) {
     try {
-      if (existsSync(controlSocketPath(pid, env))) return true;
+      const path = controlSocketPath(pid, env);
+      // a file alone may be a dead process's that had this pid
+      if (existsSync(path) && listensOn(pid, path)) return true;
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     } catch {
@@ -147,4 +164,22 @@ export function hasCoordinatedAncestor(env: NodeJS.ProcessEnv = process.env): bo
     }
   }
   return false;
+}
+
+/** Whether process `pid` holds the unix socket listening on `path` (from /proc/net/unix and its descriptors). */
+function listensOn(pid: number, path: string): boolean {
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path; Flags 00010000: listening
+    const fields = line.trim().split(/\s+/);
+    if (fields[7] === path && fields[3] === '00010000') inodes.add(`socket:[${fields[6]}]`);
+  }
+  if (inodes.size === 0) return false;
+  return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    try {
+      return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      return false;
+    }
+  });
 }

@@ -44,6 +44,7 @@ export {
   controlSocketPath,
   heldMarkerPath,
   ensureControlDir,
+  LAUNCHER_PID_ENV,
   MAX_CONTROL_LINE,
   parseControlRequest,
   readLines,

@@ -11,6 +11,8 @@ import {
   controlSocketPath,
   ensureControlDir,
   hasCoordinatedAncestor,
+  LAUNCHER_PID_ENV,
+  listensForRequests,
   MAX_CONTROL_LINE,
   namespacedPid,
   parseControlRequest,
@@ -221,28 +223,34 @@ describe.runIf(process.platform === 'linux')('namespacedPid', () => {
   });
 });
 
-describe.runIf(process.platform === 'linux')('hasCoordinatedAncestor', () => {
-  it('finds a control socket of the parent or of an ancestor further up', async () => {
+describe.runIf(process.platform === 'linux')('hasCoordinatedAncestor, listensForRequests', () => {
+  it("finds an ancestor that listens on its control socket, not a dead process's file of the same name", async () => {
     const { spawn } = await import('node:child_process');
     const { writeFileSync } = await import('node:fs');
     const { vi } = await import('vitest');
     const runtime = mkdtempSync(join(tmpdir(), 'crac-ancestor-'));
     const env = { CRAC_RUNTIME_DIR: runtime };
     ensureControlDir(env);
-    // the "parent": a child of this process
+    // the "parent": a child of this process, which is then the grandparent
     const parent = spawn('sleep', ['5'], { stdio: 'ignore' });
     const ppid = vi.spyOn(process, 'ppid', 'get').mockReturnValue(parent.pid as number);
+    const grandparent = createServer();
     try {
       expect(hasCoordinatedAncestor(env)).toBe(false);
-      // its parent (this process) listens: a grandchild would not
-      writeFileSync(controlSocketPath('self', env), '');
-      expect(hasCoordinatedAncestor(env)).toBe(true);
-      rmSync(controlSocketPath('self', env));
+      // a socket file of the parent's name that nothing listens on: left by a dead process
       writeFileSync(controlSocketPath(parent.pid as number, env), '');
+      expect(hasCoordinatedAncestor(env)).toBe(false);
+      // the grandparent listens
+      await new Promise<void>((resolve) => grandparent.listen(controlSocketPath('self', env), resolve));
       expect(hasCoordinatedAncestor(env)).toBe(true);
+      // a process started by crac checkpoint (its parent) listens whatever its ancestors do
+      expect(listensForRequests(env)).toBe(false);
+      expect(listensForRequests({ ...env, [LAUNCHER_PID_ENV]: String(parent.pid) })).toBe(true);
+      expect(listensForRequests({ ...env, [LAUNCHER_PID_ENV]: String(process.pid) })).toBe(false);
     } finally {
       ppid.mockRestore();
       parent.kill();
+      await new Promise((resolve) => grandparent.close(resolve));
       rmSync(runtime, { recursive: true, force: true });
     }
   });
