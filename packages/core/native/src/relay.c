@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "write_all.h"
 
 int relay_needed(int fd)
 {
@@ -15,12 +16,11 @@ int relay_needed(int fd)
 	return fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
-int relay_open(struct relay *relay, int fd)
+int relay_open(struct relay *relay)
 {
 	int ends[2];
 	if (pipe2(ends, O_CLOEXEC) != 0)
 		return -1;
-	relay->fd = fd;
 	relay->read_end = ends[0];
 	relay->write_end = ends[1];
 	return 0;
@@ -35,19 +35,6 @@ void relay_install(struct relay *relays, size_t count)
 	}
 }
 
-static void write_all(int fd, const char *data, size_t size)
-{
-	while (size > 0) {
-		ssize_t n = write(fd, data, size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* the output is gone: what the app writes is dropped, as it would be */
-		data += n;
-		size -= (size_t)n;
-	}
-}
-
 int relay_pump(struct relay *relay)
 {
 	char buffer[65536];
@@ -56,7 +43,7 @@ int relay_pump(struct relay *relay)
 		n = read(relay->read_end, buffer, sizeof(buffer));
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
-		write_all(relay->fd, buffer, (size_t)n);
+		(void)write_all(relay->fd, buffer, (size_t)n); /* the output is gone: dropped, as it would be */
 		return 1;
 	}
 	if (n < 0 && errno == EAGAIN)

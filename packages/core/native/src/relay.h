@@ -25,8 +25,8 @@ struct relay {
 /* Whether the app's output on crac restore's descriptor `fd` must be relayed (a regular file or a socket). */
 int relay_needed(int fd);
 
-/* A pipe for `fd`'s relay (both ends close-on-exec). 0, or -1 with errno. */
-int relay_open(struct relay *relay, int fd);
+/* A pipe for the relay of `relay->fd` (both ends close-on-exec). 0, or -1 with errno. */
+int relay_open(struct relay *relay);
 
 /* In the supervisor, before CRIU runs: each relay's write end on its descriptor, the read ends closed. */
 void relay_install(struct relay *relays, size_t count);

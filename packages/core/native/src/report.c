@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "report.h"
+#include "write_all.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +19,6 @@ void report_init(int json)
 	json_mode = json;
 	const char *no_color = getenv("NO_COLOR");
 	color = isatty(2) && !(no_color && *no_color);
-}
-
-static void put(int fd, const char *text)
-{
-	size_t len = strlen(text);
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-		if (n <= 0)
-			return;
-		text += n;
-		len -= (size_t)n;
-	}
 }
 
 void json_quote(char *out, size_t len, const char *s)
@@ -82,7 +71,7 @@ void report_phase(const char *phase, double ms, const char *detail)
 	char line[1200];
 	snprintf(line, sizeof(line), "crac: %s%-12s%s %8.1f ms%s%s\n", color ? "\x1b[32m" : "", phase, color ? "\x1b[0m" : "", ms,
 		 detail && *detail ? "  " : "", detail ? detail : "");
-	put(2, line);
+	(void)write_all(2, line, strlen(line));
 }
 
 void report_info(const char *message)
@@ -91,7 +80,7 @@ void report_info(const char *message)
 		return;
 	char *line = NULL;
 	if (asprintf(&line, "crac: %s\n", message) > 0)
-		put(2, line);
+		(void)write_all(2, line, strlen(line));
 	free(line);
 }
 
@@ -101,7 +90,7 @@ void report_error(const struct crac_error *error)
 		return;
 	char *line = NULL;
 	if (asprintf(&line, "crac: %serror%s [%s] %s\n", color ? "\x1b[31m" : "", color ? "\x1b[0m" : "", error->code, error->message) > 0)
-		put(2, line);
+		(void)write_all(2, line, strlen(line));
 	free(line);
 }
 
@@ -118,7 +107,7 @@ void report_finish(int ok, const char *extra, const struct crac_error *error)
 	if (asprintf(&line, "{\"ok\":%s%s%s,\"phases\":[%s]%s%s%s%s%s}\n", ok ? "true" : "false", extra && *extra ? "," : "",
 		     extra ? extra : "", phases, error ? ",\"error\":{\"code\":" : "", error ? code : "", error ? ",\"message\":" : "",
 		     error ? message : "", error ? "}" : "") > 0)
-		put(1, line);
+		(void)write_all(1, line, strlen(line));
 	free(line);
 }
 

@@ -260,7 +260,6 @@ static int assert_own_pipes(const struct manifest *m, const struct relay *relays
 	return 0;
 }
 
-/* /proc/PID/stat: 'alive' (1), a zombie or gone (0). */
 /*
  * /proc/PID/stat read into buf, from the ") " that ends the command name (which may hold spaces
  * and parentheses) on: the state is p[2]; NULL when the process is gone.
@@ -281,6 +280,7 @@ static const char *proc_stat_fields(long pid, char *buf, size_t size)
 	return paren && paren[1] == ' ' ? paren : NULL;
 }
 
+/* /proc/PID/stat: 'alive' (1), a zombie or gone (0). */
 static int alive(long pid)
 {
 	char buf[512];
@@ -726,7 +726,7 @@ int main(int argc, char **argv)
 	int restored_pipe[2];
 	int piped = pipe2(restored_pipe, O_CLOEXEC) == 0;
 	for (size_t i = 0; piped && i < nrelays; i++)
-		piped = relay_open(&relays[i], relays[i].fd) == 0;
+		piped = relay_open(&relays[i]) == 0;
 	if (!piped) {
 		remove_work_dir(work_dir);
 		crac_fail(&error, CRAC_EIO, "pipe: %s", strerror(errno));

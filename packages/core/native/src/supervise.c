@@ -43,6 +43,7 @@
 #include "exit_codes.h"
 #include "kdat_dir.h"
 #include "listen_slots.h"
+#include "write_all.h"
 
 const char *supervise_prefix = "crac-init";
 
@@ -119,20 +120,6 @@ static void setup_signals(void)
 
 /* The first bytes of a restore handoff; restored/environment.ts reads the same. */
 static const char HANDOFF_MAGIC[] = "CRAC-HANDOFF/1";
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /*
  * Puts this process's environment (the restoring one), as "CRAC-HANDOFF/1\0" then NAME=value\0
