@@ -73,7 +73,7 @@ export async function requestCheckpoint(pid: number, options: TriggerOptions = {
   // a directory another user made would hand them this request (and root's)
   ensureControlDir();
   if (!isAlive(pid)) throw new CracError(TRIGGER, `no process ${pid}`);
-  const path = socketOf(pid);
+  const path = controlFileOf(pid, controlSocketPath);
   if (!existsSync(path)) {
     throw new CracError(
       TRIGGER,
@@ -143,7 +143,7 @@ const TRIGGER = ErrorCode.TRIGGER;
 export async function requestPrepare(pid: number, options: { holdMs?: number; timeoutMs?: number } = {}): Promise<{ id: string }> {
   ensureControlDir();
   if (!isAlive(pid)) throw new CracError(TRIGGER, `no process ${pid}`);
-  const path = socketOf(pid);
+  const path = controlFileOf(pid, controlSocketPath);
   if (!existsSync(path)) {
     throw new CracError(
       TRIGGER,
@@ -158,7 +158,7 @@ export async function requestPrepare(pid: number, options: { holdMs?: number; ti
     ...(options.holdMs === undefined ? {} : { holdMs: options.holdMs }),
   };
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  const marker = heldMarkerPath(pid);
+  const marker = controlFileOf(pid, heldMarkerPath);
   let reply = await exchange(path, request).catch((cause: NodeJS.ErrnoException) => {
     throw new CracError(TRIGGER, `cannot reach the trigger of process ${pid} at ${path} (${cause.code ?? cause.message})`, { cause });
   });
@@ -247,10 +247,10 @@ function isAlive(pid: number): boolean {
   return processState(pid) === 'alive';
 }
 
-/** The control socket of a live process `pid` (CRAC_ETRIGGER when it ended meanwhile). */
-function socketOf(pid: number): string {
+/** `fileOf(pid)` (the control socket, the held marker) of a live process (CRAC_ETRIGGER when it ended meanwhile). */
+function controlFileOf(pid: number, fileOf: (pid: number) => string): string {
   try {
-    return controlSocketPath(pid);
+    return fileOf(pid);
   } catch (cause) {
     throw new CracError(TRIGGER, `no process ${pid}`, { cause });
   }
