@@ -3,7 +3,7 @@
 /** podman's global options here: `--runtime runc --runtime-flag criu=CRIU` (CRIU 4.2 for runc). */
 export function globalFlags(criu?: string): string[];
 /** The environment podman runs in: CRIU 4.2's directory first on PATH (podman checks for a `criu` of at least 3.11 there). */
-export function podmanEnv(criu?: string): NodeJS.ProcessEnv;
+export function podmanEnv(): NodeJS.ProcessEnv;
 /** `podman run` options every container here takes: rlimits within the hard limits, the host's network. */
 export const RUN_FLAGS: readonly string[];
 /** The capabilities CRIU needs on top of podman's defaults: CHECKPOINT_RESTORE. */

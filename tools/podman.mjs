@@ -20,12 +20,12 @@ export function globalFlags(criu = paths.criu) {
 }
 
 let criuDir;
-/** The environment podman runs in: a directory whose `criu` is CRIU 4.2 first on PATH. */
-export function podmanEnv(criu = paths.criu) {
-  if (basename(criu) === 'criu') criuDir = dirname(criu);
+/** The environment podman runs in: a directory whose `criu` is CRIU 4.2 ({@link paths}.criu) first on PATH. */
+export function podmanEnv() {
+  if (!criuDir && basename(paths.criu) === 'criu') criuDir = dirname(paths.criu);
   else if (!criuDir) {
     criuDir = mkdtempSync(join(tmpdir(), 'crac-podman-criu-'));
-    symlinkSync(criu, join(criuDir, 'criu'));
+    symlinkSync(paths.criu, join(criuDir, 'criu'));
   }
   return { ...process.env, PATH: `${criuDir}:${process.env.PATH ?? '/usr/bin:/bin'}` };
 }
