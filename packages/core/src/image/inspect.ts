@@ -41,9 +41,12 @@ export interface ImageInspection {
  * if (!verification.ok) console.error(verification.error.code, verification.error.message);
  * ```
  * @throws {@link CracError} `CRAC_EIMAGE` when `dir` holds no manifest this version can read;
- * `CRAC_EENGINE` when the native restorer is not installed.
+ * `CRAC_EENGINE` when the native restorer is not installed; `CRAC_EINVAL` when `dir` is not a path.
  */
 export async function inspectImage(dir: string): Promise<ImageInspection> {
+  if (typeof dir !== 'string' || dir === '') {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, `inspectImage() takes the path of an image directory, got ${JSON.stringify(dir)}`);
+  }
   const imagesDir = resolve(dir);
   const program = requireNativeProgram('restore');
   const child = spawn(program, ['--inspect', '--', imagesDir], { stdio: ['ignore', 'pipe', 'pipe'] });

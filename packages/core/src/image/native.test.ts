@@ -380,6 +380,8 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
       code: 'CRAC_EIMAGE',
       message: expect.stringContaining('is not a crac image'),
     });
+    await expect(inspectImage('')).rejects.toMatchObject({ code: 'CRAC_EINVAL' });
+    await expect(verifyImage(undefined as unknown as string)).rejects.toMatchObject({ code: 'CRAC_EINVAL' });
   });
 });
 
