@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CriuBinary, criuTimeoutMs, findCriu } from './binary.js';
 import { assertCriuCapabilities, criuRunsUnprivileged } from './capabilities.js';
@@ -143,8 +143,10 @@ function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   const criuErrors = criuErrorLines(join(staged.via, DUMP_LOG));
   // the seal step's own words: CRIU puts what its action scripts print in its log
   const sealSaid = sealStepLines(join(staged.via, DUMP_LOG));
+  // measured before the discard frees it: CRIU's own log is on that file system, its last line cut short
+  const full = isFull(staged.via) ? ['the file system of the image directory is full: No space left on device'] : [];
   const logPath = staged.discard();
-  const lines = [...sealSaid, ...criuErrors];
+  const lines = [...sealSaid, ...criuErrors, ...full];
   const where = logPath ? ` (log: ${logPath})` : '';
   // the native message names the log by the staging descriptor, gone by now
   const said = /^CRIU dump failed: (.*?)(?: \(log: [^)]*\))?$/s.exec(error.message)?.[1] ?? error.message;
@@ -153,6 +155,16 @@ function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   const details = lines.length > 0 ? `:\n${lines.join('\n')}` : '';
   const failed = new CracError(ErrorCode.CRIU_DUMP, `CRIU dump failed: ${reason}${where}${details}`, { cause: error.cause ?? error });
   return Object.assign(failed, { ...error, criuErrors, logPath });
+}
+
+/** Whether the file system holding `dir` has (almost) no room left: less than 64 KiB for this user. */
+function isFull(dir: string): boolean {
+  try {
+    const { bavail, bsize } = statfsSync(dir);
+    return bavail * bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
 }
 
 function sealStepLines(log: string): string[] {
