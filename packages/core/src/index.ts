@@ -13,6 +13,7 @@
  */
 export type { SocketOwner } from './agents/owner.js';
 export { AUDIT_ENV, UNRELEASED_ENV } from './audit/policy.js';
+export { AUTO_ENV, AUTO_INTEGRATIONS, type AutoIntegration } from './auto/settings.js';
 export type { AuditEntry, AuditMode, AuditReport, CreationSite, HandleKind, UnreleasedOption, UnreleasedPolicy } from './audit/types.js';
 export { UnreleasedHandlesError } from './audit/unreleased-error.js';
 export {

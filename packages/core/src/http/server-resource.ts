@@ -1,8 +1,11 @@
 import { closeSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, Server as HttpServer, type ServerResponse } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
+import type { Http2Session } from 'node:http2';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from '../context.js';
 import { cycleScope } from '../cycle/scope.js';
 import { CracError, ErrorCode } from '../errors.js';
 import { getGlobalContext } from '../global-context.js';
@@ -60,13 +63,18 @@ export class ServerResource implements Resource {
   readonly #handshaking = new Set<Socket>();
   /** Responses in flight per connection: a connection with none that already served one is idle. */
   readonly #inFlight = new Map<Socket, number>();
+  /** An HTTP/2 server's sessions: drained with GOAWAY (`session.close()`), not per connection. */
+  readonly #sessions: Set<Http2Session> | undefined;
   #draining = false;
   #released: Released | undefined;
   #unregister: Unregister | undefined;
+  /** Registered by the zero-code path (the preload), not by the app or an adapter: an explicit registration replaces it. */
+  readonly automatic: boolean;
 
-  constructor(server: HttpServerLike, options: ServerResourceOptions = {}) {
+  constructor(server: HttpServerLike, options: ServerResourceOptions = {}, automatic = false) {
     validate(server, options);
     this.server = server;
+    this.automatic = automatic;
     this.name = options.name ?? 'http server';
     this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.#onDrainTimeout = options.onDrainTimeout ?? 'close';
@@ -77,6 +85,10 @@ export class ServerResource implements Resource {
     // an https server's TCP connections are known before their TLS handshake ends, if it ever does
     if (server instanceof TlsServer) server.on('connection', this.#onTcpConnection);
     server.on('close', this.#onClose);
+    if (isHttp2(server)) {
+      this.#sessions = new Set();
+      server.on('session', this.#onSession);
+    }
   }
 
   /** The resource's hooks' timeout: the drain's plus a margin. */
@@ -199,6 +211,7 @@ export class ServerResource implements Resource {
     server.off(connectionEvent(server), this.#onConnection);
     server.off('connection', this.#onTcpConnection);
     server.off('close', this.#onClose);
+    server.off('session', this.#onSession);
   }
 
   /** @internal Called by {@link serverResource} once registered. */
@@ -208,6 +221,8 @@ export class ServerResource implements Resource {
   }
 
   readonly #onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    // HTTP/2: a request is a stream of a session, drained with the session (no Connection header there)
+    if (this.#sessions) return;
     const socket = request.socket;
     this.#responses.add(response);
     this.#inFlight.set(socket, (this.#inFlight.get(socket) ?? 0) + 1);
@@ -225,6 +240,12 @@ export class ServerResource implements Resource {
     const tcp = (socket as Socket & { _parent?: Socket })._parent;
     if (tcp) this.#handshaking.delete(tcp);
     this.#track(socket);
+  };
+
+  readonly #onSession = (session: Http2Session): void => {
+    this.#sessions?.add(session);
+    session.once('close', () => this.#sessions?.delete(session));
+    if (this.#draining) session.close();
   };
 
   readonly #onTcpConnection = (tcp: Socket): void => {
@@ -252,6 +273,11 @@ export class ServerResource implements Resource {
    * `firstRequestDeadline` to send it (and gets its answer, the connection's last).
    */
   #closeIdle(firstRequestDeadline: number): void {
+    if (this.#sessions) {
+      // GOAWAY: no new streams; each session closes its connection once its streams are done
+      for (const session of this.#sessions) if (!session.closed) session.close();
+      return;
+    }
     const now = Date.now();
     // a TLS handshake not done by then is treated as a first request that never came
     if (now >= firstRequestDeadline) for (const tcp of this.#handshaking) tcp.destroy();
@@ -320,11 +346,48 @@ export class ServerResource implements Resource {
  */
 export function serverResource(server: HttpServerLike, options: ServerResourceOptions = {}): ServerResource {
   const existing = (server as Registered)?.[RESOURCE];
+  if (existing && !existing.automatic) return existing;
+  // the app's own registration wins over the zero-code one: one resource per server, with the app's options
+  existing?.unregister();
+  return register(new ServerResource(server, options), options.context);
+}
+
+/**
+ * @internal The zero-code path (`auto/servers.ts`): registers `server` as {@link serverResource}
+ * does, marked automatic, unless it has a resource already.
+ */
+export function adoptServer(server: HttpServerLike): ServerResource {
+  const existing = (server as Registered)[RESOURCE];
   if (existing) return existing;
-  const resource = new ServerResource(server, options);
-  const context = options.context ?? getGlobalContext();
-  resource.attach(context.register(resource, { priority: Priority.ENTRY_POINT, timeoutMs: resource.hookTimeoutMs }));
+  return register(new ServerResource(server, { name: kindOf(server) }, true), undefined);
+}
+
+/** Whether `server` has a resource, whoever registered it. */
+export function hasServerResource(server: object): boolean {
+  return (server as Registered)[RESOURCE] !== undefined;
+}
+
+function register(resource: ServerResource, context: Context | undefined): ServerResource {
+  const unregister = (context ?? getGlobalContext()).register(resource, {
+    priority: Priority.ENTRY_POINT,
+    timeoutMs: resource.hookTimeoutMs,
+  });
+  resource.attach(unregister);
   return resource;
+}
+
+/** `http server`, `https server`, `http2 server`, `tls server` or `net server`: the name an adopted server's resource goes by. */
+function kindOf(server: HttpServerLike): string {
+  if (isHttp2(server)) return 'http2 server';
+  if (server instanceof HttpsServer) return 'https server';
+  if (server instanceof HttpServer) return 'http server';
+  if (server instanceof TlsServer) return 'tls server';
+  return 'net server';
+}
+
+/** An `http2.createServer()` / `createSecureServer()` server (node:http2 exports neither class). */
+function isHttp2(server: object): boolean {
+  return typeof (server as { updateSettings?: unknown }).updateSettings === 'function';
 }
 
 /** The sockets requests arrive on: TLS ones for an https server, not the TCP ones under them. */

@@ -16,6 +16,14 @@ interface ListenHook {
 
 // Keyed on globalThis: two copies of @crac/core in one process (ESM and CJS builds) patch once.
 const HOOK = Symbol.for('@crac/core:listen-hook');
+/** Marks a server of crac-node's own (the control socket): no watcher sees it. */
+const INTERNAL = Symbol.for('@crac/core:internal-server');
+
+/** Hides a server of crac-node's own from every watcher (it is a resource of its own already). */
+export function markInternal<T extends Server>(server: T): T {
+  Object.defineProperty(server, INTERNAL, { value: true });
+  return server;
+}
 
 /**
  * Calls `found(server)` for every server that starts listening from now on and that `match`
@@ -50,6 +58,7 @@ function listenHook(): ListenHook {
   holder[HOOK] = hook;
   const { original, watchers } = hook;
   Server.prototype.listen = function listen(this: Server, ...args: unknown[]) {
+    if ((this as { [INTERNAL]?: boolean })[INTERNAL]) return Reflect.apply(original, this, args);
     for (const watcher of watchers) {
       try {
         if (watcher.match(this)) watcher.found(this);

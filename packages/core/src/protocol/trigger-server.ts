@@ -6,6 +6,7 @@ import { getGlobalContext } from '../global-context.js';
 import type { Resource } from '../types.js';
 import { ErrorCode } from '../errors.js';
 import { removeAside } from '../fs-aside.js';
+import { markInternal } from '../http/watch-servers.js';
 import {
   CONTROL_PROTOCOL,
   type ControlReply,
@@ -73,7 +74,7 @@ export class CheckpointTrigger implements Resource {
     const path = controlSocketPath('self');
     this.#path = path;
     removeAside(path);
-    const server = createServer((socket) => this.#serve(socket));
+    const server = markInternal(createServer((socket) => this.#serve(socket)));
     server.unref();
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
     this.#server = server;
