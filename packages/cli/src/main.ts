@@ -36,10 +36,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--pid <pid>', 'checkpoint this running process (started with @crac/core/register preloaded)', parsePid)
     .option('--leave-running', 'keep the app running after the checkpoint', false)
     .option('--warmup <cmd>', 'shell command that warms the app up; the checkpoint follows when it succeeds')
+    .option(
+      '--no-auto',
+      "take care of the app's own resources and the adapters' only: no server or client made a resource without code (CRAC_AUTO=off)",
+    )
     .option('--json', 'print the result as one JSON line on stdout', false)
     .addHelpText(
       'after',
-      '\nExamples:\n  crac checkpoint --to ./image --warmup "npx autocannon -d 5 http://127.0.0.1:3000" -- node server.js\n  crac checkpoint --pid 4242 --to ./image',
+      '\nThe command may be a package manager: `-- npm start` checkpoints the Node process npm starts.' +
+        '\n\nExamples:\n  crac checkpoint --to ./image --warmup "npx autocannon -d 5 http://127.0.0.1:3000" -- node server.js' +
+        '\n  crac checkpoint --to ./image --warmup "curl -sf http://127.0.0.1:3000/" -- npm start\n  crac checkpoint --pid 4242 --to ./image',
     )
     .action(async (command: string[], options) => {
       exitCode = await checkpointCommand(command, options);

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -20,12 +19,19 @@ export interface ForwardOptions {
   sameGroup?: boolean;
 }
 
-/** Passes the signals this process receives on to `child`; returns the function that stops it. */
-export function forwardSignals(child: ChildProcess, { sameGroup = false }: ForwardOptions = {}): () => void {
+/**
+ * Passes the signals this process receives on to the process `target()` names when each arrives
+ * (the app, once known); returns the function that stops it.
+ */
+export function forwardSignals(target: () => number, { sameGroup = false }: ForwardOptions = {}): () => void {
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => {
       if (sameGroup && TERMINAL_SIGNALS.has(signal) && inTerminalForeground()) return;
-      child.kill(signal);
+      try {
+        process.kill(target(), signal);
+      } catch {
+        // it ended meanwhile
+      }
     };
     process.on(signal, handler);
     return [signal, handler] as const;

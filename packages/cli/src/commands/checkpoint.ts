@@ -1,17 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  controlSocketPath,
+  AUTO_ENV,
   type DumpIdentity,
   DumpTimeoutError,
   ensureControlDir,
   exitCodeOf,
+  findCoordinatedProcess,
   LAUNCHER_PID_ENV,
   type ProcessExit,
+  processStartTime,
+  processState,
   registerPreloadPath,
   requestCheckpoint,
   requireNativeProgram,
@@ -20,6 +22,7 @@ import {
   ErrorCode,
 } from '@crac/core/protocol';
 import { ExitCode, formatBytes, Report } from '../output.js';
+import { stopProcessTree } from '../process-tree.js';
 import { forwardSignals } from '../signals.js';
 
 /** Options of `crac checkpoint`. */
@@ -29,6 +32,8 @@ export interface CheckpointCommandOptions {
   leaveRunning?: boolean;
   warmup?: string;
   json?: boolean;
+  /** false (`--no-auto`): no zero-code resources in the app, only its own and the adapters' (`CRAC_AUTO=off`). */
+  auto?: boolean;
 }
 
 /**
@@ -68,34 +73,44 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
   ensureControlDir();
   const started = performance.now();
   const startedAt = Date.now();
-  const app = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir) });
-  const exited = new Promise<Exit>((resolveExit) => app.once('exit', (code, signal) => resolveExit({ code, signal })));
+  const launched = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir, options) });
+  const launcher = launched.pid as number;
+  const exited = new Promise<Exit>((resolveExit) => launched.once('exit', (code, signal) => resolveExit({ code, signal })));
+  let launcherEnded = false;
+  void exited.then(() => {
+    launcherEnded = true;
+  });
+  // The app is the process that listens for requests: the one started (node app.js), or one
+  // under it (npm start: npm, then sh, then node). Signals go to it: npm and sh pass none on.
+  let app: number | undefined;
   // the app shares this process group: a terminal's Ctrl-C reaches it directly, once
-  const stopForwarding = forwardSignals(app, { sameGroup: true });
+  const stopForwarding = forwardSignals(() => app ?? launcher, { sameGroup: true });
   try {
     if (!options.warmup) {
-      report.info(`started ${command.join(' ')} (pid ${app.pid}); it checkpoints when it calls checkpointRestore()`);
-      return await finishOnExit(await exited, imagesDir, { since: startedAt }, started, report);
+      report.info(`started ${command.join(' ')} (pid ${launcher}); it checkpoints when it calls checkpointRestore()`);
+      void waitForApp(launcher, () => launcherEnded).then((pid) => {
+        app = pid;
+      });
+      return await finishOnExit(await exited, imagesDir, { since: startedAt }, launcher, started, report);
     }
-    const pid = app.pid as number;
-    let appEnded = false;
-    const endedFirst = exited.then(() => {
-      appEnded = true;
-      return false;
-    });
-    const ready = await Promise.race([waitForTrigger(pid, () => appEnded), endedFirst]);
-    if (!ready) throw new CracError(ErrorCode.CHECKPOINT, 'the app exited before it was ready to checkpoint');
-    report.phase('start', performance.now() - started, `pid ${pid}`);
+    app = await waitForApp(launcher, () => launcherEnded);
+    if (app === undefined) throw new CracError(ErrorCode.CHECKPOINT, 'the app exited before it was ready to checkpoint');
+    const pid = app;
+    const appEnded = appEndedWith(pid, exited);
+    report.phase(
+      'start',
+      performance.now() - started,
+      pid === launcher ? `pid ${pid}` : `pid ${pid}, under ${command[0]} (pid ${launcher})`,
+    );
 
     const warmupStarted = performance.now();
     const warmup = runWarmup(options.warmup);
-    const warmedUp = await Promise.race([warmup.exited, exited.then((exit) => ({ appExit: exit }))]);
+    const warmedUp = await Promise.race([warmup.exited, appEnded.then((exit) => ({ appExit: exit }))]);
     if (typeof warmedUp !== 'number') {
       warmup.stop();
       throw new CracError(ErrorCode.CHECKPOINT, `the app ended during the warm-up (${describeExit(warmedUp.appExit)}); no image was made`);
     }
     if (warmedUp !== 0) {
-      app.kill('SIGTERM');
       throw new CracError(
         ErrorCode.CHECKPOINT,
         `the warm-up command failed (exit code ${warmedUp}); the app was stopped, no image was made`,
@@ -108,8 +123,8 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     try {
       ({ outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false }));
     } catch (error) {
-      if (error instanceof DumpTimeoutError) return await afterDumpTimeout(error, app, exited, options, report, checkpointStarted);
-      return await afterFailedCheckpoint(error as Error, app, exited, options, report);
+      if (error instanceof DumpTimeoutError) return await afterDumpTimeout(error, launcher, exited, options, report, checkpointStarted);
+      return await afterFailedCheckpoint(error as Error, exited, options, report);
     }
     report.phase(
       'checkpoint',
@@ -122,7 +137,40 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     return exitCodeOf(await exited, ExitCode.FAILED);
   } finally {
     stopForwarding();
+    // Nothing this command started outlives it: after a dump, what ran beside the app (npm, sh,
+    // its siblings); after a failure, the app too (a left-running one has ended: it was waited for).
+    await stopProcessTree(launcher);
   }
+}
+
+/**
+ * Resolves with the pid of the app under `launcher` once its trigger listens, or undefined once
+ * `ended()` (the poll must stop: it would keep this process alive).
+ */
+async function waitForApp(launcher: number, ended: () => boolean): Promise<number | undefined> {
+  for (;;) {
+    if (ended()) return undefined;
+    const app = findCoordinatedProcess(launcher);
+    if (app !== undefined) return app;
+    await sleep(10);
+  }
+}
+
+/** Resolves when the app ends, or the process started does (under npm or sh, the app is not this process's child). */
+async function appEndedWith(app: number, launcherExited: Promise<Exit>): Promise<Exit> {
+  const startTime = processStartTime(app);
+  let launcherEnded = false;
+  const gone = async (): Promise<Exit> => {
+    while (!launcherEnded && processStartTime(app) === startTime && processState(app) === 'alive') await sleep(50);
+    return { code: null, signal: null };
+  };
+  return Promise.race([
+    launcherExited.then((exit) => {
+      launcherEnded = true;
+      return exit;
+    }),
+    gone(),
+  ]);
 }
 
 type Exit = ProcessExit;
@@ -133,7 +181,6 @@ type Exit = ProcessExit;
  */
 async function afterFailedCheckpoint(
   error: Error,
-  app: ChildProcess,
   exited: Promise<Exit>,
   options: CheckpointCommandOptions,
   report: Report,
@@ -149,9 +196,8 @@ async function afterFailedCheckpoint(
     report.info('no image was made; the app keeps running');
     await exited;
   } else {
+    // the caller stops it, with everything this command started
     report.info('no image was made; stopping the app');
-    app.kill('SIGTERM');
-    await exited;
   }
   return ExitCode.FAILED;
 }
@@ -164,7 +210,7 @@ async function afterFailedCheckpoint(
  */
 async function afterDumpTimeout(
   error: DumpTimeoutError,
-  app: ChildProcess,
+  launcher: number,
   exited: Promise<Exit>,
   options: CheckpointCommandOptions,
   report: Report,
@@ -177,8 +223,9 @@ async function afterDumpTimeout(
     await exited;
     return ExitCode.FAILED;
   }
-  app.kill('SIGKILL');
-  await exited;
+  killOnce(error.pid, 'SIGKILL');
+  if (error.pid === launcher) await exited;
+  else await stopProcessTree(launcher);
   const imagesDir = error.imagesDir;
   if (imagesDir && sealedImageOf(imagesDir, { checkpointId: error.checkpointId })) {
     report.info(`${error.message}; it was killed (SIGKILL), but its dump had finished: the image is sealed`);
@@ -193,7 +240,7 @@ async function afterDumpTimeout(
 }
 
 /** The app's environment: the trigger preloaded, the image directory and the engine chosen. */
-function appEnvironment(imagesDir: string): NodeJS.ProcessEnv {
+function appEnvironment(imagesDir: string, options: CheckpointCommandOptions): NodeJS.ProcessEnv {
   const register = registerPreloadPath();
   const nodeOptions = [process.env.NODE_OPTIONS, `--require ${JSON.stringify(register)}`].filter(Boolean).join(' ');
   return {
@@ -203,23 +250,34 @@ function appEnvironment(imagesDir: string): NodeJS.ProcessEnv {
     CRAC_ENGINE: process.env.CRAC_ENGINE ?? 'criu',
     // the app listens even if this process does (the preload in a global NODE_OPTIONS)
     [LAUNCHER_PID_ENV]: String(process.pid),
+    ...(options.auto === false ? { [AUTO_ENV]: 'off' } : {}),
   };
 }
 
 /**
- * The app ended without --warmup: CRIU ended it with the dump, or it exited on its own, after a
- * leave-running checkpoint (its exit code is passed on) or without any.
+ * The command ended without --warmup: CRIU ended the app with the dump, or it exited on its own,
+ * after a leave-running checkpoint (its exit code is passed on) or without any. Under a package
+ * manager the app is not this command's child: npm's exit other than 0 after a sealed dump of
+ * another process is npm reporting the app's end by CRIU.
  */
-async function finishOnExit(exit: Exit, imagesDir: string, dump: DumpIdentity, started: number, report: Report): Promise<number> {
+async function finishOnExit(
+  exit: Exit,
+  imagesDir: string,
+  dump: DumpIdentity,
+  launcher: number,
+  started: number,
+  report: Report,
+): Promise<number> {
   // The seal step runs once CRIU wrote every file, before CRIU ends or resumes the process.
-  const dumped = sealedImageOf(imagesDir, dump) !== undefined;
-  if (dumped && exit.signal === 'SIGKILL') {
+  const manifest = sealedImageOf(imagesDir, dump);
+  const killed = exit.signal === 'SIGKILL' || (manifest !== undefined && manifest.pid !== launcher && exit.code !== 0);
+  if (manifest && killed) {
     report.phase('checkpoint', performance.now() - started, `image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`);
     report.finish({ ok: true, outcome: 'dumped', imagesDir });
     return ExitCode.OK;
   }
   const how = describeExit(exit);
-  if (dumped) {
+  if (manifest) {
     report.info(`the app ended (${how}) after a leave-running checkpoint into ${imagesDir}`);
     report.finish({ ok: true, outcome: 'checkpointed', imagesDir, exitCode: exit.code });
     return exitCodeOf(exit, ExitCode.FAILED);
@@ -228,33 +286,6 @@ async function finishOnExit(exit: Exit, imagesDir: string, dump: DumpIdentity, s
   report.error(error);
   report.finish({ ok: false }, error);
   return exit.code || ExitCode.FAILED;
-}
-
-/** Waits until the app's trigger answers (a socket file alone may be a dead process's with the same pid). */
-/** Resolves true once the app's control socket accepts, false once `ended()` (the poll must stop: it would keep this process alive). */
-async function waitForTrigger(pid: number, ended: () => boolean): Promise<boolean> {
-  for (;;) {
-    if (ended()) return false;
-    let path: string | undefined;
-    try {
-      path = controlSocketPath(pid);
-    } catch {
-      // gone, or not yet readable: ended() says which
-    }
-    if (path && existsSync(path) && (await accepts(path))) return true;
-    await sleep(10);
-  }
-}
-
-function accepts(path: string): Promise<boolean> {
-  return new Promise((resolveAccepts) => {
-    const socket = connect(path)
-      .once('connect', () => {
-        socket.destroy();
-        resolveAccepts(true);
-      })
-      .once('error', () => resolveAccepts(false));
-  });
 }
 
 /** The warm-up command, in a process group of its own so that all of it can be stopped. */
@@ -271,6 +302,14 @@ function runWarmup(command: string): { exited: Promise<number>; stop(): void } {
       }
     },
   };
+}
+
+function killOnce(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
 }
 
 function describeExit({ code, signal }: Exit): string {

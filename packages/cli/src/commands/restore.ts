@@ -43,7 +43,7 @@ export async function restoreCommand(dir: string, options: RestoreCommandOptions
   // SIGUSR1 would open an inspector in this process: it is the app's (forwarded). The restorer
   // is in this process's group: a terminal's Ctrl-C reaches it directly, and is not forwarded.
   const child = spawn(restorer, args, { stdio: 'inherit' });
-  const stopForwarding = forwardSignals(child, { sameGroup: true });
+  const stopForwarding = forwardSignals(() => child.pid as number, { sameGroup: true });
   try {
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit, reject) => {
       child.once('error', reject);

@@ -1,8 +1,9 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
+import { processTree } from './processes.js';
 
 /**
  * The private directory (0700) holding one control socket per process that accepts
@@ -130,29 +131,46 @@ export function parseControlRequest(line: string): ControlRequest | undefined {
 }
 
 /**
- * Set by `crac checkpoint` to its own pid in the environment of the app it starts: the process
- * whose parent that is (crac-guard execs the command) is the app, and listens whatever its
- * ancestors do (a CLI run with the preload in a global `NODE_OPTIONS` listens too).
+ * Set by `crac checkpoint` to its own pid in the environment of the command it starts: ancestors
+ * from that pid up do not count in {@link hasCoordinatedAncestor} (a CLI run with the preload in a
+ * global `NODE_OPTIONS` listens too, and the app under it must still listen).
  */
 export const LAUNCHER_PID_ENV = 'CRAC_LAUNCHER_PID';
 
 /**
- * Whether this process should listen for checkpoint requests: started by `crac checkpoint` (see
- * {@link LAUNCHER_PID_ENV}), or no ancestor listens (see {@link hasCoordinatedAncestor}).
+ * Whether this process should listen for checkpoint requests: it is not a package manager (npm,
+ * pnpm, yarn, npx, corepack: `crac checkpoint -- npm start` checkpoints the app npm starts, not
+ * npm) and none of its ancestors below `crac checkpoint` listens (see {@link hasCoordinatedAncestor}).
  */
 export function listensForRequests(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env[LAUNCHER_PID_ENV] === String(process.ppid) || !hasCoordinatedAncestor(env);
+  return !isPackageManager() && !hasCoordinatedAncestor(env);
+}
+
+/** Script names of the package managers that start apps (`npm start`, `pnpm start`, `yarn start`, `npx app`). */
+const PACKAGE_MANAGERS = new Set(['npm', 'npx', 'npm-cli', 'npx-cli', 'pnpm', 'pnpx', 'yarn', 'yarnpkg', 'corepack']);
+
+/**
+ * Whether this Node process is a package manager running a script: it inherited the preload
+ * like the app it starts, and must stay out of the way (no control socket, no resources).
+ */
+export function isPackageManager(argv: readonly string[] = process.argv, execPath = process.execPath): boolean {
+  const script = argv[1] ?? '';
+  // a yarn release kept in the project (.yarn/releases/yarn-4.5.0.cjs), or a single-executable pnpm
+  if (/\/\.yarn\/releases\/yarn-[^/]*\.c?js$/.test(script) || PACKAGE_MANAGERS.has(basename(execPath))) return true;
+  return PACKAGE_MANAGERS.has(basename(script).replace(/\.[cm]?js$/, ''));
 }
 
 /**
  * Whether an ancestor of this process listens on a control socket: this process is then a Node
  * child of a coordinated app that inherited the preload through `NODE_OPTIONS`. It is dumped with
  * the app's tree, so it must not listen itself: a socket listening through the dump makes the image
- * unrestorable beside the running original (CRIU cannot bind its name again).
+ * unrestorable beside the running original (CRIU cannot bind its name again). The walk stops at
+ * `crac checkpoint` ({@link LAUNCHER_PID_ENV}).
  */
 export function hasCoordinatedAncestor(env: NodeJS.ProcessEnv = process.env): boolean {
+  const launcher = Number(env[LAUNCHER_PID_ENV] ?? 0);
   let pid = process.ppid;
-  for (let depth = 0; pid > 1 && depth < 64; depth++) {
+  for (let depth = 0; pid > 1 && pid !== launcher && depth < 64; depth++) {
     try {
       const path = controlSocketPath(pid, env);
       // a file alone may be a dead process's that had this pid
@@ -164,6 +182,23 @@ export function hasCoordinatedAncestor(env: NodeJS.ProcessEnv = process.env): bo
     }
   }
   return false;
+}
+
+/**
+ * The process of the tree under `root` (`root` first, then its descendants, parents first) that
+ * listens for checkpoint requests: the app that `crac checkpoint -- npm start` started under
+ * npm and `sh`. Undefined while none does.
+ */
+export function findCoordinatedProcess(root: number, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  for (const pid of processTree(root)) {
+    try {
+      const path = controlSocketPath(pid, env);
+      if (existsSync(path) && listensOn(pid, path)) return pid;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return undefined;
 }
 
 /** Whether process `pid` holds the unix socket listening on `path` (from /proc/net/unix and its descriptors). */

@@ -13,6 +13,7 @@
  * @packageDocumentation
  */
 // the codes travel between the processes too (control replies, exit reports)
+export { AUTO_ENV } from '../auto/settings.js';
 export { CracError, ErrorCode, type ErrorCodeValue } from '../errors.js';
 export { CRIU_FIX, CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
 export {
@@ -44,13 +45,14 @@ export {
   controlSocketPath,
   heldMarkerPath,
   ensureControlDir,
+  findCoordinatedProcess,
   LAUNCHER_PID_ENV,
   MAX_CONTROL_LINE,
   parseControlRequest,
   readLines,
 } from './control-socket.js';
 export { HANDOFF_FD, IMAGES_DIR_PATH, type RestoreInvocation, restorerArguments } from './criu-restore.js';
-export { exitCodeOf, type ProcessExit, type ProcessState, processStartTime, processState } from './processes.js';
+export { exitCodeOf, type ProcessExit, type ProcessState, processStartTime, processState, processTree } from './processes.js';
 export {
   findPrebuiltPackage,
   hostPlatform,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 /** What `/proc` says of a process: running (or sleeping...), a zombie waiting to be reaped, or gone. */
@@ -29,6 +29,28 @@ export function processState(pid: number): ProcessState {
  */
 export function processStartTime(pid: number): string | undefined {
   return statFields(pid)?.[19];
+}
+
+/** The parent of process `pid` (0 when it has none, or is gone). */
+export function parentOf(pid: number): number {
+  return Number(statFields(pid)?.[1] ?? 0);
+}
+
+/**
+ * Process `root` and all its descendants, parents before children (breadth-first), from one
+ * reading of `/proc`: the processes of a tree that `crac checkpoint` started (npm, sh, the app).
+ */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    const parent = parentOf(pid);
+    if (parent > 0) children.set(parent, [...(children.get(parent) ?? []), pid]);
+  }
+  const tree = processState(root) === 'gone' ? [] : [root];
+  for (let index = 0; index < tree.length; index++) tree.push(...(children.get(tree[index] as number) ?? []));
+  return tree;
 }
 
 /** How a child process ended, as Node reports it. */

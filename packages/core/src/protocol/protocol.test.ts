@@ -10,7 +10,9 @@ import {
   CONTROL_PROTOCOL,
   controlSocketPath,
   ensureControlDir,
+  findCoordinatedProcess,
   hasCoordinatedAncestor,
+  isPackageManager,
   LAUNCHER_PID_ENV,
   listensForRequests,
   MAX_CONTROL_LINE,
@@ -19,7 +21,7 @@ import {
   readLines,
 } from './control-socket.js';
 import { restorerArguments } from './criu-restore.js';
-import { exitCodeOf, processStartTime, processState } from './processes.js';
+import { exitCodeOf, processStartTime, processState, processTree } from './processes.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -243,14 +245,71 @@ describe.runIf(process.platform === 'linux')('hasCoordinatedAncestor, listensFor
       // the grandparent listens
       await new Promise<void>((resolve) => grandparent.listen(controlSocketPath('self', env), resolve));
       expect(hasCoordinatedAncestor(env)).toBe(true);
-      // a process started by crac checkpoint (its parent) listens whatever its ancestors do
+      // ancestors from crac checkpoint up do not count: its child, or a grandchild under npm and sh, listens
       expect(listensForRequests(env)).toBe(false);
       expect(listensForRequests({ ...env, [LAUNCHER_PID_ENV]: String(parent.pid) })).toBe(true);
-      expect(listensForRequests({ ...env, [LAUNCHER_PID_ENV]: String(process.pid) })).toBe(false);
+      expect(listensForRequests({ ...env, [LAUNCHER_PID_ENV]: String(process.pid) })).toBe(true);
+      expect(listensForRequests({ ...env, [LAUNCHER_PID_ENV]: String(process.ppid + 1_000_000) })).toBe(false);
     } finally {
       ppid.mockRestore();
       parent.kill();
       await new Promise((resolve) => grandparent.close(resolve));
+      rmSync(runtime, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('isPackageManager', () => {
+  const node = '/usr/bin/node';
+  it.each([
+    ['/usr/lib/node_modules/npm/bin/npm-cli.js'],
+    ['/usr/bin/npm'],
+    ['/usr/lib/node_modules/npm/bin/npx-cli.js'],
+    ['/home/u/.local/share/pnpm/pnpm.cjs'],
+    ['/app/node_modules/pnpm/bin/pnpm.cjs'],
+    ['/usr/lib/node_modules/corepack/dist/corepack.js'],
+    ['/usr/lib/node_modules/corepack/dist/yarn.js'],
+    ['/app/.yarn/releases/yarn-4.5.0.cjs'],
+  ])('%s is one: it neither listens nor takes care of resources', (script) => {
+    expect(isPackageManager([node, script], node)).toBe(true);
+  });
+
+  it.each([['/app/server.js'], ['/app/node_modules/next/dist/bin/next'], ['/app/npm-tools/build.js'], ['/app/dist/main.mjs']])(
+    '%s is an app',
+    (script) => {
+      expect(isPackageManager([node, script], node)).toBe(false);
+    },
+  );
+
+  it('knows a single-executable pnpm by its binary', () => {
+    expect(isPackageManager(['/usr/local/bin/pnpm', 'start'], '/usr/local/bin/pnpm')).toBe(true);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('processTree, findCoordinatedProcess', () => {
+  it('finds the process under npm and sh that listens, not the ones above it', async () => {
+    const { spawn } = await import('node:child_process');
+    const runtime = mkdtempSync(join(tmpdir(), 'crac-tree-'));
+    const env = { CRAC_RUNTIME_DIR: runtime };
+    ensureControlDir(env);
+    // sh (as npm's `sh -c`) starting a Node process that listens on its control socket
+    const dir = join(runtime, `crac-${process.getuid?.()}`);
+    // listens where controlSocketPath('self') says: <pid namespace inode>-<pid>.sock
+    const listener = `const ns = /\\d+/.exec(require('fs').readlinkSync('/proc/self/ns/pid'))[0]; require('net').createServer().listen(${JSON.stringify(dir)} + '/' + ns + '-' + process.pid + '.sock', () => console.log('up'))`;
+    const shell = spawn('/bin/sh', ['-c', `${JSON.stringify(process.execPath)} -e ${JSON.stringify(listener)}; true`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise((resolve) => shell.stdout.once('data', resolve));
+      const tree = processTree(shell.pid as number);
+      expect(tree[0]).toBe(shell.pid);
+      expect(tree.length).toBeGreaterThanOrEqual(2);
+      const app = findCoordinatedProcess(shell.pid as number, env);
+      expect(app).toBe(tree[1]);
+      expect(findCoordinatedProcess(process.pid, env)).toBe(app);
+      expect(processTree(4_194_000)).toEqual([]);
+    } finally {
+      for (const pid of processTree(shell.pid as number).reverse()) process.kill(pid, 'SIGKILL');
       rmSync(runtime, { recursive: true, force: true });
     }
   });
