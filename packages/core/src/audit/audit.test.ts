@@ -47,7 +47,9 @@ describe('the audit', () => {
     const { server, client } = await connection();
     const [listener] = onlyFd(fdOfHandle(server));
     expect(listener?.description).toBe(`TCP server listening on 127.0.0.1:${client.remotePort}`);
-    expect(listener?.remedy).toContain('@crac/express or @crac/fastify');
+    // the zero-code way first, then the explicit ones
+    expect(listener?.remedy).toMatch(/^start the app with `crac checkpoint -- <command>` or `node --require @crac\/core\/register`/);
+    expect(listener?.remedy).toContain('use serverResource(server) from @crac/core, @crac/express or @crac/fastify');
     const accepted = findUnreleased().entries.find((e) =>
       e.description.includes(`127.0.0.1:${client.remotePort} -> 127.0.0.1:${client.localPort}`),
     );

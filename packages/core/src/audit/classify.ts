@@ -3,7 +3,7 @@ import { fdCreationStack, type StackHolder } from './creation-sites.js';
 import { toCreationSite } from './creation-site.js';
 import { inodeOf, type OpenFd } from './fd-table.js';
 import { socketOwner } from '../agents/owner.js';
-import { adapterFor, helperFor } from './hints.js';
+import { adapterFor, helperFor, zeroCodeFor } from './hints.js';
 import type { NodeHandle } from './node-handles.js';
 import type { SocketInfo } from './proc-net.js';
 import type { AuditEntry, HandleKind } from './types.js';
@@ -157,9 +157,12 @@ function entry(
   // A socket of a keep-alive pool: the helper that releases the pool says it all.
   const helper = handle?.socket && kind === 'tcp-socket' ? helperFor(socketOwner(handle.socket, createdAt?.stack)) : undefined;
   const adapter = helper ? undefined : adapterFor(kind, createdAt?.stack, remotePort);
-  const remedy = [helper ?? hook, adapter ? `use ${adapter}` : undefined, closable ? "set unreleased: 'close'" : undefined].filter(
-    Boolean,
-  ) as string[];
+  const remedy = [
+    zeroCodeFor(kind),
+    helper ?? hook,
+    adapter ? `use ${adapter}` : undefined,
+    closable ? "set unreleased: 'close'" : undefined,
+  ].filter(Boolean) as string[];
   const text = remedy.length > 1 ? `${remedy.slice(0, -1).join(', ')}, or ${remedy.at(-1)}` : (remedy[0] ?? hook);
   return {
     kind,

@@ -17,8 +17,17 @@ const BY_PORT: Record<number, string> = { 5432: '@crac/pg', 6379: '@crac/ioredis
 export function adapterFor(kind: HandleKind, stack: string | undefined, remotePort?: number): string | undefined {
   for (const [pattern, adapter] of BY_STACK) if (stack && pattern.test(stack)) return adapter;
   if (remotePort !== undefined && BY_PORT[remotePort]) return BY_PORT[remotePort];
-  if (kind === 'tcp-listener' || kind === 'unix-listener') return '@crac/express or @crac/fastify';
+  if (kind === 'tcp-listener' || kind === 'unix-listener') return 'serverResource(server) from @crac/core, @crac/express or @crac/fastify';
   return undefined;
+}
+
+/**
+ * The zero-code way to release a handle, said first: a listening server is a resource of its own
+ * when the app runs under `crac checkpoint` or with the preload, unless `CRAC_AUTO` leaves servers out.
+ */
+export function zeroCodeFor(kind: HandleKind): string | undefined {
+  if (kind !== 'tcp-listener' && kind !== 'unix-listener') return undefined;
+  return 'start the app with `crac checkpoint -- <command>` or `node --require @crac/core/register` (every server is then a resource, unless CRAC_AUTO leaves servers out)';
 }
 
 /** What releases the sockets of each kind of keep-alive pool (instead of "close it in a hook"). */
