@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -622,12 +623,35 @@ static int inspect(const char *dir)
 	return 0;
 }
 
+/*
+ * Started by a package manager's script (`npm start`, `npx crac restore`, pnpm, yarn: they set
+ * npm_lifecycle_event / npm_config_user_agent): npm passes a SIGTERM on to its `sh -c`, which
+ * dies of it without passing it further. This process then gets SIGTERM when its parent dies,
+ * and forwards it to the app once, instead of running on reparented to init. Not when nohup'd
+ * (SIGHUP ignored): that parent is meant to go away.
+ */
+static void end_with_launcher(void)
+{
+	if (!getenv("npm_lifecycle_event") && !getenv("npm_config_user_agent"))
+		return;
+	struct sigaction hup;
+	if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler == SIG_IGN)
+		return;
+	pid_t parent = getppid();
+	if (parent <= 1 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		return;
+	if (getppid() != parent) /* it died before the request took effect */
+		raise(SIGTERM);
+}
+
 int main(int argc, char **argv)
 {
 	double started = now_ms();
 	struct options o = { 0 };
 	parse_options(argc, argv, &o);
 	report_init(o.json);
+	if (!o.inspect)
+		end_with_launcher();
 	supervise_prefix = "crac";
 	/* Only what is handed on purpose reaches CRIU (and the app): stdio, the image, the handoff,
 	 * the listening sockets. */
