@@ -1,5 +1,5 @@
 import { get } from 'node:http';
-import { connect as http2Connect, createServer as createHttp2Server } from 'node:http2';
+import { type ClientHttp2Session, connect as http2Connect, createServer as createHttp2Server } from 'node:http2';
 import { type AddressInfo, connect, createServer as createNetServer, type Server } from 'node:net';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,6 +51,21 @@ function httpGet(port: number): Promise<string> {
       });
       response.on('end', () => resolve(body));
     }).on('error', reject);
+  });
+}
+
+/** The body of one HTTP/2 request on `session`. */
+function http2Get(session: ClientHttp2Session, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    session
+      .request({ ':path': path })
+      .setEncoding('utf8')
+      .on('data', (chunk: string) => {
+        body += chunk;
+      })
+      .on('end', () => resolve(body))
+      .on('error', reject);
   });
 }
 
@@ -120,34 +135,14 @@ describe('every server is a resource (zero code)', () => {
     expect(resourceOf(server)?.name).toBe('http2 server');
     const client = http2Connect(`http://127.0.0.1:${port}`);
     cleanups.push(() => client.destroy());
-    const slow = new Promise<string>((resolve, reject) => {
-      let body = '';
-      client
-        .request({ ':path': '/slow' })
-        .setEncoding('utf8')
-        .on('data', (chunk: string) => {
-          body += chunk;
-        })
-        .on('end', () => resolve(body))
-        .on('error', reject);
-    });
+    const slow = http2Get(client, '/slow');
     await new Promise((resolve) => setTimeout(resolve, 50));
     await cycleTo(undefined);
     expect(await slow).toBe('h2 /slow');
     expect(client.closed || client.destroyed).toBe(true);
     const again = http2Connect(`http://127.0.0.1:${port}`);
     cleanups.push(() => again.destroy());
-    const body = await new Promise<string>((resolve) => {
-      let text = '';
-      again
-        .request({ ':path': '/again' })
-        .setEncoding('utf8')
-        .on('data', (chunk: string) => {
-          text += chunk;
-        })
-        .on('end', () => resolve(text));
-    });
-    expect(body).toBe('h2 /again');
+    expect(await http2Get(again, '/again')).toBe('h2 /again');
   });
 
   it("gives way to the app's own registration: one resource per server, with the app's options", async () => {
