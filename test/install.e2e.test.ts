@@ -103,11 +103,12 @@ describe('the packed packages', () => {
  */
 function scratchApp(manager: 'npm' | 'pnpm'): string {
   const app = scratchDir(`crac-installed-${manager}-`);
-  for (const file of ['app.js', 'warmup.js']) copyFileSync(join(APP_FILES, file), join(app, file));
+  for (const file of ['app.js', 'plain.js', 'warmup.js']) copyFileSync(join(APP_FILES, file), join(app, file));
   const local = Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`]));
   const manifest = {
     name: `scratch-${manager}-app`,
     private: true,
+    scripts: { start: 'node plain.js' },
     dependencies: { express: '4.22.1', '@crac/core': local['@crac/core'], '@crac/express': local['@crac/express'] },
     devDependencies: { '@crac/cli': local['@crac/cli'] },
     ...(manager === 'npm' ? { overrides: local } : {}),
@@ -191,6 +192,20 @@ describe.each(['npm', 'pnpm'] as const)('installed with %s into an app outside t
       commands.filter((command) => command.includes('cli.js')),
       commands.join('\n'),
     ).toEqual([]);
+  });
+
+  it('checkpoints a server with no crac code started by npm start, and restores it on another port', async () => {
+    const image = join(scratchDir('crac-installed-image-'), 'image');
+    const port = await freePort();
+    const checkpoint = await npx(['crac', 'checkpoint', '--to', image, '--warmup', `node warmup.js ${port} 20`, '--', 'npm', 'start'], {
+      PORT: String(port),
+    });
+    expect(checkpoint.code, checkpoint.output).toBe(0);
+    expect(checkpoint.output).toMatch(/start\s+[\d.]+ ms\s+pid \d+, under npm/);
+    expect(checkpoint.output).toMatch(/checkpoint\s+[\d.]+ ms\s+dumped/);
+    const restoredPort = await freePort();
+    const restore = start('npx', ['crac', 'restore', image], { cwd: app, env: userEnv({ PORT: String(restoredPort) }) });
+    expect(await firstAnswer(restoredPort, restore)).toBe('hello from a plain server: request 21');
   });
 
   if (manager === 'npm') {
