@@ -184,6 +184,9 @@ describe.each(['npm', 'pnpm'] as const)('installed with %s into an app outside t
     const answer = await firstAnswer(restoredPort, restore);
     // 20 warm-up requests were served before the checkpoint: this is the 21st of the same process
     expect(answer).toBe('hello from a warm app: request 21');
+    // the app may answer a moment before crac restore has printed its phase
+    for (let tries = 0; tries < 100 && !/restore\s+[\d.]+ ms/.test(restore.output()); tries++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(restore.output()).toMatch(/restore\s+[\d.]+ ms/);
     // the bin (a link by npm, a shim by pnpm) exec'd the platform package's restorer: no Node CLI on the way
     const commands = treeOf(restore.child.pid as number).map(commandOf);
