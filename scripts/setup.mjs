@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Brings a checkout to a runnable state, on a fresh machine too: dependencies, CRIU (built
-// from Debian's source when missing), podman and runc (apt-get, for the container suite), then the packages' builds (the native bridge included). Idempotent and quick when there is nothing to do, so `pnpm test` and
+// from Debian's source when missing), podman and runc (apt-get, for the container suite), MariaDB's server
+// (apt-get, for the @crac/mysql2 tests), then the packages' builds (the native bridge included). Idempotent and quick when there is nothing to do, so `pnpm test` and
 // `pnpm demo:checkpoint` run it first. Plain Node, no dependencies: it runs before they exist
 // (tools/ is imported by relative path).
 import { spawnSync } from 'node:child_process';
@@ -43,6 +44,11 @@ if (process.platform === 'linux') {
   step('podman and runc ready', 'bash', [join(root, 'scripts', 'setup-podman.sh')], {
     optional: true,
     why: ': the container suite will fail; see the messages above',
+  });
+  // Not fatal either: the @crac/mysql2 unit tests then fail, naming what is missing.
+  step('MariaDB server ready', 'bash', [join(root, 'scripts', 'setup-mariadb.sh')], {
+    optional: true,
+    why: ': the @crac/mysql2 unit tests (a throwaway MariaDB each run) will fail; see the messages above',
   });
 }
 runPnpm('packages built', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);

@@ -6,12 +6,13 @@ const BY_STACK: readonly [RegExp, string][] = [
   [/\/node_modules\/ioredis\//, '@crac/ioredis'],
   [/\/node_modules\/(pg|pg-pool)\//, '@crac/pg'],
   [/\/node_modules\/generic-pool\//, '@crac/generic-pool'],
+  [/\/node_modules\/mysql2\//, '@crac/mysql2'],
   [/\/node_modules\/fastify\//, '@crac/fastify'],
   [/\/node_modules\/express\//, '@crac/express'],
 ];
 
 /** Adapters recognised by the well-known port of the service a socket talks to. */
-const BY_PORT: Record<number, string> = { 5432: '@crac/pg', 6379: '@crac/ioredis' };
+const BY_PORT: Record<number, string> = { 3306: '@crac/mysql2', 5432: '@crac/pg', 6379: '@crac/ioredis' };
 
 /** The adapter that would release a handle, when something about it says which. */
 export function adapterFor(kind: HandleKind, stack: string | undefined, remotePort?: number): string | undefined {
@@ -22,13 +23,26 @@ export function adapterFor(kind: HandleKind, stack: string | undefined, remotePo
 }
 
 /**
- * The zero-code way to release a handle, said first: a listening server is a resource of its own
- * when the app runs under `crac checkpoint` or with the preload, unless `CRAC_AUTO` leaves servers out.
+ * The zero-code way to release a handle, said first: a listening server is a resource of its own,
+ * and the clients of the pools an adapter knows are released, when the app runs under
+ * `crac checkpoint` or with the preload, unless `CRAC_AUTO` leaves them out.
  */
-export function zeroCodeFor(kind: HandleKind): string | undefined {
-  if (kind !== 'tcp-listener' && kind !== 'unix-listener') return undefined;
-  return 'start the app with `crac checkpoint -- <command>` or `node --require @crac/core/register` (every server is then a resource, unless CRAC_AUTO leaves servers out)';
+export function zeroCodeFor(kind: HandleKind, adapter?: string): string | undefined {
+  if (kind === 'tcp-listener' || kind === 'unix-listener') {
+    return 'start the app with `crac checkpoint -- <command>` or `node --require @crac/core/register` (every server is then a resource, unless CRAC_AUTO leaves servers out)';
+  }
+  const clients = adapter ? ZERO_CODE_CLIENTS[adapter] : undefined;
+  if (!clients) return undefined;
+  return `start the app with \`crac checkpoint -- <command>\` or \`node --require @crac/cli/register\` (${clients} are then taken care of without code, unless CRAC_AUTO leaves ${adapter?.slice('@crac/'.length)} out)`;
 }
+
+/** What the zero-code path takes care of, by the adapter it hands them to. */
+const ZERO_CODE_CLIENTS: Record<string, string> = {
+  '@crac/pg': 'pg.Pool instances (a lone pg.Client is not: use a pool, or cracPgClient())',
+  '@crac/ioredis': 'ioredis clients and clusters',
+  '@crac/generic-pool': 'generic-pool pools',
+  '@crac/mysql2': 'mysql2 pools (a lone connection is not: use a pool)',
+};
 
 /** What releases the sockets of each kind of keep-alive pool (instead of "close it in a hook"). */
 const BY_OWNER: Record<SocketOwner, string> = {
