@@ -13,6 +13,6 @@ const entry = {
 export default defineConfig({
   ...packageBuild,
   entry,
-  dts: { entry: { index: entry.index, kit: entry.kit, testing: entry.testing, image: entry.image, protocol: entry.protocol } },
+  dts: { entry: { index: entry.index, kit: entry.kit, testing: entry.testing, image: entry.image, protocol: entry.protocol, register: entry.register } },
   shims: true,
 });

@@ -11,13 +11,18 @@ import { getGlobalContext } from './global-context.js';
 import { isPackageManager, listensForRequests } from './protocol/control-socket.js';
 import { CheckpointTrigger } from './protocol/trigger-server.js';
 
-// A package manager (npm start, npx) passes the preload on to the app it starts: it stays out of the way.
+/**
+ * Whether this process is the app crac-node coordinates: its main thread, not a package manager
+ * (npm start, npx pass the preload on to the app they start), not a Node child of a coordinated
+ * app (NODE_OPTIONS is inherited; the child is checkpointed with the app). Only there does the
+ * zero-code path run (`@crac/cli/register` adds the clients to it).
+ */
+export const isCoordinatedApp = !isPackageManager() && isMainThread && listensForRequests();
+
 if (!isPackageManager()) {
   // Preloads run in worker threads too: the process has one trigger, in its main thread; every
   // thread starts using crac-node now (a worker then refreshes its randomness after a restore).
-  // A Node child of a coordinated app (NODE_OPTIONS is inherited) is checkpointed with the app: it
-  // does not listen (listensForRequests).
-  if (isMainThread && listensForRequests()) {
+  if (isCoordinatedApp) {
     startZeroCode();
     new CheckpointTrigger().start().catch((error: Error) => {
       process.emitWarning(`@crac/core: the checkpoint trigger is off: ${error.message}`, { code: ErrorCode.TRIGGER });

@@ -56,6 +56,20 @@ describe('the audit', () => {
     expect(accepted?.description).toContain('(accepted connection)');
   });
 
+  it("points a database client's socket at the zero-code way first, then its adapter", async () => {
+    // the machine's PostgreSQL: the port says which adapter would release the connection
+    const { Socket } = await import('node:net');
+    const client = new Socket();
+    await new Promise<void>((resolve) => client.connect(5432, '127.0.0.1', resolve));
+    cleanups.push(() => client.destroy());
+    const [entry] = onlyFd(fdOfHandle(client));
+    expect(entry?.remedy).toMatch(
+      /^start the app with `crac checkpoint -- <command>` or `node --require @crac\/cli\/register` \(pg\.Pool instances/,
+    );
+    expect(entry?.remedy).toContain('unless CRAC_AUTO leaves pg out');
+    expect(entry?.remedy).toContain('use @crac/pg');
+  });
+
   it('names an open file and where fs.openSync opened it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crac-audit-'));
     const path = join(dir, 'data.txt');

@@ -158,7 +158,7 @@ function entry(
   const helper = handle?.socket && kind === 'tcp-socket' ? helperFor(socketOwner(handle.socket, createdAt?.stack)) : undefined;
   const adapter = helper ? undefined : adapterFor(kind, createdAt?.stack, remotePort);
   const remedy = [
-    zeroCodeFor(kind),
+    zeroCodeFor(kind, adapter),
     helper ?? hook,
     adapter ? `use ${adapter}` : undefined,
     closable ? "set unreleased: 'close'" : undefined,

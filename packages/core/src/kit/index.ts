@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+export { type ExportsPatch, onPackageLoad } from '../auto/package-load.js';
 export { heldWorkBelongsElsewhere } from '../cycle/scope.js';
 export { claimOnce } from './claim-once.js';
 export { type EnvironmentWatch, watchEnvironment } from './environment-watch.js';

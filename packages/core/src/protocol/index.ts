@@ -8,12 +8,12 @@
  * - CRIU for a non-root user: the file capabilities it needs ({@link criuCapabilityStatus}) and
  *   granting them as root ({@link grantCriuCapabilities}).
  * - the programs: CRIU ({@link findCriu}), `crac-init`, `crac-guard` and the addon
- *   ({@link requireNativeProgram}), the preload ({@link registerPreloadPath}).
+ *   ({@link requireNativeProgram}).
  *
  * @packageDocumentation
  */
 // the codes travel between the processes too (control replies, exit reports)
-export { AUTO_ENV } from '../auto/settings.js';
+export { AUTO_ENV, readAutoSettings } from '../auto/settings.js';
 export { CracError, ErrorCode, type ErrorCodeValue } from '../errors.js';
 export { CRIU_FIX, CRIU_PATH_ENV, type CriuBinary, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
 export {
@@ -70,7 +70,6 @@ export {
   nativeBuildCommand,
   nativeBuildScript,
   nativeProgramPath,
-  registerPreloadPath,
   requireNativeProgram,
 } from './programs.js';
 export { DumpTimeoutError, requestCheckpoint, requestPrepare, type TriggerOptions, type TriggerOutcome } from './trigger-client.js';

@@ -124,8 +124,3 @@ export function requireNativeProgram(program: NativeProgram): string {
   }
   return found.path;
 }
-
-/** The preload that makes an app accept checkpoint requests (`@crac/core/register`, CommonJS build). */
-export function registerPreloadPath(): string {
-  return join(packageRoot(), 'dist', 'register.cjs');
-}
