@@ -14,7 +14,6 @@ import {
   type ProcessExit,
   processStartTime,
   processState,
-  registerPreloadPath,
   requestCheckpoint,
   requireNativeProgram,
   sealedImageOf,
@@ -23,6 +22,7 @@ import {
 } from '@crac/core/protocol';
 import { ExitCode, formatBytes, Report } from '../output.js';
 import { stopProcessTree } from '../process-tree.js';
+import { registerPreload } from '../setup/package-files.js';
 import { forwardSignals } from '../signals.js';
 
 /** Options of `crac checkpoint`. */
@@ -239,9 +239,9 @@ async function afterDumpTimeout(
   return ExitCode.FAILED;
 }
 
-/** The app's environment: the trigger preloaded, the image directory and the engine chosen. */
+/** The app's environment: the trigger and the zero-code path preloaded, the image directory and the engine chosen. */
 function appEnvironment(imagesDir: string, options: CheckpointCommandOptions): NodeJS.ProcessEnv {
-  const register = registerPreloadPath();
+  const register = registerPreload();
   const nodeOptions = [process.env.NODE_OPTIONS, `--require ${JSON.stringify(register)}`].filter(Boolean).join(' ');
   return {
     ...process.env,

@@ -1,0 +1,170 @@
+import { createRequire } from 'node:module';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { type AutoIntegration, checkpointRestore, getGlobalContext } from '@crac/core';
+import { createSimulateEngine } from '@crac/core/testing';
+import { cracPg } from '@crac/pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type MariaDb, startMariaDb } from '../../../../test/helpers/mariadb.js';
+import { adoptEveryClient } from './clients.js';
+
+// The real clients against the machine's PostgreSQL and Redis and a throwaway MariaDB, loaded
+// afresh after the hooks are in (as the preload has them in before the app loads anything),
+// simulated checkpoints of the global context.
+const PG_URL = process.env.CRAC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.CRAC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const require = createRequire(import.meta.url);
+const cleanups: (() => unknown)[] = [];
+let mariadb: MariaDb;
+
+beforeAll(async () => {
+  mariadb = await startMariaDb();
+}, 120_000);
+afterAll(() => mariadb?.stop(), 60_000);
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Watches for `integrations` until the test ends, then loads `request` afresh: the hooks see it load. */
+// biome-ignore lint/suspicious/noExplicitAny: the real package, untyped here
+function loadWatched(integrations: AutoIntegration[], request: string, packageName = request): any {
+  cleanups.push(adoptEveryClient(new Set(integrations)));
+  for (const file of Object.keys(require.cache)) {
+    if (file.includes(`/node_modules/${packageName}/`)) delete require.cache[file];
+  }
+  return require(request);
+}
+
+/** A checkpoint and restore of the global context, where the zero-code path registers. */
+const cycle = () => checkpointRestore({ context: getGlobalContext(), audit: 'off', engine: createSimulateEngine() });
+
+/** The resources the adoption added, once it has run (it waits one turn of the event loop). */
+async function adoptedSince(before: number): Promise<number> {
+  await nextTurn();
+  return getGlobalContext().size - before;
+}
+
+describe('clients taken care of without code', () => {
+  it('a pg.Pool: its idle connections close before the checkpoint, queries go on after it', async () => {
+    const pg = loadWatched(['pg'], 'pg');
+    const before = getGlobalContext().size;
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+    cleanups.push(() => pool.end());
+    expect(pool).toBeInstanceOf(pg.Pool);
+    expect(pool.constructor.name).toBe('BoundPool');
+    expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expect(await adoptedSince(before)).toBe(1);
+    expect(pool.totalCount).toBe(1);
+
+    let idleAtCheckpoint = -1;
+    await checkpointRestore({
+      context: getGlobalContext(),
+      audit: 'off',
+      engine: createSimulateEngine({
+        onCheckpoint: () => {
+          idleAtCheckpoint = pool.totalCount;
+        },
+      }),
+    });
+    expect(idleAtCheckpoint).toBe(0);
+    expect((await pool.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+  });
+
+  it('never handles a pool the app hands to its adapter: one resource, with the app’s options', async () => {
+    const pg = loadWatched(['pg'], 'pg');
+    const before = getGlobalContext().size;
+    const pool = cracPg(new pg.Pool({ connectionString: PG_URL }), { name: 'orders db', timeoutMs: 50 });
+    cleanups.push(() => pool.end());
+    expect(await adoptedSince(before)).toBe(1);
+    // the app's options hold: a client kept borrowed fails the checkpoint after its 50 ms, naming it
+    const client = await pool.connect();
+    cleanups.push(() => client.release());
+    await expect(cycle()).rejects.toThrow(/orders db: 1 client is still borrowed after 50 ms/);
+  });
+
+  it('an ioredis client, and its duplicate: quit before the checkpoint, connected again after', async () => {
+    const Redis = loadWatched(['ioredis'], 'ioredis');
+    const before = getGlobalContext().size;
+    const redis = new Redis(REDIS_URL);
+    const duplicate = redis.duplicate();
+    cleanups.push(
+      () => redis.disconnect(),
+      () => duplicate.disconnect(),
+    );
+    await redis.set('crac:zero-code', 'before');
+    expect(await adoptedSince(before)).toBe(2);
+
+    let statusAtCheckpoint = '';
+    await checkpointRestore({
+      context: getGlobalContext(),
+      audit: 'off',
+      engine: createSimulateEngine({
+        onCheckpoint: () => {
+          statusAtCheckpoint = redis.status;
+        },
+      }),
+    });
+    expect(statusAtCheckpoint).toBe('end');
+    expect(await redis.get('crac:zero-code')).toBe('before');
+    expect(await duplicate.get('crac:zero-code')).toBe('before');
+  });
+
+  it('a generic-pool pool: idle resources destroyed before the checkpoint, made again after', async () => {
+    const { createPool } = loadWatched(['generic-pool'], 'generic-pool');
+    const before = getGlobalContext().size;
+    let live = 0;
+    const pool = createPool({ create: async () => ({ id: ++live }), destroy: async () => void live-- }, { min: 1, max: 2 });
+    cleanups.push(async () => {
+      await pool.drain();
+      await pool.clear();
+    });
+    expect(await pool.use(async (resource: { id: number }) => resource.id)).toBeGreaterThan(0);
+    expect(await adoptedSince(before)).toBe(1);
+
+    let liveAtCheckpoint = -1;
+    await checkpointRestore({
+      context: getGlobalContext(),
+      audit: 'off',
+      engine: createSimulateEngine({
+        onCheckpoint: () => {
+          liveAtCheckpoint = live;
+        },
+      }),
+    });
+    expect(liveAtCheckpoint).toBe(0);
+    expect(await pool.use(async (resource: { id: number }) => resource.id)).toBeGreaterThan(0);
+  });
+
+  it('a mysql2 pool (made with mysql2/promise): its connections closed before the checkpoint, opened again after', async () => {
+    const mysql = loadWatched(['mysql2'], 'mysql2/promise', 'mysql2');
+    const before = getGlobalContext().size;
+    const pool = mysql.createPool({ uri: mariadb.url, connectionLimit: 2 });
+    cleanups.push(() => pool.end());
+    const [rows] = await pool.query('SELECT 1 AS one');
+    expect(rows).toEqual([{ one: 1 }]);
+    expect(await adoptedSince(before)).toBe(1);
+
+    let openAtCheckpoint = -1;
+    await checkpointRestore({
+      context: getGlobalContext(),
+      audit: 'off',
+      engine: createSimulateEngine({
+        onCheckpoint: () => {
+          openAtCheckpoint = pool.pool._allConnections.length;
+        },
+      }),
+    });
+    expect(openAtCheckpoint).toBe(0);
+    const [again] = await pool.query('SELECT 2 AS two');
+    expect(again).toEqual([{ two: 2 }]);
+  });
+
+  it('leaves alone what CRAC_AUTO leaves out', async () => {
+    const pg = loadWatched(['servers', 'ioredis'], 'pg');
+    const before = getGlobalContext().size;
+    const pool = new pg.Pool({ connectionString: PG_URL });
+    cleanups.push(() => pool.end());
+    await pool.query('SELECT 1');
+    expect(await adoptedSince(before)).toBe(0);
+  });
+});

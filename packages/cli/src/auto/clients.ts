@@ -1,0 +1,130 @@
+import { type AutoIntegration, ErrorCode } from '@crac/core';
+import { onPackageLoad } from '@crac/core/kit';
+import { cracPool } from '@crac/generic-pool';
+import { cracRedis } from '@crac/ioredis';
+import { cracMysql } from '@crac/mysql2';
+import { cracPg } from '@crac/pg';
+
+// biome-ignore lint/suspicious/noExplicitAny: a constructor of any signature, subclassed as it is
+type Constructor = new (...args: any[]) => object;
+type Adapt = (instance: never) => unknown;
+
+/**
+ * The clients the zero-code path knows: the package file that makes them, and how each of its
+ * instances is handed to its adapter. Every one is a CommonJS package: `require` and `import`
+ * both load it through the loader {@link onPackageLoad} watches.
+ */
+const CLIENTS: readonly { integration: AutoIntegration; watch: () => () => void }[] = [
+  // pg.Pool, made by the app, drizzle-orm or anything else that loads pg (a lone pg.Client is not: it cannot reconnect)
+  { integration: 'pg', watch: () => onPackageLoad('pg', 'lib/index.js', (pg) => replaceClass(pg, 'Pool', cracPg)) },
+  // new Redis() and new Redis.Cluster(); the connections ioredis makes itself (a cluster's nodes) are the cluster's
+  { integration: 'ioredis', watch: () => onPackageLoad('ioredis', 'built/index.js', adoptIoredis) },
+  {
+    integration: 'generic-pool',
+    watch: () => onPackageLoad('generic-pool', 'index.js', (exports) => adoptCreated(exports, 'createPool', cracPool)),
+  },
+  // the pool class every mysql2 pool is (mysql2 and mysql2/promise, each node of a pool cluster)
+  {
+    integration: 'mysql2',
+    watch: () => onPackageLoad('mysql2', 'lib/pool.js', (Pool) => adoptingSubclass(Pool as Constructor, cracMysql)),
+  },
+];
+
+/**
+ * Takes care of the clients `enabled` names, created from now on anywhere in the app, as their
+ * adapters do: `cracPg(pool)`, `cracRedis(client)`, `cracPool(pool)`, `cracMysql(pool)`, with
+ * their defaults. A client the app hands to its adapter itself in the turn it creates it
+ * (`cracPg(new Pool())`) is the app's: the adapter's claim makes the zero-code one a no-op.
+ *
+ * @returns a function that stops watching (the clients found stay taken care of).
+ */
+export function adoptEveryClient(enabled: ReadonlySet<AutoIntegration>): () => void {
+  const stops = CLIENTS.filter((client) => enabled.has(client.integration)).map((client) => client.watch());
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
+
+/** Hands `instance` to its adapter after this turn of the event loop, when the app had its chance to. */
+function adoptSoon(instance: object, adapt: Adapt): void {
+  setImmediate(() => {
+    try {
+      (adapt as (instance: object) => unknown)(instance);
+    } catch (error) {
+      process.emitWarning(`@crac/cli: a ${instance.constructor.name} is not taken care of without code: ${(error as Error).message}`, {
+        code: ErrorCode.INVALID_ARGUMENT,
+      });
+    }
+  });
+}
+
+/** A subclass of `Base` (same name, same statics) whose every instance is adopted. */
+function adoptingSubclass<C extends Constructor>(Base: C, adapt: Adapt): C {
+  const Adopting = class extends Base {
+    // biome-ignore lint/suspicious/noExplicitAny: the base's own signature
+    constructor(...args: any[]) {
+      super(...args);
+      adoptSoon(this, adapt);
+    }
+  };
+  Object.defineProperty(Adopting, 'name', { value: Base.name });
+  return Adopting;
+}
+
+/** Replaces `exports[key]`, a class, with its adopting subclass. */
+function replaceClass(exports: unknown, key: string, adapt: Adapt): undefined {
+  const holder = exports as Record<string, Constructor>;
+  holder[key] = adoptingSubclass(holder[key] as Constructor, adapt);
+  return undefined;
+}
+
+/** Wraps the factory `exports[key]` so that what it makes is adopted. */
+function adoptCreated(exports: unknown, key: string, adapt: Adapt): undefined {
+  const holder = exports as Record<string, (...args: unknown[]) => object>;
+  const create = holder[key] as (...args: unknown[]) => object;
+  holder[key] = function created(this: unknown, ...args: unknown[]) {
+    const made = create.apply(this, args);
+    adoptSoon(made, adapt);
+    return made;
+  };
+  return undefined;
+}
+
+/**
+ * ioredis: every client the app makes (`new Redis()`, `duplicate()`), seen when its constructor
+ * resets its command queue, and every cluster, when it first connects. Patched in place on the
+ * prototypes: ioredis's exports are the Redis class itself, and Node 20 and 22 give an ES module
+ * the exports as loaded, not a replacement. The clients ioredis makes for itself (a cluster's
+ * nodes, the sentinels it asks) are the cluster's or the client's: not adopted.
+ */
+function adoptIoredis(exports: unknown): undefined {
+  const Redis = exports as Constructor & { Cluster: Constructor };
+  onFirstCall(Redis.prototype, 'resetCommandQueue', (client) => {
+    if (!madeByIoredis()) adoptSoon(client, cracRedis);
+  });
+  onFirstCall(Redis.Cluster.prototype, 'connect', (cluster) => adoptSoon(cluster, cracRedis));
+  return undefined;
+}
+
+/** Calls `first(instance)` the first time `method` runs on each instance. */
+function onFirstCall(prototype: object, method: string, first: (instance: object) => void): void {
+  const holder = prototype as Record<string, (...args: unknown[]) => unknown>;
+  const original = holder[method] as (...args: unknown[]) => unknown;
+  const seen = new WeakSet<object>();
+  holder[method] = function firstCall(this: object, ...args: unknown[]) {
+    if (!seen.has(this)) {
+      seen.add(this);
+      first(this);
+    }
+    return original.apply(this, args);
+  };
+}
+
+/** Whether the Redis client being constructed is made by ioredis itself (its cluster or sentinel code). */
+function madeByIoredis(): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 20;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return /[\\/]ioredis[\\/]built[\\/](cluster|connectors)[\\/]/.test(stack);
+}
