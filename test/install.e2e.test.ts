@@ -73,6 +73,7 @@ describe('the packed packages', () => {
         '@crac/fastify',
         '@crac/generic-pool',
         '@crac/ioredis',
+        '@crac/mysql2',
         '@crac/pg',
       ].sort(),
     );
