@@ -1,4 +1,5 @@
-// Apps with no line of crac code, launched as their users launch them (`npm start`, `node app.js`),
+// Apps with no line of crac code (a plain http server, Koa, express-generator's scaffold), launched
+// as their users launch them (`npm start`, `node app.js`),
 // with real CRIU: every server is a resource by default, `crac checkpoint -- npm start` checkpoints
 // the app under npm and leaves no process behind, and `crac restore` under npm ends with npm.
 import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -98,6 +99,34 @@ describe.each(NODES)('zero-code apps with real CRIU on $name', (node) => {
     const copy = crac(['restore', dir], { stdout: 'file', env: { PORT: String(other), GREETING: `copy on ${node.id}` } });
     await waitForPort(other, copy);
     expect(await getJson(other)).toMatchObject({ framework, pid: app, port: String(other), greeting: `copy on ${node.id}` });
+    expect(await canConnect(port)).toBe(false);
+  });
+});
+
+// express-generator's own scaffold, started as its README says (npm start: node ./bin/www).
+const EXPRESS_GENERATOR = join(FIXTURES, 'express-generator');
+
+describe.each(NODES)('an express-generator app with real CRIU on $name', (node) => {
+  it('started with npm start: checkpointed with no crac code, restored on another PORT', async () => {
+    const dir = imageDir();
+    const port = await freePort();
+    const made = crac(['checkpoint', '--to', dir, '--warmup', `${process.execPath} ${WARMUP} ${port} 200`, '--', 'npm', 'start'], {
+      cwd: EXPRESS_GENERATOR,
+      stdout: 'file',
+      env: { PORT: String(port), PATH: pathWith(node) },
+    });
+    expect((await made.exited).code, made.output()).toBe(0);
+    expect(made.output()).toMatch(/crac: checkpoint .*dumped/);
+    expect(made.output()).toMatch(/under npm \(pid \d+\)/);
+
+    const other = await freePort();
+    const copy = crac(['restore', dir], { stdout: 'file', env: { PORT: String(other) } });
+    await waitForPort(other, copy);
+    const users = await fetch(`http://127.0.0.1:${other}/users`);
+    expect(users.status).toBe(200);
+    expect(await users.text()).toBe('respond with a resource');
+    const index = await fetch(`http://127.0.0.1:${other}/`);
+    expect(await index.text()).toContain('<h1>Express</h1>');
     expect(await canConnect(port)).toBe(false);
   });
 });
