@@ -82,6 +82,24 @@ describe('clients taken care of without code', () => {
     await expect(cycle()).rejects.toThrow(/orders db: 1 client is still borrowed after 50 ms/);
   });
 
+  it('warns an adapter called too late: the client was taken care of with the defaults, never twice', async () => {
+    const pg = loadWatched(['pg'], 'pg');
+    const before = getGlobalContext().size;
+    const pool = new pg.Pool({ connectionString: PG_URL });
+    cleanups.push(() => pool.end());
+    expect(await adoptedSince(before)).toBe(1);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    cleanups.push(() => process.off('warning', onWarning));
+    expect(cracPg(pool, { name: 'late' })).toBe(pool);
+    await nextTurn();
+    expect(getGlobalContext().size - before).toBe(1);
+    expect(warnings.map((warning) => warning.message)).toEqual([
+      expect.stringMatching(/^@crac\/pg: late was taken care of without code already .*wrap it in the turn that makes it/),
+    ]);
+  });
+
   it('an ioredis client, and its duplicate: quit before the checkpoint, connected again after', async () => {
     const Redis = loadWatched(['ioredis'], 'ioredis');
     const before = getGlobalContext().size;

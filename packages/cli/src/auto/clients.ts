@@ -1,5 +1,5 @@
 import { type AutoIntegration, ErrorCode } from '@crac/core';
-import { onPackageLoad } from '@crac/core/kit';
+import { claimOnce, isClaimed, onPackageLoad, ZERO_CODE_CLAIM } from '@crac/core/kit';
 import { cracPool } from '@crac/generic-pool';
 import { cracRedis } from '@crac/ioredis';
 import { cracMysql } from '@crac/mysql2';
@@ -45,9 +45,14 @@ export function adoptEveryClient(enabled: ReadonlySet<AutoIntegration>): () => v
   };
 }
 
-/** Hands `instance` to its adapter after this turn of the event loop, when the app had its chance to. */
+/**
+ * Hands `instance` to its adapter after this turn of the event loop, when the app had its chance
+ * to: a client the app wrapped itself (any adapter's claim on it) is left to the app.
+ */
 function adoptSoon(instance: object, adapt: Adapt): void {
   setImmediate(() => {
+    if (isClaimed(instance)) return;
+    claimOnce(instance, ZERO_CODE_CLAIM, true);
     try {
       (adapt as (instance: object) => unknown)(instance);
     } catch (error) {

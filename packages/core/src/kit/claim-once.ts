@@ -27,3 +27,17 @@ export function claimOnce<T>(target: object, tag: string, value: T): T | undefin
   claims.set(tag, value);
   return undefined;
 }
+
+/**
+ * The claim the zero-code path puts on a client before it hands it to its adapter: an adapter
+ * called on it later learns that the client was taken care of without code (and warns that its
+ * options come too late).
+ */
+export const ZERO_CODE_CLAIM = '@crac/auto';
+
+/** Whether `target` was claimed under `tag`, or under any tag when `tag` is not given. */
+export function isClaimed(target: object, tag?: string): boolean {
+  const claims = (target as Claimed)[CLAIMS];
+  if (!claims) return false;
+  return tag === undefined ? claims.size > 0 : claims.has(tag);
+}

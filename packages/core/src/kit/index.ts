@@ -8,7 +8,7 @@
  */
 export { type ExportsPatch, onPackageLoad } from '../auto/package-load.js';
 export { heldWorkBelongsElsewhere } from '../cycle/scope.js';
-export { claimOnce } from './claim-once.js';
+export { claimOnce, isClaimed, ZERO_CODE_CLAIM } from './claim-once.js';
 export { type EnvironmentWatch, watchEnvironment } from './environment-watch.js';
 export { expectShape, type MemberType } from './expect-shape.js';
 export { Gate } from './gate.js';

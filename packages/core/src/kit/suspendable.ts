@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { CracError, ErrorCode } from '../errors.js';
 import { getGlobalContext } from '../global-context.js';
 import { Priority, type Resource, type Unregister } from '../types.js';
-import { claimOnce } from './claim-once.js';
+import { claimOnce, isClaimed, ZERO_CODE_CLAIM } from './claim-once.js';
 import { Gate } from './gate.js';
 import { heldWorkBelongsElsewhere } from '../cycle/scope.js';
 import { waitUntil } from './wait-until.js';
@@ -145,7 +145,10 @@ export function suspendable(spec: SuspendableSpec & { target?: undefined }): Sus
 export function suspendable(spec: SuspendableSpec): Suspension | undefined {
   const options = spec.options ?? {};
   const timeoutMs = checkOptions(options);
-  if (spec.target !== undefined && claimOnce(spec.target, spec.tag ?? '', true)) return undefined;
+  if (spec.target !== undefined && claimOnce(spec.target, spec.tag ?? '', true)) {
+    if (isClaimed(spec.target, ZERO_CODE_CLAIM)) warnTooLate(spec, options);
+    return undefined;
+  }
 
   const name = options.name ?? spec.defaultName;
   const gate = new Gate();
@@ -185,6 +188,16 @@ export function suspendable(spec: SuspendableSpec): Suspension | undefined {
     timeoutMs: timeoutMs + HOOK_TIMEOUT_MARGIN_MS,
   });
   return { gate, name, timeoutMs, unregister };
+}
+
+/** An adapter called on a client the zero-code path had taken care of already: its options are not used. */
+function warnTooLate(spec: SuspendableSpec, options: PoolAdapterOptions): void {
+  const name = options.name ?? spec.defaultName;
+  process.emitWarning(
+    `${spec.tag}: ${name} was taken care of without code already (by crac checkpoint's preload, with the adapter's defaults), ` +
+      'so the options given now are not used: wrap it in the turn that makes it, or leave it out with CRAC_AUTO',
+    { code: ErrorCode.INVALID_ARGUMENT },
+  );
 }
 
 /** Returns `timeoutMs`, defaulted; throws `CRAC_EINVAL` on an option out of range. */
