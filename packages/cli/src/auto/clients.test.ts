@@ -70,6 +70,28 @@ describe('clients taken care of without code', () => {
     expect((await pool.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
   });
 
+  it('a pg.Pool an ORM builds (drizzle-orm from a connection string, imported as an ES module)', async () => {
+    loadWatched(['pg'], 'pg');
+    const before = getGlobalContext().size;
+    const { drizzle } = await import('drizzle-orm/node-postgres');
+    const db = drizzle(PG_URL);
+    cleanups.push(() => db.$client.end());
+    expect((await db.execute('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expect(await adoptedSince(before)).toBe(1);
+    let openAtCheckpoint = -1;
+    await checkpointRestore({
+      context: getGlobalContext(),
+      audit: 'off',
+      engine: createSimulateEngine({
+        onCheckpoint: () => {
+          openAtCheckpoint = db.$client.totalCount;
+        },
+      }),
+    });
+    expect(openAtCheckpoint).toBe(0);
+    expect((await db.execute('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+  });
+
   it('never handles a pool the app hands to its adapter: one resource, with the app’s options', async () => {
     const pg = loadWatched(['pg'], 'pg');
     const before = getGlobalContext().size;
