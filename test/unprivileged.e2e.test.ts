@@ -270,6 +270,8 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
       expect(answer).toMatchObject({ pid: warm.pid, uid: user.uid });
       // no time namespace unprivileged: the gap between checkpoint and restore shows on hrtime
       expect(answer.upMs).toBeGreaterThanOrEqual(gapMs);
+      // the app may answer a moment before crac restore has printed its phase
+      for (let tries = 0; tries < 100 && !/crac: restore .* pid \d+$/m.test(restore.output()); tries++) await sleep(50);
       expect(restore.output()).toMatch(/crac: restore .* pid \d+$/m);
       expect(restore.output()).not.toContain('new pid namespace');
       const restorer = readFileSync(`/proc/${answer.pid}/status`, 'utf8');

@@ -40,7 +40,8 @@ export const IMAGE_PATHS = Object.freeze({
 });
 
 /** The packages an image's app gets from their tarballs (pnpm pack), in the order they are packed. */
-const PACKED = ['core', 'core-linux-x64-gnu', 'cli', 'express', 'pg'];
+// the CLI's dependencies among them: its preload hands the data clients to their adapters
+const PACKED = ['core', 'core-linux-x64-gnu', 'cli', 'express', 'pg', 'generic-pool', 'ioredis', 'mysql2'];
 /** What of a package directory goes in its tarball, and so in the hash. */
 const PACKED_CONTENT = [
   'package.json',
@@ -251,11 +252,9 @@ function installApp(root, app, packs) {
   const dependencies = { ...manifest.dependencies };
   for (const [name, tarball] of Object.entries(tarballs))
     if (name in dependencies || name === '@crac/cli') dependencies[name] = `file:${tarball}`;
-  // the platform package as the optional dependency of @crac/core that it is, from its tarball
-  const overrides = {
-    '@crac/core-linux-x64-gnu': `file:${tarballs['@crac/core-linux-x64-gnu']}`,
-    '@crac/core': `file:${tarballs['@crac/core']}`,
-  };
+  // every @crac/* package from its tarball wherever it is needed: the platform package (the
+  // optional dependency of @crac/core that it is), the adapters the CLI depends on
+  const overrides = Object.fromEntries(Object.entries(tarballs).map(([name, tarball]) => [name, `file:${tarball}`]));
   writeFileSync(join(target, 'package.json'), `${JSON.stringify({ ...manifest, dependencies, overrides }, null, 2)}\n`);
   execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', '--install-links'], {
     cwd: target,

@@ -175,6 +175,26 @@ describe('clients taken care of without code', () => {
     expect(await pool.use(async (resource: { id: number }) => resource.id)).toBeGreaterThan(0);
   });
 
+  it('a generic-pool of ioredis clients: the pool lets go of them, no client is handled on its own', async () => {
+    loadWatched(['ioredis'], 'ioredis');
+    const Redis = require('ioredis');
+    const { createPool } = loadWatched(['generic-pool'], 'generic-pool');
+    const before = getGlobalContext().size;
+    const pool = createPool(
+      { create: async () => new Redis(REDIS_URL), destroy: async (client: { quit(): Promise<unknown> }) => void (await client.quit()) },
+      { min: 2, max: 2 },
+    );
+    cleanups.push(async () => {
+      await pool.drain();
+      await pool.clear();
+    });
+    expect(await pool.use(async (client: { ping(): Promise<string> }) => client.ping())).toBe('PONG');
+    expect(pool.size).toBe(2);
+    expect(await adoptedSince(before)).toBe(1);
+    await cycle();
+    expect(await pool.use(async (client: { ping(): Promise<string> }) => client.ping())).toBe('PONG');
+  });
+
   it('a mysql2 pool (made with mysql2/promise): its connections closed before the checkpoint, opened again after', async () => {
     const mysql = loadWatched(['mysql2'], 'mysql2/promise', 'mysql2');
     const before = getGlobalContext().size;

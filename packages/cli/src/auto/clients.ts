@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AutoIntegration, ErrorCode } from '@crac/core';
 import { claimOnce, isClaimed, onPackageLoad, ZERO_CODE_CLAIM } from '@crac/core/kit';
 import { cracPool } from '@crac/generic-pool';
@@ -19,10 +20,8 @@ const CLIENTS: readonly { integration: AutoIntegration; watch: () => () => void 
   { integration: 'pg', watch: () => onPackageLoad('pg', 'lib/index.js', (pg) => replaceClass(pg, 'Pool', cracPg)) },
   // new Redis() and new Redis.Cluster(); the connections ioredis makes itself (a cluster's nodes) are the cluster's
   { integration: 'ioredis', watch: () => onPackageLoad('ioredis', 'built/index.js', adoptIoredis) },
-  {
-    integration: 'generic-pool',
-    watch: () => onPackageLoad('generic-pool', 'index.js', (exports) => adoptCreated(exports, 'createPool', cracPool)),
-  },
+  // and what its factory makes is the pool's (an ioredis client per resource, say): not adopted on its own
+  { integration: 'generic-pool', watch: () => onPackageLoad('generic-pool', 'index.js', adoptGenericPools) },
   // the pool class every mysql2 pool is (mysql2 and mysql2/promise, each node of a pool cluster)
   {
     integration: 'mysql2',
@@ -46,10 +45,18 @@ export function adoptEveryClient(enabled: ReadonlySet<AutoIntegration>): () => v
 }
 
 /**
+ * Set while a generic-pool factory makes a resource: a client made there is the pool's, which
+ * its adapter (the zero-code one or the app's `cracPool()`) destroys before a checkpoint.
+ */
+const inPoolFactory = new AsyncLocalStorage<true>();
+
+/**
  * Hands `instance` to its adapter after this turn of the event loop, when the app had its chance
- * to: a client the app wrapped itself (any adapter's claim on it) is left to the app.
+ * to: a client the app wrapped itself (any adapter's claim on it) is left to the app, and so is a
+ * client a pool's factory made.
  */
 function adoptSoon(instance: object, adapt: Adapt): void {
+  if (inPoolFactory.getStore()) return;
   setImmediate(() => {
     if (isClaimed(instance)) return;
     claimOnce(instance, ZERO_CODE_CLAIM, true);
@@ -83,13 +90,21 @@ function replaceClass(exports: unknown, key: string, adapt: Adapt): undefined {
   return undefined;
 }
 
-/** Wraps the factory `exports[key]` so that what it makes is adopted. */
-function adoptCreated(exports: unknown, key: string, adapt: Adapt): undefined {
-  const holder = exports as Record<string, (...args: unknown[]) => object>;
-  const create = holder[key] as (...args: unknown[]) => object;
-  holder[key] = function created(this: unknown, ...args: unknown[]) {
-    const made = create.apply(this, args);
-    adoptSoon(made, adapt);
+type Factory = { create(...args: unknown[]): unknown };
+
+/**
+ * generic-pool's `createPool(factory, options)`: the pool it makes is adopted, and its factory's
+ * `create` runs in {@link inPoolFactory}.
+ */
+function adoptGenericPools(exports: unknown): undefined {
+  const holder = exports as { createPool: (factory: Factory, ...rest: unknown[]) => object };
+  const createPool = holder.createPool;
+  holder.createPool = function created(this: unknown, factory: Factory, ...rest: unknown[]) {
+    // the app's factory object stays what the pool reads, create() aside
+    const wrapped: Factory = Object.create(factory);
+    wrapped.create = (...args: unknown[]) => inPoolFactory.run(true, () => factory.create(...args));
+    const made = createPool.call(this, factory && typeof factory.create === 'function' ? wrapped : factory, ...rest);
+    adoptSoon(made, cracPool);
     return made;
   };
   return undefined;

@@ -18,7 +18,10 @@ function fakePackage(): { require: NodeJS.Require; dir: string } {
   mkdirSync(join(dir, 'lib'), { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fake-client', main: 'index.js' }));
   writeFileSync(join(dir, 'lib', 'pool.js'), 'module.exports = class Pool { kind() { return "original"; } };\n');
-  writeFileSync(join(dir, 'index.js'), 'const Pool = require("./lib/pool");\nexports.Pool = Pool;\nexports.createPool = () => new Pool();\n');
+  writeFileSync(
+    join(dir, 'index.js'),
+    'const Pool = require("./lib/pool");\nexports.Pool = Pool;\nexports.createPool = () => new Pool();\n',
+  );
   writeFileSync(join(root, 'app.js'), '');
   return { require: createRequire(join(root, 'app.js')), dir };
 }
@@ -41,11 +44,16 @@ describe('onPackageLoad', () => {
 
   it("replaces a file the package's own files require: the package builds on the replacement", () => {
     const { require } = fakePackage();
-    watch('fake-client', 'lib/pool.js', (Pool) => class extends (Pool as new () => { kind(): string }) {
-      kind() {
-        return `patched ${super.kind()}`;
-      }
-    });
+    watch(
+      'fake-client',
+      'lib/pool.js',
+      (Pool) =>
+        class extends (Pool as new () => { kind(): string }) {
+          kind() {
+            return `patched ${super.kind()}`;
+          }
+        },
+    );
     expect(require('fake-client').createPool().kind()).toBe('patched original');
   });
 
