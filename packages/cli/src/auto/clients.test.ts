@@ -38,6 +38,21 @@ function loadWatched(integrations: AutoIntegration[], request: string, packageNa
 /** A checkpoint and restore of the global context, where the zero-code path registers. */
 const cycle = () => checkpointRestore({ context: getGlobalContext(), audit: 'off', engine: createSimulateEngine() });
 
+/** What `read()` says at the moment of a checkpoint (and restore) of the global context. */
+async function atCheckpoint<T>(read: () => T): Promise<T | undefined> {
+  let value: T | undefined;
+  await checkpointRestore({
+    context: getGlobalContext(),
+    audit: 'off',
+    engine: createSimulateEngine({
+      onCheckpoint: () => {
+        value = read();
+      },
+    }),
+  });
+  return value;
+}
+
 /** The resources the adoption added, once it has run (it waits one turn of the event loop). */
 async function adoptedSince(before: number): Promise<number> {
   await nextTurn();
@@ -56,17 +71,7 @@ describe('clients taken care of without code', () => {
     expect(await adoptedSince(before)).toBe(1);
     expect(pool.totalCount).toBe(1);
 
-    let idleAtCheckpoint = -1;
-    await checkpointRestore({
-      context: getGlobalContext(),
-      audit: 'off',
-      engine: createSimulateEngine({
-        onCheckpoint: () => {
-          idleAtCheckpoint = pool.totalCount;
-        },
-      }),
-    });
-    expect(idleAtCheckpoint).toBe(0);
+    expect(await atCheckpoint(() => pool.totalCount)).toBe(0);
     expect((await pool.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
   });
 
@@ -78,17 +83,7 @@ describe('clients taken care of without code', () => {
     cleanups.push(() => db.$client.end());
     expect((await db.execute('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     expect(await adoptedSince(before)).toBe(1);
-    let openAtCheckpoint = -1;
-    await checkpointRestore({
-      context: getGlobalContext(),
-      audit: 'off',
-      engine: createSimulateEngine({
-        onCheckpoint: () => {
-          openAtCheckpoint = db.$client.totalCount;
-        },
-      }),
-    });
-    expect(openAtCheckpoint).toBe(0);
+    expect(await atCheckpoint(() => db.$client.totalCount)).toBe(0);
     expect((await db.execute('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
   });
 
@@ -134,17 +129,7 @@ describe('clients taken care of without code', () => {
     await redis.set('crac:zero-code', 'before');
     expect(await adoptedSince(before)).toBe(2);
 
-    let statusAtCheckpoint = '';
-    await checkpointRestore({
-      context: getGlobalContext(),
-      audit: 'off',
-      engine: createSimulateEngine({
-        onCheckpoint: () => {
-          statusAtCheckpoint = redis.status;
-        },
-      }),
-    });
-    expect(statusAtCheckpoint).toBe('end');
+    expect(await atCheckpoint(() => redis.status)).toBe('end');
     expect(await redis.get('crac:zero-code')).toBe('before');
     expect(await duplicate.get('crac:zero-code')).toBe('before');
   });
@@ -161,17 +146,7 @@ describe('clients taken care of without code', () => {
     expect(await pool.use(async (resource: { id: number }) => resource.id)).toBeGreaterThan(0);
     expect(await adoptedSince(before)).toBe(1);
 
-    let liveAtCheckpoint = -1;
-    await checkpointRestore({
-      context: getGlobalContext(),
-      audit: 'off',
-      engine: createSimulateEngine({
-        onCheckpoint: () => {
-          liveAtCheckpoint = live;
-        },
-      }),
-    });
-    expect(liveAtCheckpoint).toBe(0);
+    expect(await atCheckpoint(() => live)).toBe(0);
     expect(await pool.use(async (resource: { id: number }) => resource.id)).toBeGreaterThan(0);
   });
 
@@ -204,17 +179,7 @@ describe('clients taken care of without code', () => {
     expect(rows).toEqual([{ one: 1 }]);
     expect(await adoptedSince(before)).toBe(1);
 
-    let openAtCheckpoint = -1;
-    await checkpointRestore({
-      context: getGlobalContext(),
-      audit: 'off',
-      engine: createSimulateEngine({
-        onCheckpoint: () => {
-          openAtCheckpoint = pool.pool._allConnections.length;
-        },
-      }),
-    });
-    expect(openAtCheckpoint).toBe(0);
+    expect(await atCheckpoint(() => pool.pool._allConnections.length)).toBe(0);
     const [again] = await pool.query('SELECT 2 AS two');
     expect(again).toEqual([{ two: 2 }]);
   });

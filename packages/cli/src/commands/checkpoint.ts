@@ -96,7 +96,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     app = await waitForApp(launcher, () => launcherEnded);
     if (app === undefined) throw new CracError(ErrorCode.CHECKPOINT, 'the app exited before it was ready to checkpoint');
     const pid = app;
-    const appEnded = appEndedWith(pid, exited);
+    const appEnded = appEndedWith(pid, launcher, exited);
     report.phase(
       'start',
       performance.now() - started,
@@ -148,16 +148,18 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
  * `ended()` (the poll must stop: it would keep this process alive).
  */
 async function waitForApp(launcher: number, ended: () => boolean): Promise<number | undefined> {
-  for (;;) {
+  // quick at first (the start phase is timed), then backing off: a long start is not polled hard
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
     if (ended()) return undefined;
     const app = findCoordinatedProcess(launcher);
     if (app !== undefined) return app;
-    await sleep(10);
+    await sleep(delay);
   }
 }
 
 /** Resolves when the app ends, or the process started does (under npm or sh, the app is not this process's child). */
-async function appEndedWith(app: number, launcherExited: Promise<Exit>): Promise<Exit> {
+async function appEndedWith(app: number, launcher: number, launcherExited: Promise<Exit>): Promise<Exit> {
+  if (app === launcher) return launcherExited;
   const startTime = processStartTime(app);
   let launcherEnded = false;
   const gone = async (): Promise<Exit> => {
