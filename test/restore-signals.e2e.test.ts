@@ -1,6 +1,6 @@
 // Signals through `crac restore`: each reaches the restored app exactly once, whether sent to
 // crac restore itself or to its process group (Ctrl-C on a terminal), in and out of a pid
-// namespace; and SIGUSR1 opens no inspector anywhere.
+// namespace, also while CRIU restores it; and SIGUSR1 opens no inspector anywhere.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canConnect } from '@crac/tools/ports';
@@ -76,6 +76,27 @@ describe.each(NODES)('signals through crac restore on $name', ({ bin: node }) =>
         expect(group, 'the process group to signal').toBeGreaterThan(1);
         await expectEachOnce(restore, (signal) => process.kill(-group, signal), `${mode}, stdout on a ${stdout}, kill -PGID`);
       }
+    }
+  });
+
+  it('passes a SIGTERM sent while CRIU restores to the restored app, once it is back: nothing runs on', async () => {
+    const dir = await checkpoint();
+    // several times: the SIGTERM lands at some point of CRIU's restore or of the app's return from it
+    for (const mode of ['auto', 'never', 'auto', 'never', 'auto']) {
+      const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout: 'file', env: { FIXTURE_GRACE_MS: '0' } });
+      const cli = await cliOf(restore);
+      // its supervisor (a copy of it) is there: CRIU is about to run, or runs
+      for (let i = 0; i < 200 && treeOf(cli).filter((pid) => /^\S*\/crac-restore /.test(commandOf(pid))).length < 2; i++) await sleep(2);
+      process.kill(cli, 'SIGTERM');
+      const exit = await Promise.race([restore.exited, sleep(20_000, 'still running' as const)]);
+      expect(exit, `${mode}: crac restore ends with the app\n${restore.output()}`).toEqual({ code: 0, signal: null });
+      const events = restore.events();
+      // restored, then the signal, once (not dropped as one of the original's)
+      expect(
+        events.filter((e) => e.event === 'signal').map((e) => e.signal),
+        `${mode}\n${restore.output()}`,
+      ).toEqual(['SIGTERM']);
+      expect(events.findIndex((e) => e.event === 'after-restore')).toBeLessThan(events.findIndex((e) => e.event === 'signal'));
     }
   });
 });

@@ -18,6 +18,7 @@ NAPI_MODULE_INIT()
 		{ "exchangePaths", NULL, js_exchange_paths, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "holdSignals", NULL, js_hold_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "caughtSignals", NULL, js_caught_signals, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "caughtWithToken", NULL, js_caught_with_token, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "releaseSignals", NULL, js_release_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "readXattr", NULL, js_read_xattr, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "holdListeners", NULL, js_hold_listeners, NULL, NULL, NULL, napi_enumerable, NULL },

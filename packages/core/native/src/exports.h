@@ -15,6 +15,7 @@ napi_value js_neutralize_fd(napi_env env, napi_callback_info info); /* fds.c */
 napi_value js_exchange_paths(napi_env env, napi_callback_info info); /* fds.c */
 napi_value js_hold_signals(napi_env env, napi_callback_info info);    /* signals.c */
 napi_value js_caught_signals(napi_env env, napi_callback_info info);  /* signals.c */
+napi_value js_caught_with_token(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_release_signals(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_read_xattr(napi_env env, napi_callback_info info);    /* xattr.c */
 napi_value js_hold_listeners(napi_env env, napi_callback_info info);    /* listeners.c */

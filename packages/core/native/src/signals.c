@@ -1,6 +1,6 @@
 /*
- * signals.c - holdSignals(numbers), caughtSignals(), releaseSignals(): the stop signals
- * (SIGTERM, SIGINT, SIGHUP) caught here, in C, for the duration of a dump.
+ * signals.c - holdSignals(numbers), caughtSignals(), caughtWithToken(token), releaseSignals():
+ * the stop signals (SIGTERM, SIGINT, SIGHUP) caught here, in C, for the duration of a dump.
  *
  * During checkpoint() the main thread is blocked: libuv's handler would write a signal into its
  * loop's pipe, and CRIU would save that pipe, and so the signal, into the image (every restored
@@ -8,7 +8,8 @@
  * process stopped stays pending, and CRIU saves pending signals too. Here the handler only sets
  * a bit in memory: the original reads it after the dump and gets the signal; a restored copy
  * reads the same bit (from the image, or from the pending signal CRIU queued again) and knows
- * the signal was not meant for it.
+ * the signal was not meant for it, unless its restorer sent it with this restore's token
+ * (caughtWithToken(): the restorer forwards with sigqueue, see supervise.c).
  */
 #define _GNU_SOURCE
 #include "exports.h"
@@ -22,9 +23,14 @@
 static uint64_t caught;
 static uint64_t held;
 static struct sigaction saved[64];
+/* The value of the last sigqueue() of each signal caught: a restorer's token (supervise.c). */
+static int tokens[64];
 
-static void on_held_signal(int sig)
+static void on_held_signal(int sig, siginfo_t *info, void *context)
 {
+	(void)context;
+	if (info && info->si_code == SI_QUEUE)
+		__atomic_store_n(&tokens[sig], info->si_value.sival_int, __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&caught, (uint64_t)1 << sig, __ATOMIC_SEQ_CST);
 }
 
@@ -71,11 +77,13 @@ napi_value js_hold_signals(napi_env env, napi_callback_info info)
 		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "holdSignals(): %s must be an array of signal numbers",
 					"signals");
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_held_signal;
+	sa.sa_sigaction = on_held_signal;
 	/* SA_RESTART, as libuv's own: the other threads' system calls go on as they would have */
-	sa.sa_flags = SA_RESTART;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
 	sigfillset(&sa.sa_mask);
 	__atomic_store_n(&caught, 0, __ATOMIC_SEQ_CST);
+	for (int sig = 0; sig < 64; sig++)
+		__atomic_store_n(&tokens[sig], 0, __ATOMIC_SEQ_CST);
 	for (uint32_t i = 0; i < length; i++) {
 		napi_value v;
 		int32_t sig = 0;
@@ -100,6 +108,23 @@ napi_value js_caught_signals(napi_env env, napi_callback_info info)
 {
 	(void)info;
 	return caught_array(env, __atomic_load_n(&caught, __ATOMIC_SEQ_CST));
+}
+
+napi_value js_caught_with_token(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	int32_t token = 0;
+	uint64_t bits = __atomic_load_n(&caught, __ATOMIC_SEQ_CST), with = 0;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+	    napi_get_value_int32(env, argv[0], &token) != napi_ok || token == 0)
+		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "caughtWithToken(): %s must be a non-zero int32",
+					"token");
+	for (int sig = 1; sig < 64; sig++)
+		if ((bits & ((uint64_t)1 << sig)) && __atomic_load_n(&tokens[sig], __ATOMIC_SEQ_CST) == token)
+			with |= (uint64_t)1 << sig;
+	return caught_array(env, with);
 }
 
 napi_value js_release_signals(napi_env env, napi_callback_info info)

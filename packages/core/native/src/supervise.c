@@ -36,6 +36,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +119,33 @@ static void setup_signals(void)
 		sigaction(forwarded[i], &sa, NULL);
 }
 
+/*
+ * A random token for this restore, in the handoff (CRAC_SIGNAL_TOKEN) and on every signal the
+ * supervisor forwards to the app (sigqueue). The app holds its stop signals until it has read
+ * its handoff after CRIU resumed it: one caught there that carries the token is this copy's (a
+ * SIGTERM that reached crac restore while CRIU restored), not one of the original's saved in the
+ * image, and is delivered (restored/prepare.ts).
+ */
+static int signal_token;
+
+static void make_signal_token(void)
+{
+	char value[16];
+	while (signal_token == 0)
+		if (getrandom(&signal_token, sizeof(signal_token), 0) != (ssize_t)sizeof(signal_token))
+			signal_token = (int)(getpid() ^ time(NULL)) | 1;
+	snprintf(value, sizeof(value), "%d", signal_token);
+	setenv("CRAC_SIGNAL_TOKEN", value, 1);
+}
+
+/* A signal to the app, with this restore's token. */
+static void forward(pid_t pid, int sig)
+{
+	union sigval value = { .sival_int = signal_token };
+	if (sig == SIGKILL || sigqueue(pid, sig, value) != 0)
+		kill(pid, sig);
+}
+
 /* The first bytes of a restore handoff; restored/environment.ts reads the same. */
 static const char HANDOFF_MAGIC[] = "CRAC-HANDOFF/1";
 
@@ -150,6 +178,7 @@ void supervise_prepare(int handoff_fd)
 		msg("%s", why);
 		exit(EXIT_RESTORE_FAILED);
 	}
+	make_signal_token();
 	if (handoff_fd >= 0)
 		write_handoff(handoff_fd);
 	/* After the handoff, so that the app never sees it: CRIU's own cache directory when
@@ -365,7 +394,7 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 				if (early[i].pid == root)
 					exit_as(early[i].status);
 			for (unsigned i = 0; i < nqueued; i++)
-				kill(root, queued[i]);
+				forward(root, queued[i]);
 			nqueued = 0;
 			continue; /* re-check children: ECHILD now means an error */
 		}
@@ -409,7 +438,7 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 			continue; /* the terminal sent it to its foreground group: the app has it already */
 		}
 		if (root > 0)
-			kill(root, s);
+			forward(root, s);
 		else if (nqueued < MAX_QUEUED)
 			queued[nqueued++] = s;
 	}

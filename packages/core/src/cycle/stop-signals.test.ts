@@ -157,11 +157,11 @@ describe('a stop signal after the drain', () => {
 
 describe('what an engine caught during its dump', () => {
   /** An engine that reports a signal caught during its dump, with the given outcome. */
-  function reporting(outcome: 'restored' | 'checkpointed'): Engine {
+  function reporting(outcome: 'restored' | 'checkpointed', forThisCopy: StopSignal[] = []): Engine {
     return {
       name: 'reporting',
       async checkpoint(request) {
-        request.stopSignals?.caughtDuringDump(['SIGHUP', 'SIGHUP'], outcome);
+        request.stopSignals?.caughtDuringDump(['SIGHUP', 'SIGHUP', ...forThisCopy], outcome, forThisCopy);
         return { outcome };
       },
     };
@@ -186,6 +186,18 @@ describe('what an engine caught during its dump', () => {
     await settle(() => warnings.length > 0);
     expect(log, 'the copy was not the process asked to stop').toEqual([]);
     expect(warnings).toEqual([expect.objectContaining({ code: ErrorCode.STOP_SIGNAL, message: expect.stringContaining('SIGHUP') })]);
+  });
+
+  it('reaches a restored copy when its restorer sent it (a SIGTERM to crac restore while CRIU restored), after its resources are back', async () => {
+    const log: string[] = [];
+    appHandler('SIGHUP', log);
+    appHandler('SIGINT', log);
+    const context = new Context();
+    context.register({ beforeCheckpoint() {}, afterRestore: () => void log.push('afterRestore') });
+    await checkpointRestore({ engine: reporting('restored', ['SIGINT']), context, audit: 'off' });
+    await settle(() => log.includes('app:SIGINT'));
+    // the original's SIGHUP is not the copy's
+    expect(log).toEqual(['afterRestore', 'app:SIGINT']);
   });
 });
 

@@ -25,9 +25,10 @@ export interface StopSignalHold {
   /**
    * Reports the signals the engine caught during the dump. Their fate depends on the process:
    * the original (`checkpointed`, or `failed`) gets them after the cycle; a restored copy drops
-   * them, as it was not the process asked to stop.
+   * them, as it was not the process asked to stop, except `forThisCopy`: those its restorer
+   * forwarded to it (a SIGTERM to `crac restore` while CRIU restored), which it gets after the cycle.
    */
-  caughtDuringDump(signals: readonly StopSignal[], outcome: EngineOutcome | 'failed'): void;
+  caughtDuringDump(signals: readonly StopSignal[], outcome: EngineOutcome | 'failed', forThisCopy?: readonly StopSignal[]): void;
 }
 
 type Listener = (...args: unknown[]) => void;
@@ -67,12 +68,14 @@ export class StopSignalInterceptor implements StopSignalHold {
     return this.#stop.signal;
   }
 
-  caughtDuringDump(signals: readonly StopSignal[], outcome: EngineOutcome | 'failed'): void {
+  caughtDuringDump(signals: readonly StopSignal[], outcome: EngineOutcome | 'failed', forThisCopy: readonly StopSignal[] = []): void {
     if (outcome !== 'restored') {
       for (const signal of signals) this.#record(signal);
       return;
     }
-    for (const signal of new Set(signals)) {
+    // the copy's own: delivered once the cycle settles, its resources back first (the restore is not abandoned)
+    for (const signal of forThisCopy) if (!this.#arrived.includes(signal)) this.#arrived.push(signal);
+    for (const signal of new Set(signals.filter((signal) => !forThisCopy.includes(signal)))) {
       process.emitWarning(
         `${signal} reached the process being checkpointed during its dump: the original process gets it, this restored copy does not`,
         { code: ErrorCode.STOP_SIGNAL },

@@ -93,6 +93,8 @@ function dumpHeld(
     // above, which allocate too. Best effort: shrinkProcess() records a failing lever, never throws.
     const shrink = shrinkBeforeDump ? shrinkProcess({ v8Notify: native.v8Notify, mallocTrim: native.mallocTrim, fullGc }) : undefined;
     let result: 'restored' | 'checkpointed';
+    // In a restored copy the handoff descriptor is now the restorer's: read first thing.
+    let restored: ReturnType<typeof prepareRestoredProcess> | undefined;
     // CRIU writes the image with this process's umask: keep it private to the owner.
     const umask = process.umask(0o077);
     try {
@@ -110,8 +112,10 @@ function dumpHeld(
         env: hook.env,
         ...(replyTimeoutMs === undefined ? {} : { replyTimeoutMs }),
       }));
-      // first thing after the dump: in a copy, a signal from now on is the copy's own
-      signals?.release(result);
+      // First thing after the dump: in a copy, the handoff (the restorer's environment and its
+      // signal token: a signal caught with it is the copy's), then a signal from now on is the copy's own.
+      restored = result === 'restored' ? prepareRestoredProcess(native, handoff) : undefined;
+      signals?.release(result, restored?.signalToken);
     } catch (error) {
       signals?.release('failed');
       throw dumpFailure(error, staged);
@@ -121,9 +125,8 @@ function dumpHeld(
     published = true;
     slots.settle(result === 'restored');
     const shrinkReport = shrink ? { shrink } : {};
-    // In a restored copy the handoff descriptor is now the restorer's: read it before anything else.
-    return result === 'restored'
-      ? { outcome: result, ...prepareRestoredProcess(native, handoff), ...shrinkReport }
+    return restored
+      ? { outcome: result, ...(restored.environment ? { environment: restored.environment } : {}), ...shrinkReport }
       : { outcome: result, ...shrinkReport };
   } finally {
     if (handoff !== undefined) closeSync(handoff);

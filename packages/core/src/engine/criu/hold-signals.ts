@@ -7,8 +7,11 @@ import type { NativeBinding } from './native.js';
 export interface NativeSignalHold {
   /** Abandons the checkpoint (throws `CRAC_ESIGNAL`) when a stop signal arrived before this point. */
   throwIfStopped(): void;
-  /** Puts the app's signal handling back and reports what was caught to the cycle (once). */
-  release(outcome: EngineOutcome | 'failed'): void;
+  /**
+   * Puts the app's signal handling back and reports what was caught to the cycle (once). In a
+   * restored copy, `token` is its restorer's (restored/prepare.ts): what came with it is the copy's.
+   */
+  release(outcome: EngineOutcome | 'failed', token?: number): void;
 }
 
 /**
@@ -20,10 +23,11 @@ export interface NativeSignalHold {
 export async function holdStopSignals(native: NativeBinding, hold: StopSignalHold): Promise<NativeSignalHold> {
   native.holdSignals(hold.signals.map(signalNumber));
   let released = false;
-  const release = (outcome: EngineOutcome | 'failed') => {
+  const release = (outcome: EngineOutcome | 'failed', token?: number) => {
     if (released) return;
     released = true;
-    hold.caughtDuringDump(namesOf(native.releaseSignals()), outcome);
+    const forThisCopy = token ? namesOf(native.caughtWithToken(token)) : [];
+    hold.caughtDuringDump(namesOf(native.releaseSignals()), outcome, forThisCopy);
   };
   try {
     // the second turn starts from the check phase: a whole poll phase (libuv's signal pipe) lies between

@@ -34,6 +34,8 @@ export interface NativeBinding {
   holdSignals(signals: number[]): true;
   /** The held signals caught so far. */
   caughtSignals(): number[];
+  /** The held signals caught so far whose last one was sent with `sigqueue()` and this value (a restorer's token). */
+  caughtWithToken(token: number): number[];
   /** Puts the previous handlers back; returns the signals caught while held, and forgets them. */
   releaseSignals(): number[];
   /**
