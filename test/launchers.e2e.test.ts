@@ -148,9 +148,27 @@ describe('crac checkpoint and crac restore under npm', () => {
     for (const pid of pids) expect(processState(pid), `pid ${pid}`).not.toBe('alive');
   });
 
-  // crac restore ending with npm on a SIGTERM to npm (PR_SET_PDEATHSIG in crac-restore) is not
-  // asserted here: it passed by hand and in most runs, but a fresh-clone CI run left crac-restore
-  // and its supervisor reparented to init once in three (see the session note): not yet reliable.
+  it('crac restore in an npm script ends with npm: a SIGTERM to npm reaches the app once, nothing runs on', async () => {
+    const dir = imageDir();
+    const made = checkpoint(['npm', 'start'], dir, await freePort(), {});
+    expect((await made.exited).code, made.output()).toBe(0);
+    const signalLog = join(testDir(), 'signals');
+    const restorePort = await freePort();
+    const env = { CRAC: paths.crac, IMAGE: dir, PORT: String(restorePort), SIGNAL_LOG: signalLog };
+    const npm = start('npm', ['run', 'restore'], { cwd: APPS, env, stdout: 'file' });
+    // the port is bound before CRIU runs: the SIGTERM may land while CRIU restores the app
+    await waitForPort(restorePort, npm);
+    expect(processesWith(dir).length).toBeGreaterThan(0);
+    process.kill(npm.child.pid as number, 'SIGTERM');
+    await npm.exited;
+    await until(
+      () => processesWith(dir).length === 0,
+      () => `crac restore and the app have ended (left: ${describeProcesses(processesWith(dir))})`,
+    );
+    expect(readFileSync(signalLog, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(await canConnect(restorePort)).toBe(false);
+  });
+
   it('nohup crac restore ... & in an npm script runs on after npm is gone', async () => {
     const dir = imageDir();
     const made = checkpoint(['npm', 'start'], dir, await freePort(), {});
