@@ -3,6 +3,7 @@
 // under `crac checkpoint` and restored with another environment, which each client follows.
 import { join } from 'node:path';
 import { freePort, waitForPort } from '@crac/tools/ports';
+import { type RedisCluster, startRedisCluster } from '@crac/tools/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES } from './helpers/harness.js';
 import { type MariaDb, startMariaDb } from './helpers/mariadb.js';
@@ -69,6 +70,37 @@ describe.each(NODES)('database clients with no crac code, real CRIU on $name', (
       });
     },
   );
+});
+
+describe('a Redis Cluster client with no crac code, real CRIU', () => {
+  let cluster: RedisCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3 });
+  }, 120_000);
+  afterAll(() => cluster?.dispose(), 60_000);
+
+  it('is let go of before the checkpoint and connects again after it, its counts intact', async () => {
+    const dir = imageDir();
+    const port = await freePort();
+    const env = { FIXTURE_CLUSTER: (cluster as RedisCluster).seeds.map((s) => `${s.host}:${s.port}`).join(','), FIXTURE_RUN: String(port) };
+    const made = crac(
+      ['checkpoint', '--to', dir, '--warmup', `${process.execPath} ${WARMUP} ${port} 50`, '--', 'node', 'cluster-app.cjs'],
+      {
+        cwd: APPS,
+        stdout: 'file',
+        env: { PORT: String(port), ...env },
+      },
+    );
+    expect((await made.exited).code, made.output()).toBe(0);
+    const other = await freePort();
+    const copy = crac(['restore', dir], { stdout: 'file', env: { PORT: String(other), ...env } });
+    await waitForPort(other, copy);
+    // the warm-up's 50 and its first request made every count 51 before the checkpoint
+    const answer = await getJson(other);
+    expect(answer).toMatchObject({ framework: 'cluster', port: String(other) });
+    expect(new Set(answer.counts as number[]).size, JSON.stringify(answer)).toBe(1);
+    expect((answer.counts as number[])[0]).toBeGreaterThan(50);
+  });
 });
 
 describe('what CRAC_AUTO leaves out', () => {

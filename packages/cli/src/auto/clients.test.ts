@@ -150,6 +150,29 @@ describe('clients taken care of without code', () => {
     expect(await pool.use(async (resource: { id: number }) => resource.id)).toBeGreaterThan(0);
   });
 
+  it("an ioredis cluster is one client: the connections ioredis makes to its nodes are the cluster's", async () => {
+    const Redis = loadWatched(['ioredis'], 'ioredis');
+    const before = getGlobalContext().size;
+    // nobody listens there: ioredis still makes a client per startup node, which is what matters here
+    const cluster = new Redis.Cluster(
+      [
+        { host: '127.0.0.1', port: 1 },
+        { host: '127.0.0.1', port: 2 },
+      ],
+      { clusterRetryStrategy: () => null },
+    );
+    cluster.on('error', () => {});
+    cleanups.push(() => cluster.disconnect());
+    // the clients of its nodes, made by its connection pool (each would be adopted one turn later)
+    let nodes = 0;
+    await new Promise<void>((resolve) => {
+      cluster.connectionPool.on('+node', () => {
+        if (++nodes === 2) resolve();
+      });
+    });
+    expect(await adoptedSince(before)).toBe(1);
+  });
+
   it('a generic-pool of ioredis clients: the pool lets go of them, no client is handled on its own', async () => {
     loadWatched(['ioredis'], 'ioredis');
     const Redis = require('ioredis');
