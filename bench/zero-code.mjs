@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // node bench/zero-code.mjs: cold start vs crac restore of the apps with no crac code, as their
 // users start them (test/fixtures: a plain http server under `npm start`, a Koa app under node,
-// express-generator's scaffold under `npm start`), side by side in each round: the time from the
-// command's start to the first 200. Medians; Markdown on stdout.
+// express-generator's scaffold under `npm start`; examples/nextjs under `next start` on Node 24),
+// side by side in each round: the time from the command's start to the first 200. Medians;
+// Markdown on stdout.
 // Options: --rounds=N (5), --skip-setup.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +24,12 @@ const APPS = [
   { name: 'plain http (npm start)', cwd: join(fixtures, 'zero-code'), command: ['npm', 'start'] },
   { name: 'Koa (node koa-app.cjs)', cwd: join(fixtures, 'zero-code'), command: ['node', 'koa-app.cjs'] },
   { name: 'express-generator (npm start)', cwd: join(fixtures, 'express-generator'), command: ['npm', 'start'] },
+  // the Node our users run, its image made by it too
+  {
+    name: 'Next.js 16 (next start, Node 24)',
+    cwd: join(paths.root, 'examples', 'nextjs'),
+    command: [paths.node24, 'node_modules/next/dist/bin/next', 'start'],
+  },
 ];
 
 await runScript({ progress, setting: 'dependencies, CRIU, builds' }, async () => {
