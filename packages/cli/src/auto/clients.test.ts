@@ -14,6 +14,8 @@ const PG_URL = process.env.CRAC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:54
 const REDIS_URL = process.env.CRAC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const require = createRequire(import.meta.url);
+// test/'s dependencies: the oldest versions the adapters support, under aliases (pg-8.0...)
+const requireFromTests = createRequire(new URL('../../../../test/package.json', import.meta.url));
 const cleanups: (() => unknown)[] = [];
 let mariadb: MariaDb;
 
@@ -27,12 +29,12 @@ afterEach(async () => {
 
 /** Watches for `integrations` until the test ends, then loads `request` afresh: the hooks see it load. */
 // biome-ignore lint/suspicious/noExplicitAny: the real package, untyped here
-function loadWatched(integrations: AutoIntegration[], request: string, packageName = request): any {
+function loadWatched(integrations: AutoIntegration[], request: string, packageName = request, load = require): any {
   cleanups.push(adoptEveryClient(new Set(integrations)));
   for (const file of Object.keys(require.cache)) {
     if (file.includes(`/node_modules/${packageName}/`)) delete require.cache[file];
   }
-  return require(request);
+  return load(request);
 }
 
 /** A checkpoint and restore of the global context, where the zero-code path registers. */
@@ -205,6 +207,30 @@ describe('clients taken care of without code', () => {
     expect(await atCheckpoint(() => pool.pool._allConnections.length)).toBe(0);
     const [again] = await pool.query('SELECT 2 AS two');
     expect(again).toEqual([{ two: 2 }]);
+  });
+
+  it('finds the oldest versions the adapters support too: pg 8.0, ioredis 5.0, generic-pool 3.0', async () => {
+    const pg = loadWatched(['pg'], 'pg-8.0', 'pg', requireFromTests);
+    const Redis = loadWatched(['ioredis'], 'ioredis-5.0', 'ioredis', requireFromTests);
+    const { createPool } = loadWatched(['generic-pool'], 'generic-pool-3.0', 'generic-pool', requireFromTests);
+    const before = getGlobalContext().size;
+    const pool = new pg.Pool({ connectionString: PG_URL });
+    const redis = new Redis(REDIS_URL);
+    const generic = createPool({ create: async () => ({}), destroy: async () => {} }, { min: 0, max: 1 });
+    cleanups.push(
+      () => pool.end(),
+      () => redis.disconnect(),
+      async () => {
+        await generic.drain();
+        await generic.clear();
+      },
+    );
+    expect(await adoptedSince(before)).toBe(3);
+    await pool.query('SELECT 1');
+    await redis.ping();
+    expect(await atCheckpoint(() => [pool.totalCount, redis.status])).toEqual([0, 'end']);
+    expect((await pool.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+    expect(await redis.ping()).toBe('PONG');
   });
 
   it('leaves alone what CRAC_AUTO leaves out', async () => {

@@ -69,7 +69,7 @@ describe('onPackageLoad', () => {
     expect(require('fake-client').createPool().kind()).toBe('original');
     await new Promise((resolve) => setImmediate(resolve));
     expect(warnings.map((warning) => warning.message)).toEqual([
-      '@crac/core: could not take care of fake-client without code: not the shape it knows',
+      '@crac/core: could not take care of fake-client/index.js without code: not the shape it knows',
     ]);
   });
 
