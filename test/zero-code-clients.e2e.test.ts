@@ -1,5 +1,5 @@
 // Database clients with no line of crac code, with real CRIU: an app with a pg.Pool, an ioredis
-// client, a generic-pool of pg clients and a mysql2 pool (CommonJS and ES module) is checkpointed
+// client, a generic-pool of pg clients, a mysql2 pool and knex (CommonJS and ES module) is checkpointed
 // under `crac checkpoint` and restored with another environment, which each client follows.
 import { join } from 'node:path';
 import { freePort, waitForPort } from '@crac/tools/ports';

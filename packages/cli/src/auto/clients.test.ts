@@ -195,6 +195,31 @@ describe('clients taken care of without code', () => {
     expect(await pool.use(async (client: { ping(): Promise<string> }) => client.ping())).toBe('PONG');
   });
 
+  it('knex over pg: its pool (tarn) of pg.Client closes its idle connections before the checkpoint, waits for a transaction', async () => {
+    loadWatched(['knex'], 'tarn');
+    const before = getGlobalContext().size;
+    const { default: knex } = await import('knex');
+    const db = knex({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 2 } });
+    cleanups.push(() => db.destroy());
+    expect((await db.raw('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expect(await adoptedSince(before)).toBe(1);
+    const pool = db.client.pool;
+    expect(pool.numFree()).toBe(1);
+    // a transaction running when the checkpoint starts is waited for; a query sent meanwhile waits
+    let committed = false;
+    const transaction = db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_sleep(0.2)');
+      committed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cycle = atCheckpoint(() => [committed, pool.numFree() + pool.numUsed()]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const meanwhile = db.raw('SELECT 2 AS two');
+    expect(await cycle).toEqual([true, 0]);
+    await transaction;
+    expect((await meanwhile).rows).toEqual([{ two: 2 }]);
+  });
+
   it('a mysql2 pool (made with mysql2/promise): its connections closed before the checkpoint, opened again after', async () => {
     const mysql = loadWatched(['mysql2'], 'mysql2/promise', 'mysql2');
     const before = getGlobalContext().size;

@@ -5,6 +5,7 @@ import { cracPool } from '@crac/generic-pool';
 import { cracRedis } from '@crac/ioredis';
 import { cracMysql } from '@crac/mysql2';
 import { cracPg } from '@crac/pg';
+import { cracTarn } from './tarn.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a constructor of any signature, subclassed as it is
 type Constructor = new (...args: any[]) => object;
@@ -22,6 +23,11 @@ const CLIENTS: readonly { integration: AutoIntegration; watch: () => () => void 
   { integration: 'ioredis', watch: () => onPackageLoad('ioredis', 'built/index.js', adoptIoredis) },
   // and what its factory makes is the pool's (an ioredis client per resource, say): not adopted on its own
   { integration: 'generic-pool', watch: () => onPackageLoad('generic-pool', 'index.js', adoptGenericPools) },
+  // knex's pool (tarn), of pg.Client, mysql2 connections...: what its factory makes is the pool's
+  {
+    integration: 'knex',
+    watch: () => onPackageLoad('tarn', 'dist/Pool.js', (exports) => replaceClass(exports, 'Pool', cracTarn)),
+  },
   // the pool class every mysql2 pool is (mysql2 and mysql2/promise, each node of a pool cluster)
   {
     integration: 'mysql2',
@@ -31,7 +37,8 @@ const CLIENTS: readonly { integration: AutoIntegration; watch: () => () => void 
 
 /**
  * Takes care of the clients `enabled` names, created from now on anywhere in the app, as their
- * adapters do: `cracPg(pool)`, `cracRedis(client)`, `cracPool(pool)`, `cracMysql(pool)`, with
+ * adapters do: `cracPg(pool)`, `cracRedis(client)`, `cracPool(pool)`, `cracMysql(pool)` (and knex's
+ * tarn pools, {@link cracTarn}), with
  * their defaults. A client the app hands to its adapter itself in the turn it creates it
  * (`cracPg(new Pool())`) is the app's: the adapter's claim makes the zero-code one a no-op.
  *

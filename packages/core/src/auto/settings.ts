@@ -9,7 +9,7 @@ import { ErrorCode } from '../errors.js';
 export const AUTO_ENV = 'CRAC_AUTO';
 
 /** What the zero-code path can take care of, each by the name `CRAC_AUTO` lists it with. */
-export const AUTO_INTEGRATIONS = ['servers', 'pg', 'ioredis', 'generic-pool', 'mysql2'] as const;
+export const AUTO_INTEGRATIONS = ['servers', 'pg', 'ioredis', 'generic-pool', 'mysql2', 'knex'] as const;
 
 /** One of {@link AUTO_INTEGRATIONS}. */
 export type AutoIntegration = (typeof AUTO_INTEGRATIONS)[number];
