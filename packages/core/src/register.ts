@@ -17,7 +17,7 @@ import { CheckpointTrigger } from './protocol/trigger-server.js';
  * app (NODE_OPTIONS is inherited; the child is checkpointed with the app). Only there does the
  * zero-code path run (`@crac/cli/register` adds the clients to it).
  */
-export const isCoordinatedApp = !isPackageManager() && isMainThread && listensForRequests();
+export const isCoordinatedApp = isMainThread && listensForRequests();
 
 if (!isPackageManager()) {
   // Preloads run in worker threads too: the process has one trigger, in its main thread; every
