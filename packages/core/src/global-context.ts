@@ -1,30 +1,28 @@
 import { trackCreationSites } from './audit/creation-sites.js';
 import { Context } from './context.js';
+import { processState } from './process-state.js';
 import { createRandom, installRandom, listenForRestoreInWorker, type ReseedableRandom } from './restored/randomness.js';
 
-/** The process-wide state: the one global context and whether a cycle is running. */
-interface Core {
+/** The global context's part of the process-wide state: the context and whether a cycle is running. */
+export interface Core {
   readonly context: Context;
   cycleRunning: boolean;
   /** This thread's `Math.random`, reseeded in place after a restore. */
   readonly random: ReseedableRandom;
 }
 
-// Keyed on globalThis so that two copies of @crac/core in one process (ESM and CJS builds,
-// or two versions) still share one context and one cycle.
-const KEY = Symbol.for('@crac/core');
-
 /**
- * Internal: the process-wide state, created on first use (a preload, an adapter, the app's own
- * register() or checkpointRestore()): nothing happens at import time.
+ * Internal: the global context and the cycle's flag, in the process-wide record (shared by every
+ * copy of @crac/core, see process-state.ts), created on first use (a preload, an adapter, the
+ * app's own register() or checkpointRestore()): nothing happens at import time.
  */
 export function core(): Core {
-  const holder = globalThis as { [KEY]?: Core };
-  if (!holder[KEY]) {
-    holder[KEY] = { context: new Context('global'), cycleRunning: false, random: createRandom() };
-    startThreadServices(holder[KEY]);
+  const state = processState();
+  if (!state.core) {
+    state.core = { context: new Context('global'), cycleRunning: false, random: createRandom() };
+    startThreadServices(state.core);
   }
-  return holder[KEY];
+  return state.core;
 }
 
 /**

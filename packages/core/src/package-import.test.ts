@@ -28,6 +28,23 @@ describe('the built package', () => {
     expect(execFileSync(process.execPath, ['-e', code], { cwd: packageDir, encoding: 'utf8' }).trim()).toBe('true');
   });
 
+  it('keeps its process-wide state in one record on globalThis, shared by every build and entry point', () => {
+    const code = [
+      "const cjs = require('@crac/core');",
+      "const { onPackageLoad } = require('@crac/core/kit');",
+      "onPackageLoad('none', 'index.js', () => undefined);",
+      "import('@crac/core').then(async (esm) => {",
+      "  await esm.checkpointRestore({ engine: 'simulate' });",
+      "  const ours = Object.getOwnPropertySymbols(globalThis).filter((s) => s.description.startsWith('@crac/core'));",
+      "  const record = globalThis[Symbol.for('@crac/core')];",
+      "  console.log(ours.length, Object.keys(record).sort().join(','), record.core.context === cjs.getGlobalContext());",
+      '});',
+    ].join('\n');
+    expect(execFileSync(process.execPath, ['-e', code], { cwd: packageDir, encoding: 'utf8' }).trim()).toBe(
+      '1 core,creationSites,cycleScope,loadHook true',
+    );
+  });
+
   it("recognises a CracError thrown by another entry point's or build's copy", () => {
     const code = [
       "const { CracError } = require('@crac/core');",

@@ -5,10 +5,10 @@
  *
  * Cheap enough to leave on: `Error.captureStackTrace` records the frames and V8 formats them only
  * if the audit reads them. About 3-4 µs per open (creation-sites.bench.mjs beside this file; the
- * figures are in the README). The records are process-wide (kept on `globalThis`, so two copies
- * of @crac/core share them and wrap once) and bounded: handles are held weakly (a WeakMap, and a
- * ring of the last {@link RECENT_HANDLES} WeakRefs); the descriptor records of `fs.open` go on
- * `fs.close` and are capped at {@link MAX_FD_RECORDS}.
+ * figures are in the README). The records are process-wide (in the one record on `globalThis`,
+ * process-state.ts, so two copies of @crac/core share them and wrap once) and bounded: handles
+ * are held weakly (a WeakMap, and a ring of the last {@link RECENT_HANDLES} WeakRefs); the
+ * descriptor records of `fs.open` go on `fs.close` and are capped at {@link MAX_FD_RECORDS}.
  *
  * Set `CRAC_TRACK_CREATION=0` to leave Node's modules untouched (the audit then says where
  * nothing comes from).
@@ -19,6 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
+import { processState } from '../process-state.js';
 
 /** A captured, not yet formatted stack (V8 formats `stack` on first read). */
 export interface StackHolder {
@@ -39,7 +40,8 @@ interface FdRecord {
   readonly stack: StackHolder;
 }
 
-interface Registry {
+/** The process-wide records of where handles were opened. */
+export interface CreationRegistry {
   /** Where each tracked socket, server and child process was opened (dropped with the object). */
   readonly sites: WeakMap<object, TrackedHandle>;
   /** The last RECENT_HANDLES tracked objects, weakly: how the audit finds unreferenced handles. */
@@ -58,11 +60,9 @@ const STACK_DEPTH = 40;
 /** Frames captured for fs.open*: the caller is near (the deeper the capture, the dearer, and files open often). */
 const FS_STACK_DEPTH = 16;
 
-const KEY = Symbol.for('@crac/core/creation-sites');
-
 /** The process-wide records, or undefined while tracking is off. */
-export function creationRegistry(): Registry | undefined {
-  return (globalThis as { [KEY]?: Registry })[KEY];
+export function creationRegistry(): CreationRegistry | undefined {
+  return processState().creationSites;
 }
 
 /**
@@ -72,10 +72,10 @@ export function creationRegistry(): Registry | undefined {
  * `fs.closeSync`.
  */
 export function trackCreationSites(env: NodeJS.ProcessEnv = process.env): void {
-  const holder = globalThis as { [KEY]?: Registry };
-  if (holder[KEY] || env.CRAC_TRACK_CREATION === '0') return;
-  const registry: Registry = { sites: new WeakMap(), recent: [], next: 0, fds: new Map() };
-  holder[KEY] = registry;
+  const state = processState();
+  if (state.creationSites || env.CRAC_TRACK_CREATION === '0') return;
+  const registry: CreationRegistry = { sites: new WeakMap(), recent: [], next: 0, fds: new Map() };
+  state.creationSites = registry;
   wrapNet(registry);
   wrapChildProcess(registry);
   wrapFs(registry);
@@ -91,7 +91,7 @@ export function captureStack(above: (...args: never) => unknown, depth = STACK_D
   return holder;
 }
 
-function remember(registry: Registry, handle: object, origin: Origin, stack: StackHolder): void {
+function remember(registry: CreationRegistry, handle: object, origin: Origin, stack: StackHolder): void {
   if (registry.sites.has(handle)) return;
   registry.sites.set(handle, { origin, stack });
   registry.recent[registry.next] = new WeakRef(handle);
@@ -115,7 +115,7 @@ export function siteOf(object: object): TrackedHandle | undefined {
   return creationRegistry()?.sites.get(object);
 }
 
-function wrapNet(registry: Registry): void {
+function wrapNet(registry: CreationRegistry): void {
   const connect = net.Socket.prototype.connect;
   net.Socket.prototype.connect = function connectTracked(this: net.Socket, ...args: unknown[]) {
     remember(registry, this, 'connect', captureStack(connectTracked));
@@ -135,7 +135,7 @@ function wrapNet(registry: Registry): void {
   } as typeof listen;
 }
 
-function wrapChildProcess(registry: Registry): void {
+function wrapChildProcess(registry: CreationRegistry): void {
   // Not in @types/node, but what spawn(), exec(), fork() all go through.
   const prototype = ChildProcess.prototype as ChildProcess & { spawn: (...args: unknown[]) => unknown };
   const spawn = prototype.spawn;
@@ -145,7 +145,7 @@ function wrapChildProcess(registry: Registry): void {
   };
 }
 
-function wrapFs(registry: Registry): void {
+function wrapFs(registry: CreationRegistry): void {
   const record = (fd: number, path: unknown, stack: StackHolder) => {
     if (typeof fd !== 'number') return;
     registry.fds.delete(fd);

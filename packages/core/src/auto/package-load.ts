@@ -1,6 +1,7 @@
 import Module from 'node:module';
 import { sep } from 'node:path';
 import { ErrorCode } from '../errors.js';
+import { processState } from '../process-state.js';
 
 /**
  * Sees `exports`, the first time a module loads, and returns what the app gets instead (or
@@ -16,14 +17,12 @@ interface Watch {
   readonly patch: ExportsPatch;
 }
 
-interface LoadHook {
+/** The one wrapper of `Module._extensions['.js']`, process-wide, and what it watches for. */
+export interface LoadHook {
   readonly watches: Set<Watch>;
 }
 
 type CompileJs = (module: { exports: unknown }, filename: string) => unknown;
-
-// Keyed on globalThis: two copies of @crac/core in one process (ESM and CJS builds) wrap once.
-const HOOK = Symbol.for('@crac/core:load-hook');
 
 /**
  * Calls `patch` with the exports of a package's file the first time each copy of it loads,
@@ -63,10 +62,11 @@ export function onPackageLoad(packageName: string, entry: string, patch: Exports
 }
 
 function loadHook(): LoadHook {
-  const holder = globalThis as { [HOOK]?: LoadHook };
-  if (holder[HOOK]) return holder[HOOK];
+  // In the process-wide record: two copies of @crac/core in one process (ESM and CJS builds) wrap once.
+  const state = processState();
+  if (state.loadHook) return state.loadHook;
   const hook: LoadHook = { watches: new Set() };
-  holder[HOOK] = hook;
+  state.loadHook = hook;
   // Each file is compiled once per copy, by its extension's loader, before `require` returns it
   // and before Node 20 and 22 hand an ES module the exports: the one place every path goes through.
   const extensions = (Module as unknown as { _extensions: Record<string, CompileJs> })._extensions;

@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { processState } from '../process-state.js';
 import type { EngineOutcome } from '../types.js';
-
-const SCOPE = Symbol.for('@crac/core/cycle-scope');
 
 /** What the code running inside a cycle can know about it. */
 export interface CycleScope {
@@ -25,9 +24,9 @@ export interface CycleScope {
 export const cycleScope: AsyncLocalStorage<CycleScope> = sharedScope();
 
 function sharedScope(): AsyncLocalStorage<CycleScope> {
-  const holder = globalThis as { [SCOPE]?: AsyncLocalStorage<CycleScope> };
-  holder[SCOPE] ??= new AsyncLocalStorage<CycleScope>();
-  return holder[SCOPE];
+  const state = processState();
+  state.cycleScope ??= new AsyncLocalStorage<CycleScope>();
+  return state.cycleScope;
 }
 
 /** Used when a context is notified outside `checkpointRestore()` (a nested context). */

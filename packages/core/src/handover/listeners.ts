@@ -5,6 +5,7 @@ import { ErrorCode } from '../errors.js';
 import { listenSlotFile } from '../image/layout.js';
 import type { ListenerRecord } from '../image/manifest.js';
 import { statAside } from '../fs-aside.js';
+import { processState } from '../process-state.js';
 
 /**
  * Listening sockets through a checkpoint, without a refused connection (PROTOCOL.md, "Listening
@@ -35,13 +36,11 @@ export interface HandedOver {
   restorerSocket?: number;
 }
 
-const REGISTRY = Symbol.for('@crac/core:handed-over-listeners');
-
 /** One per process, like the global context (each bundle of @crac/core has its own module copy). */
 function registry(): Set<HandedOver> {
-  const holder = globalThis as { [REGISTRY]?: Set<HandedOver> };
-  holder[REGISTRY] ??= new Set();
-  return holder[REGISTRY];
+  const state = processState();
+  state.handedOver ??= new Set();
+  return state.handedOver;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Server } from 'node:net';
 import { ErrorCode } from '../errors.js';
+import { processState } from '../process-state.js';
 
 /** Decides whether a server that is about to listen is one the watcher wants. */
 export type ServerMatcher = (server: Server) => boolean;
@@ -9,13 +10,12 @@ interface Watcher {
   readonly found: (server: Server) => void;
 }
 
-interface ListenHook {
+/** The one wrapper of `net.Server.prototype.listen`, process-wide, and who watches through it. */
+export interface ListenHook {
   readonly watchers: Set<Watcher>;
   readonly original: Server['listen'];
 }
 
-// Keyed on globalThis: two copies of @crac/core in one process (ESM and CJS builds) patch once.
-const HOOK = Symbol.for('@crac/core:listen-hook');
 /** Marks a server of crac-node's own (the control socket): no watcher sees it. */
 const INTERNAL = Symbol.for('@crac/core:internal-server');
 
@@ -52,10 +52,11 @@ export function watchServers(match: ServerMatcher, found: (server: Server) => vo
 }
 
 function listenHook(): ListenHook {
-  const holder = globalThis as { [HOOK]?: ListenHook };
-  if (holder[HOOK]) return holder[HOOK];
+  // In the process-wide record: two copies of @crac/core in one process (ESM and CJS builds) patch once.
+  const state = processState();
+  if (state.listenHook) return state.listenHook;
   const hook: ListenHook = { watchers: new Set(), original: Server.prototype.listen };
-  holder[HOOK] = hook;
+  state.listenHook = hook;
   const { original, watchers } = hook;
   Server.prototype.listen = function listen(this: Server, ...args: unknown[]) {
     if ((this as { [INTERNAL]?: boolean })[INTERNAL]) return Reflect.apply(original, this, args);
