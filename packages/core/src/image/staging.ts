@@ -7,9 +7,9 @@ import { assertSafeImageDirFd, describeOwner, IMAGE_DIR_FLAGS, restoringUid } fr
 
 /**
  * A checkpoint never writes into the image directory it was asked for: it writes a new image
- * aside, in a private directory next to it, and the seal step puts that one in place in a single
- * rename once the image is complete and sealed ({@link publishStagedImage}). A checkpoint that
- * fails, or a process that dies on the way, leaves the previous image as it was.
+ * aside, in a private directory next to it, and the seal step (`crac-seal`, run by CRIU at
+ * post-dump) puts that one in place in a single rename once the image is complete and sealed. A
+ * checkpoint that fails, or a process that dies on the way, leaves the previous image as it was.
  */
 export interface StagedImageDir {
   /** The image directory asked for (absolute): where the image will be once sealed. */
@@ -161,24 +161,4 @@ function keepLogOf(staging: string, target: string): string | undefined {
   rmSync(failed, { recursive: true, force: true });
   renameSync(staging, failed);
   return join(failed, DUMP_LOG);
-}
-
-/**
- * Puts a sealed staged image in place of `target`: a rename when there is no image yet, else an
- * exchange of the two directories in one step (`exchange`, renameat2 RENAME_EXCHANGE), after
- * which the previous image, now at the staging path, is removed. Run by the seal step at
- * post-dump, while the dumped process is still frozen: if it fails, the dump fails.
- * @throws {@link CracError} `CRAC_EIMAGE` when `target` changed into something that is not ours to replace.
- */
-export function publishStagedImage(staging: string, target: string, exchange: (a: string, b: string) => void): void {
-  try {
-    renameSync(staging, target);
-    return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EISDIR' && code !== 'ENOTDIR') throw error;
-  }
-  assertReplaceable(target);
-  exchange(staging, target);
-  rmSync(staging, { recursive: true, force: true });
 }
