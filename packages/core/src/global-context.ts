@@ -1,6 +1,6 @@
 import { trackCreationSites } from './audit/creation-sites.js';
 import { Context } from './context.js';
-import { processState } from './process-state.js';
+import { processRecord } from './process-record.js';
 import { createRandom, installRandom, listenForRestoreInWorker, type ReseedableRandom } from './restored/randomness.js';
 
 /** The global context's part of the process-wide state: the context and whether a cycle is running. */
@@ -13,11 +13,11 @@ export interface Core {
 
 /**
  * Internal: the global context and the cycle's flag, in the process-wide record (shared by every
- * copy of @crac/core, see process-state.ts), created on first use (a preload, an adapter, the
+ * copy of @crac/core, see process-record.ts), created on first use (a preload, an adapter, the
  * app's own register() or checkpointRestore()): nothing happens at import time.
  */
 export function core(): Core {
-  const state = processState();
+  const state = processRecord();
   if (!state.core) {
     state.core = { context: new Context('global'), cycleRunning: false, random: createRandom() };
     startThreadServices(state.core);

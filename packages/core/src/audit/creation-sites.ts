@@ -6,7 +6,7 @@
  * Cheap enough to leave on: `Error.captureStackTrace` records the frames and V8 formats them only
  * if the audit reads them. About 3-4 µs per open (creation-sites.bench.mjs beside this file; the
  * figures are in the README). The records are process-wide (in the one record on `globalThis`,
- * process-state.ts, so two copies of @crac/core share them and wrap once) and bounded: handles
+ * process-record.ts, so two copies of @crac/core share them and wrap once) and bounded: handles
  * are held weakly (a WeakMap, and a ring of the last {@link RECENT_HANDLES} WeakRefs); the
  * descriptor records of `fs.open` go on `fs.close` and are capped at {@link MAX_FD_RECORDS}.
  *
@@ -19,7 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
-import { processState } from '../process-state.js';
+import { processRecord } from '../process-record.js';
 
 /** A captured, not yet formatted stack (V8 formats `stack` on first read). */
 export interface StackHolder {
@@ -62,7 +62,7 @@ const FS_STACK_DEPTH = 16;
 
 /** The process-wide records, or undefined while tracking is off. */
 export function creationRegistry(): CreationRegistry | undefined {
-  return processState().creationSites;
+  return processRecord().creationSites;
 }
 
 /**
@@ -72,7 +72,7 @@ export function creationRegistry(): CreationRegistry | undefined {
  * `fs.closeSync`.
  */
 export function trackCreationSites(env: NodeJS.ProcessEnv = process.env): void {
-  const state = processState();
+  const state = processRecord();
   if (state.creationSites || env.CRAC_TRACK_CREATION === '0') return;
   const registry: CreationRegistry = { sites: new WeakMap(), recent: [], next: 0, fds: new Map() };
   state.creationSites = registry;

@@ -1,7 +1,7 @@
 import Module from 'node:module';
 import { sep } from 'node:path';
 import { ErrorCode } from '../errors.js';
-import { processState } from '../process-state.js';
+import { processRecord } from '../process-record.js';
 
 /**
  * Sees `exports`, the first time a module loads, and returns what the app gets instead (or
@@ -63,7 +63,7 @@ export function onPackageLoad(packageName: string, entry: string, patch: Exports
 
 function loadHook(): LoadHook {
   // In the process-wide record: two copies of @crac/core in one process (ESM and CJS builds) wrap once.
-  const state = processState();
+  const state = processRecord();
   if (state.loadHook) return state.loadHook;
   const hook: LoadHook = { watches: new Set() };
   state.loadHook = hook;

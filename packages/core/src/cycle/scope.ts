@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { processState } from '../process-state.js';
+import { processRecord } from '../process-record.js';
 import type { EngineOutcome } from '../types.js';
 
 /** What the code running inside a cycle can know about it. */
@@ -24,7 +24,7 @@ export interface CycleScope {
 export const cycleScope: AsyncLocalStorage<CycleScope> = sharedScope();
 
 function sharedScope(): AsyncLocalStorage<CycleScope> {
-  const state = processState();
+  const state = processRecord();
   state.cycleScope ??= new AsyncLocalStorage<CycleScope>();
   return state.cycleScope;
 }

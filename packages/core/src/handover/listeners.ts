@@ -5,7 +5,7 @@ import { ErrorCode } from '../errors.js';
 import { listenSlotFile } from '../image/layout.js';
 import type { ListenerRecord } from '../image/manifest.js';
 import { statAside } from '../fs-aside.js';
-import { processState } from '../process-state.js';
+import { processRecord } from '../process-record.js';
 
 /**
  * Listening sockets through a checkpoint, without a refused connection (PROTOCOL.md, "Listening
@@ -38,7 +38,7 @@ export interface HandedOver {
 
 /** One per process, like the global context (each bundle of @crac/core has its own module copy). */
 function registry(): Set<HandedOver> {
-  const state = processState();
+  const state = processRecord();
   state.handedOver ??= new Set();
   return state.handedOver;
 }

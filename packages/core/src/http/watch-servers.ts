@@ -1,6 +1,6 @@
 import { Server } from 'node:net';
 import { ErrorCode } from '../errors.js';
-import { processState } from '../process-state.js';
+import { processRecord } from '../process-record.js';
 
 /** Decides whether a server that is about to listen is one the watcher wants. */
 export type ServerMatcher = (server: Server) => boolean;
@@ -53,7 +53,7 @@ export function watchServers(match: ServerMatcher, found: (server: Server) => vo
 
 function listenHook(): ListenHook {
   // In the process-wide record: two copies of @crac/core in one process (ESM and CJS builds) patch once.
-  const state = processState();
+  const state = processRecord();
   if (state.listenHook) return state.listenHook;
   const hook: ListenHook = { watchers: new Set(), original: Server.prototype.listen };
   state.listenHook = hook;

@@ -10,7 +10,7 @@ import type { ListenHook } from './http/watch-servers.js';
  * The one piece of process-wide state of @crac/core. Each field belongs to one module, which
  * creates it on first use (nothing happens at import time) and is the only one to read it.
  */
-export interface ProcessState {
+export interface ProcessRecord {
   /** `global-context.ts`: the global context, whether a cycle runs, this thread's `Math.random`. */
   core?: Core;
   /** `cycle/scope.ts`: the cycle the running code is in (refuses re-entry). */
@@ -31,8 +31,8 @@ export interface ProcessState {
 const KEY = Symbol.for('@crac/core');
 
 /** The process-wide record (per thread: each worker has its own `globalThis`), created empty on first use. */
-export function processState(): ProcessState {
-  const holder = globalThis as { [KEY]?: ProcessState };
+export function processRecord(): ProcessRecord {
+  const holder = globalThis as { [KEY]?: ProcessRecord };
   holder[KEY] ??= {};
   return holder[KEY];
 }
