@@ -41,7 +41,7 @@ describe.each(NODES)('restored copies on $name', ({ bin: node }) => {
   });
 
   it("keeps CRIU's kernel-probe cache in a directory only root can write: one planted by another user is replaced", async () => {
-    const KDAT_DIR = '/dev/shm/crac-criu'; // RUNDIR of scripts/setup-criu.sh, CRAC_KDAT_DIR of native/src/kdat_dir.h
+    const KDAT_DIR = '/dev/shm/crac-criu'; // RUNDIR of scripts/setup-criu.sh, CRAC_KDAT_DIR of native/src/lib/criu/kdat_dir.h
     const image = imageDir();
     const checkpoint = crac(['checkpoint', '--to', image, '--', node, APP], { stdout: 'file' });
     expect((await checkpoint.exited).code, checkpoint.output()).toBe(0);

@@ -3,12 +3,13 @@
  * processes are. The `crac` CLI (`@crac/cli`) is built on it; see PROTOCOL.md at the repository root.
  *
  * - CLI -> app: a checkpoint request on the app's control socket ({@link requestCheckpoint}).
- * - restorer -> CRIU -> app: the arguments of `criu restore` ({@link restorerArguments}),
- *   run under the restore supervisor `crac-init`.
+ * - restorer -> CRIU -> app: `crac restore` is the native `crac-restore` (it verifies the image,
+ *   binds the app's ports and supervises CRIU); another restorer runs the supervisor alone,
+ *   `crac-init`, with the arguments of {@link restorerArguments}.
  * - CRIU for a non-root user: the file capabilities it needs ({@link criuCapabilityStatus}) and
  *   granting them as root ({@link grantCriuCapabilities}).
- * - the programs: CRIU ({@link findCriu}), `crac-init`, `crac-guard` and the addon
- *   ({@link requireNativeProgram}).
+ * - the programs: CRIU ({@link findCriu}), `crac-restore`, `crac-init`, `crac-guard` and the
+ *   addon ({@link requireNativeProgram}).
  *
  * @packageDocumentation
  */

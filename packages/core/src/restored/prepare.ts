@@ -3,7 +3,7 @@ import { core } from '../global-context.js';
 import { applyEnvironment, type EnvironmentChanges, readRestoreHandoff } from './environment.js';
 import { notifyWorkersRestored, refreshThreadRandomness } from './randomness.js';
 
-/** The variable of the handoff that holds the restorer's signal token (native/src/supervise.c), not the app's. */
+/** The variable of the handoff that holds the restorer's signal token (native/src/lib/supervise/supervise.c), not the app's. */
 const SIGNAL_TOKEN_ENV = 'CRAC_SIGNAL_TOKEN';
 
 /**

@@ -3,7 +3,7 @@ import { type StopSignal, type StopSignalHold, signalNumber, stopSignalError, st
 import type { EngineOutcome } from '../../types.js';
 import type { NativeBinding } from './native.js';
 
-/** The stop signals caught in C for the dump (see native/src/signals.c). */
+/** The stop signals caught in C for the dump (see native/src/addon/signals.c). */
 export interface NativeSignalHold {
   /** Abandons the checkpoint (throws `CRAC_ESIGNAL`) when a stop signal arrived before this point. */
   throwIfStopped(): void;
