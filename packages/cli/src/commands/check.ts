@@ -16,7 +16,8 @@ import {
 } from '@crac/core/protocol';
 import { ExitCode } from '../output.js';
 
-interface Check {
+/** One row of `crac check`. */
+export interface Check {
   name: string;
   ok: boolean;
   detail: string;
@@ -104,6 +105,7 @@ function runChecks(): Check[] {
   }
 
   let nativeFixGiven = false;
+  let guard: { path: string } | undefined;
   for (const [name, program] of [
     ['native bridge', 'addon'],
     ['io_uring guard', 'guard'],
@@ -118,35 +120,11 @@ function runChecks(): Check[] {
       fix: found ? undefined : nativeFixGiven ? 'as above' : missingNativeAdvice(),
     });
     if (!found) nativeFixGiven = true;
+    if (program === 'guard') guard = found;
   }
 
-  const ioUring = readSysctl('kernel/io_uring_disabled');
-  const libuv = process.versions.uv;
-  const usesIoUring = versionAtLeast(libuv, [1, 45]);
-  checks.push({
-    name: 'io_uring',
-    ok: true,
-    detail:
-      ioUring === '2'
-        ? 'disabled system-wide (kernel.io_uring_disabled=2)'
-        : `libuv ${libuv} ${usesIoUring ? 'may use' : 'does not use'} io_uring: \`crac checkpoint\` starts apps under the guard`,
-  });
-  checks.push(
-    unprivileged
-      ? {
-          name: 'pid namespaces',
-          ok: false,
-          optional: true,
-          detail:
-            "not as a non-root user (they need CAP_SYS_ADMIN): a restore needs the image's pids free, so one copy of an image at a time",
-          fix: 'restore as root to run copies of one image at once',
-        }
-      : {
-          name: 'pid namespaces',
-          ok: true,
-          detail: 'each restore goes into a new pid namespace: copies of one image never race for their pids',
-        },
-  );
+  checks.push(ioUringCheck(probeIoUring(guard?.path)));
+  checks.push(pidNamespaceCheck(unprivileged ? undefined : probePidNamespace()));
   if (unprivileged) {
     checks.push({
       name: 'monotonic clock',
@@ -236,7 +214,144 @@ function readSysctl(name: string): string | undefined {
   }
 }
 
-function versionAtLeast(version: string, [major, minor]: [number, number]): boolean {
-  const [a = 0, b = 0] = version.split('.').map(Number);
-  return a > major || (a === major && b >= minor);
+/** What {@link probeIoUring} found. */
+export interface IoUringProbe {
+  /** `kernel.io_uring_disabled` (0, 1, 2), or undefined where the kernel has no such sysctl (before 6.6). */
+  readonly sysctl: string | undefined;
+  /** The Node this CLI runs on. */
+  readonly node: string;
+  /** Whether that Node opens an io_uring instance as it starts, or why that could not be seen. */
+  readonly opens: boolean | { readonly error: string };
+  /** The same under crac-guard; undefined when there is no guard to run. */
+  readonly opensUnderGuard?: boolean | { readonly error: string };
+}
+
+/** Prints `io_uring` when this process holds an io_uring instance (libuv opens one at start-up). */
+const IO_URING_PROBE =
+  "const fs=require('node:fs');let found=false;for(const fd of fs.readdirSync('/proc/self/fd')){try{if(fs.readlinkSync('/proc/self/fd/'+fd)==='anon_inode:[io_uring]')found=true}catch{}}process.stdout.write(found?'io_uring':'none')";
+
+/**
+ * Whether Node opens an io_uring instance here, which CRIU cannot dump: a Node started plainly,
+ * then under crac-guard (`guard`), each looking at its own descriptors. Two short-lived Nodes.
+ */
+export function probeIoUring(guard: string | undefined): IoUringProbe {
+  const run = (command: string, args: string[]): boolean | { error: string } => {
+    const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (result.stdout === 'io_uring' || result.stdout === 'none') return result.stdout === 'io_uring';
+    return { error: result.error?.message ?? (result.stderr.trim() || `exit ${result.status ?? result.signal}`) };
+  };
+  const node = ['-e', IO_URING_PROBE];
+  return {
+    sysctl: readSysctl('kernel/io_uring_disabled'),
+    node: process.version,
+    opens: run(process.execPath, node),
+    opensUnderGuard: guard ? run(guard, ['--', process.execPath, ...node]) : undefined,
+  };
+}
+
+/** The `io_uring` row: whether Node opens an io_uring here, and whether crac-guard keeps it from doing so. */
+export function ioUringCheck(probe: IoUringProbe): Check {
+  const name = 'io_uring';
+  const kernel =
+    probe.sysctl === '2'
+      ? 'kernel.io_uring_disabled=2: off for every process'
+      : probe.sysctl === '1'
+        ? 'kernel.io_uring_disabled=1: only root and the io_uring_group may use it'
+        : probe.sysctl === undefined
+          ? 'no kernel.io_uring_disabled (a kernel before 6.6): on, if built in'
+          : `kernel.io_uring_disabled=${probe.sysctl}: on`;
+  if (typeof probe.opens !== 'boolean') {
+    return {
+      name,
+      ok: false,
+      optional: true,
+      detail: `${kernel}; could not see whether Node ${probe.node} opens one: ${probe.opens.error}`,
+    };
+  }
+  if (!probe.opens) {
+    const others =
+      probe.sysctl === '2' ? '' : '; Node 22+ opens one as it starts: `crac checkpoint` starts apps under crac-guard, which prevents it';
+    return { name, ok: true, detail: `Node ${probe.node} (this CLI's) opens none (${kernel})${others}` };
+  }
+  const opens = `Node ${probe.node} opens one as it starts (${kernel}), and CRIU cannot dump it`;
+  const underGuard = probe.opensUnderGuard;
+  if (underGuard === false) {
+    return {
+      name,
+      ok: true,
+      detail: `${opens}; under crac-guard it opens none: \`crac checkpoint\` starts apps under it (start an app another way under it too)`,
+    };
+  }
+  if (underGuard === undefined) {
+    return { name, ok: false, detail: `${opens}, and there is no crac-guard to start it without`, fix: 'see the io_uring guard above' };
+  }
+  return {
+    name,
+    ok: false,
+    detail: underGuard === true ? `${opens}, even under crac-guard` : `${opens}; crac-guard could not be run: ${underGuard.error}`,
+    fix: 'as root: sysctl -w kernel.io_uring_disabled=2 (Node then does without io_uring)',
+  };
+}
+
+/** What {@link probePidNamespace} found: ok, or why a pid namespace could not be made. */
+export type PidNamespaceProbe =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: string }
+  /** No `unshare` (util-linux) to try with. */
+  | { readonly ok: undefined; readonly error: string };
+
+/**
+ * Makes what `crac restore` makes for each copy as root: a new pid namespace with a /proc of its
+ * own (`unshare --pid --fork --mount-proc true`, util-linux).
+ */
+export function probePidNamespace(): PidNamespaceProbe {
+  if (readSysctl('user/max_pid_namespaces') === '0') return { ok: false, error: 'user.max_pid_namespaces is 0' };
+  const run = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    return { ok: undefined, error: 'no unshare command (util-linux) to try with' };
+  }
+  if (run.status === 0) return { ok: true };
+  return { ok: false, error: run.error?.message ?? (run.stderr.trim() || `unshare ended with ${run.status ?? run.signal}`) };
+}
+
+/** The `pid namespaces` row; `probe` is undefined for an unprivileged run, which never uses them. */
+export function pidNamespaceCheck(probe: PidNamespaceProbe | undefined): Check {
+  const name = 'pid namespaces';
+  if (probe === undefined) {
+    return {
+      name,
+      ok: false,
+      optional: true,
+      detail:
+        "not without root's CAP_SYS_ADMIN (CRIU runs unprivileged): a restore needs the image's pids free, so one copy of an image at a time",
+      fix: 'restore as root to run copies of one image at once',
+    };
+  }
+  if (probe.ok === true) {
+    return {
+      name,
+      ok: true,
+      detail:
+        'a new pid namespace with its own /proc can be made: each restore goes into one, copies of one image never race for their pids',
+    };
+  }
+  if (probe.ok === undefined) {
+    return {
+      name,
+      ok: false,
+      optional: true,
+      detail: `not probed (${probe.error}): each restore goes into a new pid namespace, which this check could not try`,
+      fix: 'install util-linux to probe it',
+    };
+  }
+  return {
+    name,
+    ok: false,
+    detail: `a new pid namespace with its own /proc cannot be made here (${probe.error}), and \`crac restore\` makes one for each copy`,
+    fix: 'allow pid and mount namespaces (a container: its seccomp profile, CAP_SYS_ADMIN), or restore with --pid-namespace never (one copy of an image at a time)',
+  };
 }
