@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/criu_rpc.h"
+#include "criu/criu_rpc.h"
 
 static int failures;
 

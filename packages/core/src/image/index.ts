@@ -10,7 +10,6 @@ export type { HostRecord } from './host.js';
 export { DUMP_LOG, IMAGES_DIR_FD, MANIFEST_FILE, REQUIRED_CRIU_FILES, RESTORE_LOG, UNSEALED_FILES } from './layout.js';
 export {
   type ImageSeal,
-  MAX_MANIFEST_BYTES,
   type Manifest,
   readManifest,
   type SealedFile,

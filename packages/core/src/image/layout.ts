@@ -66,3 +66,9 @@ export function isDumpFile(name: string): boolean {
  * (`--inherit-fd`), so the copy never refers to a path that may have moved.
  */
 export const IMAGES_DIR_FD = 3;
+
+/**
+ * The restorer's descriptor on which the restored process finds its restoring environment: CRIU
+ * puts it in place of the descriptor the process held on {@link HANDOFF_FILE} (`--inherit-fd`).
+ */
+export const HANDOFF_FD = 4;

@@ -1,20 +1,7 @@
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  readSync,
-  renameSync,
-  type Stats,
-  writeFileSync,
-} from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CracError, ErrorCode } from '../errors.js';
+import { loadNative } from '../engine/criu/native.js';
 import { type BinaryRecord, describeBinaries } from './binaries.js';
-import { openIn } from './descriptors.js';
 import { describeHost, type HostRecord } from './host.js';
 
 import { MANIFEST_FILE } from './layout.js';
@@ -22,7 +9,6 @@ import { MANIFEST_FILE } from './layout.js';
 /** The file beside CRIU's images that describes them. */
 export { MANIFEST_FILE };
 
-/** What one of the standard fds was at checkpoint time: the restorer maps it to its own. */
 /**
  * A TCP listening socket of the app, handed over for the dump (PROTOCOL.md, "Listening sockets").
  * After a restore the server listens on `host` and on `port`, unless `portEnv` is set and the
@@ -195,126 +181,14 @@ export function writeManifest(dir: string, manifest: Manifest): void {
   renameSync(temporary, path);
 }
 
-/** The largest manifest read (a real one is about 15 KiB): anything bigger is refused unread. */
-export const MAX_MANIFEST_BYTES = 1 << 20;
-
-function fileKind(stat: Stats): string {
-  if (stat.isFIFO()) return 'a FIFO';
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isSocket()) return 'a socket';
-  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
-  return 'not a regular file';
-}
-
-/** A manifest read through its descriptor, and what fstat said of that descriptor. */
-export interface ManifestFile {
-  manifest: Manifest;
-  stat: Stats;
-}
-
 /**
- * Reads the manifest of the image directory open on `dirFd` (`dir` names it in messages): opened
- * without following a symbolic link and without blocking, then checked to be a regular file of at
- * most {@link MAX_MANIFEST_BYTES} before anything is read (a FIFO or a huge file is refused at once).
- * @throws {@link CracError} `CRAC_EIMAGE` when the manifest is missing, not a small regular file, unreadable or damaged.
- */
-export function readManifestAt(dirFd: number, dir: string): ManifestFile {
-  const path = join(dir, MANIFEST_FILE);
-  let fd: number;
-  try {
-    fd = openIn(dirFd, MANIFEST_FILE);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why = code === 'ELOOP' ? `${MANIFEST_FILE} is a symbolic link` : `cannot read ${MANIFEST_FILE} (${code})`;
-    throw new CracError(ErrorCode.IMAGE, `${dir} is not a crac image: ${why}`, { cause });
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) {
-      throw new CracError(ErrorCode.IMAGE, `${path} is ${fileKind(stat)}, not a manifest: refusing to read it; checkpoint again`);
-    }
-    if (stat.size > MAX_MANIFEST_BYTES) {
-      throw new CracError(
-        ErrorCode.IMAGE,
-        `${path} is ${stat.size} bytes, more than a manifest can be (${MAX_MANIFEST_BYTES}): refusing to read it; checkpoint again`,
-      );
-    }
-    // read at most one byte more than allowed: a file that grew since the fstat is refused too
-    const buffer = Buffer.allocUnsafe(Math.min(stat.size, MAX_MANIFEST_BYTES) + 1);
-    let length = 0;
-    for (;;) {
-      const read = readSync(fd, buffer, length, buffer.length - length, length);
-      if (read === 0) break;
-      length += read;
-      if (length === buffer.length) break;
-    }
-    if (length > MAX_MANIFEST_BYTES) {
-      throw new CracError(ErrorCode.IMAGE, `${path} grew past ${MAX_MANIFEST_BYTES} bytes while read: refusing it; checkpoint again`);
-    }
-    return { manifest: parseManifest(buffer.toString('utf8', 0, length), path), stat };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** At most this many listeners a manifest (native/src/listen_slots.h LISTEN_SLOTS_MAX). */
-const MAX_LISTENERS = 64;
-
-/**
- * A manifest's `listeners` as a restorer can use them, checked as the native reader checks them
- * (native/src/manifest.c, same order and words): their slots are replaced at restore.
- * @throws Error naming the first field that is not.
- */
-function assertListeners(listeners: unknown): void {
-  if (listeners === undefined || listeners === null) return;
-  if (!Array.isArray(listeners)) throw new Error('listeners is not an array');
-  for (const [index, record] of (listeners as Record<string, unknown>[]).entries()) {
-    const field = (key: string, type: 'string' | 'number', optional = false) => {
-      const value = record?.[key];
-      if ((value !== undefined || !optional) && typeof value !== type) throw new Error(`listeners[].${key} is not a ${type}`);
-    };
-    field('host', 'string');
-    field('port', 'number');
-    field('slot', 'string');
-    field('portEnv', 'string', true);
-    field('portEnvValue', 'string', true);
-    const { host, port, slot } = record as unknown as ListenerRecord;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('listeners[].port is not a port');
-    if (host === '') throw new Error('listeners[].host is empty');
-    if (!slot.startsWith('/')) throw new Error('listeners[].slot is not an absolute path');
-    if (index >= MAX_LISTENERS) throw new Error(`more than ${MAX_LISTENERS} listeners`);
-  }
-}
-
-function parseManifest(text: string, path: string): Manifest {
-  try {
-    const manifest = JSON.parse(text) as Manifest;
-    if (![1, 2, 3].includes(manifest.format) || typeof manifest.pid !== 'number') throw new Error('unknown format');
-    assertListeners((manifest as { listeners?: unknown }).listeners);
-    return manifest;
-  } catch (cause) {
-    throw new CracError(ErrorCode.IMAGE, `${path} is damaged: ${(cause as Error).message}`, { cause });
-  }
-}
-
-/**
- * Reads the manifest of the image in `dir`, as {@link readManifestAt} does.
- * @throws {@link CracError} `CRAC_EIMAGE` when the manifest is missing, not a small regular file, unreadable or damaged.
+ * Reads the manifest of the image in `dir`, by the one reader of the format (native, the one
+ * `crac restore` and the seal step use: crac.node's `readManifest`): opened without following a
+ * symbolic link and without blocking, a regular file of at most 1 MiB, every field a restorer
+ * reads checked.
+ * @throws `CracError` `CRAC_EIMAGE` when the manifest is missing, not a small regular file, unreadable or damaged;
+ *   `CRAC_EENGINE` when the native programs are not built.
  */
 export function readManifest(dir: string): Manifest {
-  let dirFd: number;
-  try {
-    dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  } catch (cause) {
-    throw new CracError(
-      ErrorCode.IMAGE,
-      `${dir} is not a crac image: cannot read ${MANIFEST_FILE} (${(cause as NodeJS.ErrnoException).code})`,
-      { cause },
-    );
-  }
-  try {
-    return readManifestAt(dirFd, dir).manifest;
-  } finally {
-    closeSync(dirFd);
-  }
+  return JSON.parse(loadNative().readManifest(dir)) as Manifest;
 }

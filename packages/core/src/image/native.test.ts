@@ -1,6 +1,6 @@
 // The native reader and writer of the image format (crac-seal seals, crac-restore --inspect
-// verifies, both in native/src: the one implementation of the seal and the verification), and
-// the TypeScript manifest reader against the native one.
+// verifies, both in native/src: the one implementation of the seal, the verification and the
+// manifest reader, which readManifest() reaches through crac.node).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -153,7 +153,7 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     expect(spawnSync(sealer, [], { env: { CRTOOLS_SCRIPT_ACTION: 'pre-dump' } }).status).toBe(0);
   });
 
-  it('a format 3 image (listeners): crac-seal seals the slot files and replaces an image holding them; both readers read the same listeners', async () => {
+  it('a format 3 image (listeners): crac-seal seals the slot files and replaces an image holding them; readManifest() and --inspect read the same listeners', async () => {
     const target = join(outside, 'image');
     for (const round of [1, 2]) {
       const staging = unsealed(`.image.crac-staging.${round}.0`, LISTENERS);
@@ -172,8 +172,8 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     expect(report.verification).toMatchObject({ ok: true, seal: { files: 5, hashed: 5 } });
   });
 
-  it('the native and the TypeScript manifest readers refuse the same formats and listeners, in the same words', () => {
-    /** The reason each reader gives for the manifest `edit` makes of a format 3 one (undefined: read). */
+  it('the manifest reader refuses bad formats and listeners in its words, through readManifest() and --inspect alike', () => {
+    /** The reason readManifest() (crac.node) and crac-restore --inspect give for the manifest `edit` makes of a format 3 one (undefined: read). */
     const reasons = (edit: (manifest: Record<string, unknown>) => void) => {
       const dir = unsealed(`image-${Math.random().toString(16).slice(2)}`, LISTENERS);
       const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as Record<string, unknown>;

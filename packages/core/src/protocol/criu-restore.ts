@@ -1,12 +1,8 @@
 import { CracError, ErrorCode } from '../errors.js';
-import { IMAGES_DIR_FD, RESTORE_LOG } from '../image/layout.js';
+import { HANDOFF_FD, IMAGES_DIR_FD, RESTORE_LOG } from '../image/layout.js';
 import type { ListenerRecord, Manifest } from '../image/manifest.js';
 
-/**
- * The descriptor on which crac-init puts the restore handoff (`--handoff-fd`), and which CRIU
- * puts in place of the descriptor the app held on its handoff file.
- */
-export const HANDOFF_FD = 4;
+export { HANDOFF_FD };
 
 /**
  * Where CRIU finds the image: the directory the restorer opened, checked and verified, and handed

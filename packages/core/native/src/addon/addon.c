@@ -21,6 +21,7 @@ NAPI_MODULE_INIT()
 		{ "caughtWithToken", NULL, js_caught_with_token, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "releaseSignals", NULL, js_release_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "readXattr", NULL, js_read_xattr, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "readManifest", NULL, js_read_manifest, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "holdListeners", NULL, js_hold_listeners, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "reclaimListeners", NULL, js_reclaim_listeners, NULL, NULL, NULL, napi_enumerable, NULL },
 	};

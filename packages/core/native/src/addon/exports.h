@@ -18,6 +18,7 @@ napi_value js_caught_signals(napi_env env, napi_callback_info info);  /* signals
 napi_value js_caught_with_token(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_release_signals(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_read_xattr(napi_env env, napi_callback_info info);    /* xattr.c */
+napi_value js_read_manifest(napi_env env, napi_callback_info info); /* manifest.c */
 napi_value js_hold_listeners(napi_env env, napi_callback_info info);    /* listeners.c */
 napi_value js_reclaim_listeners(napi_env env, napi_callback_info info); /* listeners.c */
 

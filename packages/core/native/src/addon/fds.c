@@ -35,7 +35,7 @@ static int path_arg(napi_env env, napi_value value, const char *what, char **out
 	napi_get_value_string_utf8(env, value, NULL, 0, &len);
 	*out = malloc(len + 1);
 	if (!*out)
-		return napi_throw_error(env, "CRAC_ENOMEM", "out of memory"), -1;
+		return napi_throw_error(env, CRAC_ENOMEM, "out of memory"), -1;
 	napi_get_value_string_utf8(env, value, *out, len + 1, &len);
 	return 0;
 }
@@ -51,7 +51,7 @@ napi_value js_exchange_paths(napi_env env, napi_callback_info info)
 	if (path_arg(env, argv[0], "a", &a) == 0 && path_arg(env, argv[1], "b", &b) == 0) {
 		/* the raw system call: glibc's renameat2() wrapper is newer than some systems we run on */
 		if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0)
-			throw_sys_error(env, "CRAC_EIO", errno, "renameat2", "exchangePaths(): cannot exchange", a);
+			throw_sys_error(env, CRAC_EIO, errno, "renameat2", "exchangePaths(): cannot exchange", a);
 		else
 			napi_get_boolean(env, 1, &r);
 	}
@@ -71,12 +71,12 @@ napi_value js_neutralize_fd(napi_env env, napi_callback_info info)
 		return throw_type_error(env, "ERR_INVALID_ARG_VALUE", "neutralizeFd(): %s must be a descriptor number above 2", "fd");
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0)
-		return throw_sys_error(env, "CRAC_EIO", errno, "open", "neutralizeFd(): cannot open /dev/null", "/dev/null");
+		return throw_sys_error(env, CRAC_EIO, errno, "open", "neutralizeFd(): cannot open /dev/null", "/dev/null");
 	int ok = dup3(null, fd, O_CLOEXEC) == fd;
 	int err = errno;
 	close(null);
 	if (!ok)
-		return throw_sys_error(env, "CRAC_EIO", err, "dup3", "neutralizeFd(): cannot replace the descriptor", NULL);
+		return throw_sys_error(env, CRAC_EIO, err, "dup3", "neutralizeFd(): cannot replace the descriptor", NULL);
 	napi_get_boolean(env, 1, &r);
 	return r;
 }

@@ -192,7 +192,7 @@ static int parse_fds(napi_env env, napi_callback_info info, int *fds, int *n)
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l) != 0 || !listening) {
 			char what[64];
 			snprintf(what, sizeof(what), "descriptor %d is not a listening socket", fd);
-			throw_sys_error(env, "CRAC_EINVAL", errno ? errno : EINVAL, "getsockopt", what, NULL);
+			throw_sys_error(env, CRAC_EINVAL, errno ? errno : EINVAL, "getsockopt", what, NULL);
 			return -1;
 		}
 		fds[i] = fd;
@@ -212,7 +212,7 @@ napi_value js_hold_listeners(napi_env env, napi_callback_info info)
 	if (parse_fds(env, info, fds, &n))
 		return NULL;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		throw_sys_error(env, "CRAC_EIO", errno, "getrandom", "cannot name the listener holder", NULL);
+		throw_sys_error(env, CRAC_EIO, errno, "getrandom", "cannot name the listener holder", NULL);
 		return NULL;
 	}
 	int k = snprintf(token, sizeof(token), "%d-", (int)getpid());
@@ -221,12 +221,12 @@ napi_value js_hold_listeners(napi_env env, napi_callback_info info)
 
 	int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (ls < 0) {
-		throw_sys_error(env, "CRAC_EIO", errno, "socket", "cannot create the listener holder's socket", NULL);
+		throw_sys_error(env, CRAC_EIO, errno, "socket", "cannot create the listener holder's socket", NULL);
 		return NULL;
 	}
 	socklen_t alen = holder_address(token, &addr);
 	if (bind(ls, (struct sockaddr *)&addr, alen) != 0 || listen(ls, 4) != 0) {
-		throw_sys_error(env, "CRAC_EIO", errno, "bind", "cannot create the listener holder's socket", NULL);
+		throw_sys_error(env, CRAC_EIO, errno, "bind", "cannot create the listener holder's socket", NULL);
 		close(ls);
 		return NULL;
 	}
@@ -241,7 +241,7 @@ napi_value js_hold_listeners(napi_env env, napi_callback_info info)
 
 	pid_t mid = crac_fork();
 	if (mid < 0) {
-		throw_sys_error(env, "CRAC_EIO", errno, "fork", "cannot start the listener holder", NULL);
+		throw_sys_error(env, CRAC_EIO, errno, "fork", "cannot start the listener holder", NULL);
 		close(ls);
 		return NULL;
 	}
@@ -256,7 +256,7 @@ napi_value js_hold_listeners(napi_env env, napi_callback_info info)
 	if (TEMP_FAILURE_RETRY(waitpid(mid, &st, 0)) < 0)
 		st = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		throw_sys_error(env, "CRAC_EIO", EAGAIN, "fork", "cannot start the listener holder", NULL);
+		throw_sys_error(env, CRAC_EIO, EAGAIN, "fork", "cannot start the listener holder", NULL);
 		return NULL;
 	}
 	return make_string(env, token);
@@ -281,18 +281,18 @@ napi_value js_reclaim_listeners(napi_env env, napi_callback_info info)
 
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0) {
-		throw_sys_error(env, "CRAC_EIO", errno, "socket", "cannot reach the listener holder", NULL);
+		throw_sys_error(env, CRAC_EIO, errno, "socket", "cannot reach the listener holder", NULL);
 		return NULL;
 	}
 	socklen_t alen = holder_address(token, &addr);
 	if (TEMP_FAILURE_RETRY(connect(s, (struct sockaddr *)&addr, alen)) != 0) {
-		throw_sys_error(env, "CRAC_EIO", errno, "connect", "cannot reach the listener holder (did it end?)", NULL);
+		throw_sys_error(env, CRAC_EIO, errno, "connect", "cannot reach the listener holder (did it end?)", NULL);
 		close(s);
 		return NULL;
 	}
 	struct pollfd p = { .fd = s, .events = POLLIN };
 	if (TEMP_FAILURE_RETRY(poll(&p, 1, RECLAIM_TIMEOUT_MS)) <= 0) {
-		throw_sys_error(env, "CRAC_EIO", ETIMEDOUT, "poll", "the listener holder did not answer", NULL);
+		throw_sys_error(env, CRAC_EIO, ETIMEDOUT, "poll", "the listener holder did not answer", NULL);
 		close(s);
 		return NULL;
 	}
@@ -313,7 +313,7 @@ napi_value js_reclaim_listeners(napi_env env, napi_callback_info info)
 	close(s);
 	struct cmsghdr *h = r == 1 ? CMSG_FIRSTHDR(&m) : NULL;
 	if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) {
-		throw_sys_error(env, "CRAC_EIO", r < 0 ? e : EPROTO, "recvmsg",
+		throw_sys_error(env, CRAC_EIO, r < 0 ? e : EPROTO, "recvmsg",
 				"the listener holder sent no sockets (refused: not the process that handed them over?)",
 				NULL);
 		return NULL;

@@ -60,14 +60,14 @@ napi_value js_v8_notify(napi_env env, napi_callback_info info)
 	isolate_get_current_fn get_current = (isolate_get_current_fn)dlsym(RTLD_DEFAULT, SYM_GET_CURRENT);
 	void *fn = dlsym(RTLD_DEFAULT, level < 0 ? SYM_LOW_MEMORY : SYM_PRESSURE);
 	if (!get_current || !fn) {
-		napi_throw_error(env, "CRAC_ESHRINK",
+		napi_throw_error(env, CRAC_ESHRINK,
 				 "v8Notify(): this node binary does not export v8::Isolate's GetCurrent / "
 				 "LowMemoryNotification / MemoryPressureNotification");
 		return NULL;
 	}
 	void *isolate = get_current();
 	if (!isolate) {
-		napi_throw_error(env, "CRAC_ESHRINK", "v8Notify(): no current V8 isolate on this thread");
+		napi_throw_error(env, CRAC_ESHRINK, "v8Notify(): no current V8 isolate on this thread");
 		return NULL;
 	}
 	if (level < 0)

@@ -19,7 +19,7 @@ void throw_last_napi_error(napi_env env)
 	if (pending)
 		return;
 	napi_get_last_error_info(env, &info);
-	napi_throw_error(env, "CRAC_ENAPI", info && info->error_message ? info->error_message : "N-API call failed");
+	napi_throw_error(env, CRAC_ENAPI, info && info->error_message ? info->error_message : "N-API call failed");
 }
 
 napi_value make_string(napi_env env, const char *s)
@@ -118,7 +118,7 @@ int get_string_opt(napi_env env, napi_value obj, const char *fn, const char *nam
 	napi_get_value_string_utf8(env, v, NULL, 0, &len);
 	*out = malloc(len + 1);
 	if (!*out)
-		return napi_throw_error(env, "CRAC_ENOMEM", "out of memory"), -1;
+		return napi_throw_error(env, CRAC_ENOMEM, "out of memory"), -1;
 	napi_get_value_string_utf8(env, v, *out, len + 1, &len);
 	if (strlen(*out) != len) {
 		free(*out);
@@ -155,7 +155,7 @@ int get_string_array_opt(napi_env env, napi_value obj, const char *fn, const cha
 		       -1;
 	char **strings = calloc(len ? len : 1, sizeof(*strings));
 	if (!strings)
-		return napi_throw_error(env, "CRAC_ENOMEM", "out of memory"), -1;
+		return napi_throw_error(env, CRAC_ENOMEM, "out of memory"), -1;
 	for (uint32_t i = 0; i < len; i++) {
 		napi_value element;
 		napi_valuetype t;
@@ -171,7 +171,7 @@ int get_string_array_opt(napi_env env, napi_value obj, const char *fn, const cha
 		strings[i] = malloc(n + 1);
 		if (!strings[i]) {
 			free_string_array(strings, i);
-			return napi_throw_error(env, "CRAC_ENOMEM", "out of memory"), -1;
+			return napi_throw_error(env, CRAC_ENOMEM, "out of memory"), -1;
 		}
 		napi_get_value_string_utf8(env, element, strings[i], n + 1, &n);
 		if (strlen(strings[i]) != n) {
@@ -220,5 +220,38 @@ int get_uint_opt(napi_env env, napi_value obj, const char *fn, const char *name,
 		return throw_type_error(env, "ERR_INVALID_ARG_VALUE", "%s(): options.%s must be a whole number in range", fn, name),
 		       -1;
 	*out = (uint32_t)d;
+	return 0;
+}
+
+napi_value throw_crac_error(napi_env env, const struct crac_error *error)
+{
+	napi_throw(env, make_error(env, 0, error->code, error->message));
+	return NULL;
+}
+
+int get_string_arg(napi_env env, napi_callback_info info, size_t index, const char *fn, char **out)
+{
+	size_t argc = 8, len = 0;
+	napi_value argv[8];
+	*out = NULL;
+	napi_valuetype type = napi_undefined;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || index >= argc ||
+	    napi_typeof(env, argv[index], &type) != napi_ok || type != napi_string ||
+	    napi_get_value_string_utf8(env, argv[index], NULL, 0, &len) != napi_ok || len == 0) {
+		throw_type_error(env, "ERR_INVALID_ARG_TYPE", "%s: argument %zu must be a non-empty string", fn, index + 1);
+		return -1;
+	}
+	*out = malloc(len + 1);
+	if (!*out) {
+		napi_throw_error(env, CRAC_ENOMEM, "out of memory");
+		return -1;
+	}
+	napi_get_value_string_utf8(env, argv[index], *out, len + 1, &len);
+	if (strlen(*out) != len) {
+		free(*out);
+		*out = NULL;
+		throw_type_error(env, "ERR_INVALID_ARG_VALUE", "%s: argument %zu holds a NUL byte", fn, index + 1);
+		return -1;
+	}
 	return 0;
 }

@@ -15,6 +15,9 @@
 
 #include <stdint.h>
 
+#include "base/crac_error.h"
+#include "crac/codes.h"
+
 /* In a JS callback: on a failed N-API call, throw (unless pending) and return NULL. */
 #define NAPI_CALL(env, call)                                                     \
 	do {                                                                     \
@@ -36,6 +39,12 @@ void set_str(napi_env env, napi_value obj, const char *name, const char *s);
 
 /* An Error (or TypeError) with .code; returned, not thrown. */
 napi_value make_error(napi_env env, int type_error, const char *code, const char *msg);
+
+/* Throws an error of the native libraries (lib/): its code and message. Returns NULL. */
+napi_value throw_crac_error(napi_env env, const struct crac_error *error);
+
+/* The string argument `index` of a call, malloc'd into *out: 0, or -1 with a TypeError pending naming `fn`. */
+int get_string_arg(napi_env env, napi_callback_info info, size_t index, const char *fn, char **out);
 
 /* Throws a TypeError with .code and a printf-formatted message (at most 255 bytes). Returns NULL. */
 napi_value throw_type_error(napi_env env, const char *code, const char *fmt, ...)

@@ -28,21 +28,21 @@ napi_value js_reseed_random(napi_env env, napi_callback_info info)
 	rand_add_fn rand_add = (rand_add_fn)dlsym(RTLD_DEFAULT, "RAND_add");
 
 	if (!rand_poll || !rand_add) {
-		napi_throw_error(env, "CRAC_ERESEED",
+		napi_throw_error(env, CRAC_ERESEED,
 				 "reseedRandom(): OpenSSL's RAND_poll/RAND_add are not exported by this node binary");
 		return NULL;
 	}
 	while (got < sizeof(buf)) {
 		ssize_t n = TEMP_FAILURE_RETRY(getrandom(buf + got, sizeof(buf) - got, 0));
 		if (n < 0)
-			return throw_sys_error(env, "CRAC_ERESEED", errno, "getrandom", "reseedRandom(): getrandom failed",
+			return throw_sys_error(env, CRAC_ERESEED, errno, "getrandom", "reseedRandom(): getrandom failed",
 					       NULL);
 		got += (size_t)n;
 	}
 	rand_add(buf, (int)sizeof(buf), (double)sizeof(buf));
 	memset(buf, 0, sizeof(buf));
 	if (rand_poll() != 1) {
-		napi_throw_error(env, "CRAC_ERESEED", "reseedRandom(): RAND_poll() failed");
+		napi_throw_error(env, CRAC_ERESEED, "reseedRandom(): RAND_poll() failed");
 		return NULL;
 	}
 	napi_get_boolean(env, true, &t);

@@ -70,7 +70,7 @@ napi_value js_hold_signals(napi_env env, napi_callback_info info)
 	struct sigaction sa;
 
 	if (held)
-		return napi_throw_error(env, "CRAC_EBUSY", "holdSignals(): signals are already held"), NULL;
+		return napi_throw_error(env, CRAC_EBUSY, "holdSignals(): signals are already held"), NULL;
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
 	    napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
 	    napi_get_array_length(env, argv[0], &length) != napi_ok)
@@ -96,7 +96,7 @@ napi_value js_hold_signals(napi_env env, napi_callback_info info)
 		if (sigaction(sig, &sa, &saved[sig]) != 0) {
 			int err = errno;
 			restore_held();
-			return throw_sys_error(env, "CRAC_EIO", err, "sigaction", "holdSignals(): cannot catch a signal", NULL);
+			return throw_sys_error(env, CRAC_EIO, err, "sigaction", "holdSignals(): cannot catch a signal", NULL);
 		}
 		held |= (uint64_t)1 << sig;
 	}

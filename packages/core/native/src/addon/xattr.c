@@ -37,7 +37,7 @@ napi_value js_read_xattr(napi_env env, napi_callback_info info)
 			napi_get_null(env, &r);
 			return r;
 		}
-		return throw_sys_error(env, "CRAC_EIO", errno, "getxattr", "readXattr(): cannot read the attribute", path);
+		return throw_sys_error(env, CRAC_EIO, errno, "getxattr", "readXattr(): cannot read the attribute", path);
 	}
 	if (napi_create_buffer_copy(env, (size_t)n, value, &data, &r) != napi_ok)
 		return throw_last_napi_error(env), NULL;

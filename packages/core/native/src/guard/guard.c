@@ -38,7 +38,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "exit_codes.h"
+#include "base/exit_codes.h"
 
 /* The shell's "cannot execute": here, the guard could not be set up. */
 #define EXIT_GUARD_FAILED 126

@@ -86,9 +86,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exit_codes.h"
-#include "listen_slots.h"
-#include "supervise.h"
+#include "base/exit_codes.h"
+#include "supervise/listen_slots.h"
+#include "supervise/supervise.h"
 
 static void usage(void)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json.h"
+#include "json/json.h"
 
 #define PACKAGE_JSON_MAX (256 * 1024)
 

@@ -5,7 +5,7 @@
 #ifndef CRAC_PACKAGE_MATCH_H
 #define CRAC_PACKAGE_MATCH_H
 
-#include "crac_error.h"
+#include "base/crac_error.h"
 
 /*
  * 0 when this program is not from a platform package (a build from source, in @crac/core's

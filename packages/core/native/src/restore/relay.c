@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "relay.h"
-#include "write_all.h"
+#include "base/write_all.h"
 
 int relay_needed(int fd)
 {

@@ -3,7 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "report.h"
-#include "write_all.h"
+#include "base/write_all.h"
 
 #include <stdio.h>
 #include <stdlib.h>

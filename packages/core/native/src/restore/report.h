@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "crac_error.h"
+#include "base/crac_error.h"
 
 void report_init(int json);
 void report_phase(const char *phase, double ms, const char *detail);

@@ -25,53 +25,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "sha256.h"
+#include "image/files.h"
+#include "image/image.h"
+#include "image/ownership.h"
+#include "sha256/sha256.h"
 
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-#define SEAL_CONFIG_FILE "crac-seal.conf"
-#define HANDOFF_FILE "crac-handoff"
-/* layout.ts LISTEN_SLOT_PREFIX: crac-listen-<index>, one per listening socket handed over */
-#define LISTEN_SLOT_PREFIX "crac-listen-"
-
-static const char *const UNSEALED[] = { MANIFEST_FILE, "dump.log", RESTORE_LOG, "stats-dump", "stats-restore" };
-
-static int unsealed(const char *name)
-{
-	for (size_t i = 0; i < sizeof(UNSEALED) / sizeof(UNSEALED[0]); i++)
-		if (strcmp(name, UNSEALED[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* layout.ts isDumpFile: what a dump leaves in an image directory. */
-static int dump_file(const char *name)
-{
-	size_t n = strlen(name);
-	if (unsealed(name) || strcmp(name, HANDOFF_FILE) == 0 || strcmp(name, SEAL_CONFIG_FILE) == 0)
-		return 1;
-	if (n > 4 && strcmp(name + n - 4, ".img") == 0)
-		return 1;
-	size_t slot = strlen(LISTEN_SLOT_PREFIX);
-	if (n > slot && strncmp(name, LISTEN_SLOT_PREFIX, slot) == 0) {
-		for (size_t i = slot; i < n; i++)
-			if (name[i] < '0' || name[i] > '9')
-				return 0;
-		return 1;
-	}
-	/* crac-manifest.json.<digits>.tmp */
-	size_t prefix = strlen(MANIFEST_FILE) + 1;
-	if (n > prefix + 4 && strncmp(name, MANIFEST_FILE ".", prefix) == 0 && strcmp(name + n - 4, ".tmp") == 0) {
-		for (size_t i = prefix; i < n - 4; i++)
-			if (name[i] < '0' || name[i] > '9')
-				return 0;
-		return 1;
-	}
-	return 0;
-}
 
 /* A number as JSON.stringify writes it: integers in full, others the shortest text that reads back the same. */
 static void number_text(char *out, size_t len, double x)
@@ -207,7 +169,7 @@ static int seal_image(const char *dir, struct crac_error *error)
 	}
 	struct dirent *entry;
 	while ((entry = readdir(d))) {
-		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0 || unsealed(entry->d_name))
+		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0 || unsealed_file(entry->d_name))
 			continue;
 		if (count == cap) {
 			struct sealed *grown = realloc(files, (cap *= 2) * sizeof(*files));

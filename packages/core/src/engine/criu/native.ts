@@ -45,6 +45,8 @@ export interface NativeBinding {
   holdListeners(fds: number[]): string;
   /** Takes the sockets back from the holder of `token` (only this process can): new descriptors, in order. */
   reclaimListeners(token: string): number[];
+  /** The text of the manifest of the image in `dir`, read and checked by the native reader (`CRAC_EIMAGE` when refused). */
+  readManifest(dir: string): string;
   /** The raw value of a file's extended attribute (getxattr, following links), or null when it has none. */
   readXattr(path: string, name: string): Buffer | null;
 }

@@ -1,6 +1,6 @@
 /*
  * crac_error.h - an error of the native restorer: a stable code of the CRAC_E... registry
- * (packages/core/src/errors.ts, ErrorCode) and its message, which says what is wrong and the fix,
+ * (packages/core/src/errors.ts, ErrorCode: crac/codes.h is generated from it) and its message, which says what is wrong and the fix,
  * worded as the TypeScript side words the same error.
  */
 #ifndef CRAC_ERROR_H
@@ -9,15 +9,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define CRAC_EIMAGE "CRAC_EIMAGE"
-#define CRAC_EIMAGE_CORRUPT "CRAC_EIMAGE_CORRUPT"
-#define CRAC_EIMAGE_FOREIGN "CRAC_EIMAGE_FOREIGN"
-#define CRAC_EUNPRIVILEGED "CRAC_EUNPRIVILEGED"
-#define CRAC_ECRIU_CAPS "CRAC_ECRIU_CAPS"
-#define CRAC_ECRIU_RESTORE "CRAC_ECRIU_RESTORE"
-#define CRAC_EENGINE "CRAC_EENGINE"
-#define CRAC_EINVAL "CRAC_EINVAL"
-#define CRAC_EIO "CRAC_EIO"
+#include "crac/codes.h"
+
 
 struct crac_error {
 	const char *code;

@@ -1,15 +1,14 @@
 /*
- * exit_codes.h - the shell's exit-code conventions, in one place for
- * crac-init, crac-guard and the CRIU child of checkpoint(): their callers,
- * and anyone at a shell, read these codes the usual way.
+ * exit_codes.h - the shell's exit-code conventions for crac-init, crac-restore, crac-guard and
+ * the CRIU child of checkpoint(): their callers, and anyone at a shell, read these codes the
+ * usual way. The codes themselves are src/protocol/exit-codes.ts's (crac/exit_codes.h).
  */
 #ifndef CRAC_EXIT_CODES_H
 #define CRAC_EXIT_CODES_H
 
 #include <sys/wait.h>
 
-#define EXIT_USAGE 2        /* bad command line */
-#define EXIT_EXEC_FAILED 127 /* the command could not be exec'd */
+#include "crac/exit_codes.h"
 
 /* The code a shell reports for a waitpid() status: the exit code, or 128 +
  * the signal that killed the process. `otherwise` for any other status

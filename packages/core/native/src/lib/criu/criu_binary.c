@@ -12,7 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "criu_binary.h"
+#include "criu/criu_binary.h"
 
 #define DEFAULT_CRIU_PATH "/usr/local/libexec/crac/criu"
 #define CRIU_FIX "install CRIU 4.2 or newer with `npx crac setup` (as root; the command of @crac/cli), or set CRAC_CRIU_PATH to one"

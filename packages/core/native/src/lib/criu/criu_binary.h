@@ -8,7 +8,7 @@
 
 #include <limits.h>
 
-#include "crac_error.h"
+#include "base/crac_error.h"
 
 struct criu_binary {
 	char path[PATH_MAX];

@@ -2,7 +2,7 @@
  * criu_rpc.c - see criu_rpc.h. Hand-written protobuf (proto2) encoding of a
  * criu_req and decoding of a criu_resp; nothing else of protobuf is needed.
  */
-#include "criu_rpc.h"
+#include "criu/criu_rpc.h"
 
 #include <string.h>
 

@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "sha256.h"
+#include "image/image.h"
+#include "sha256/sha256.h"
 
 /* process.arch for uname's machine. */
 static const char *node_arch(const char *machine)

@@ -1,10 +1,6 @@
 /*
- * image_dir.c - the image directory opened once, and who may have written it (ownership.ts and
- * open.ts of packages/core/src/image, same rules and messages). CRIU restores the uid and the
- * capabilities an image names: whoever can write an image that root restores runs code as root.
- * So, like sshd's StrictModes, the directory, each of its parents and every image file must be
- * owned by the restoring user or root and not writable by group or others; a sticky parent
- * that others can write (/tmp) is accepted above an entry owned by the user or root.
+ * image_dir.c - the image directory opened once, it and each of its parents checked by the owner
+ * rules (ownership.c), and the manifest read through it (manifest.c): `struct image`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,68 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image.h"
-
-static int trusted_owner(uid_t owner, uid_t uid)
-{
-	return owner == uid || owner == 0;
-}
-
-static int writable_by_others(mode_t mode)
-{
-	return (mode & 022) != 0;
-}
-
-int file_unsafety(const struct stat *st, uid_t uid)
-{
-	if (!trusted_owner(st->st_uid, uid))
-		return 'o';
-	if (writable_by_others(st->st_mode))
-		return 'w';
-	return 0;
-}
-
-/* As directoryUnsafety: `below` is the entry on the way to the image, NULL for the image directory. */
-static int directory_unsafety(const struct stat *dir, uid_t uid, const struct stat *below)
-{
-	if (!trusted_owner(dir->st_uid, uid))
-		return 'o';
-	if (!writable_by_others(dir->st_mode))
-		return 0;
-	if (below && (dir->st_mode & S_ISVTX) && trusted_owner(below->st_uid, uid))
-		return 0;
-	return 'w';
-}
-
-/* `uid 1001 (alice)`: the name from /etc/passwd when there is one (read only to word an error). */
-const char *describe_owner(uid_t uid, char *buf, size_t len)
-{
-	snprintf(buf, len, "uid %u", (unsigned)uid);
-	FILE *f = fopen("/etc/passwd", "re");
-	if (!f)
-		return buf;
-	char line[1024];
-	while (fgets(line, sizeof(line), f)) {
-		char *name = line, *colon = strchr(line, ':');
-		if (!colon)
-			continue;
-		*colon = '\0';
-		char *pw = colon + 1, *uid_field = strchr(pw, ':');
-		if (!uid_field)
-			continue;
-		uid_field++;
-		char *end = strchr(uid_field, ':');
-		if (!end)
-			continue;
-		*end = '\0';
-		if (strcmp(uid_field, buf + 4) == 0) {
-			snprintf(buf, len, "uid %u (%s)", (unsigned)uid, name);
-			break;
-		}
-	}
-	fclose(f);
-	return buf;
-}
+#include "image/image.h"
+#include "image/ownership.h"
 
 static int refuse_directory(const char *path, const struct stat *st, int unsafety, uid_t uid, const char *image,
 			    struct crac_error *error)

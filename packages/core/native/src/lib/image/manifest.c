@@ -12,8 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "listen_slots.h"
+#include "image/manifest.h"
 
 static const char *file_kind(mode_t mode)
 {
@@ -26,27 +25,6 @@ static const char *file_kind(mode_t mode)
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		return "a device";
 	return "not a regular file";
-}
-
-int assert_sealed_file(const char *dir, const char *name, const struct stat *st, uid_t uid, const char *code, struct crac_error *error)
-{
-	if (!S_ISREG(st->st_mode))
-		return crac_fail(error, code, "%s/%s was replaced by something else than a file", dir, name);
-	int unsafety = file_unsafety(st, uid);
-	if (!unsafety)
-		return 0;
-	char owner[300], you[300];
-	describe_owner(st->st_uid, owner, sizeof(owner));
-	unsigned mode = (unsigned)(st->st_mode & 07777);
-	if (unsafety == 'w')
-		return crac_fail(error, code,
-				 "%s/%s can be written by others (owner %s, mode %o): refusing it. Fix: chmod 600 %s/%s if you trust the "
-				 "image, or checkpoint again",
-				 dir, name, owner, mode, dir, name);
-	return crac_fail(error, code,
-			 "%s/%s belongs to another user (owner %s, mode %o), not to you (%s) or root: whoever owns it could have altered "
-			 "the image; refusing it. Fix: chown %u %s/%s if you trust the image, or checkpoint again",
-			 dir, name, owner, mode, describe_owner(uid, you, sizeof(you)), (unsigned)uid, dir, name);
 }
 
 /* Field readers: each sets `why` (the first missing or mistyped field) and returns -1. */
@@ -126,8 +104,8 @@ static void parse_fields(const struct json *root, struct manifest *m, struct fie
 				snprintf(f->why, sizeof(f->why), "listeners[].host is empty");
 			else if (r->slot[0] != '/')
 				snprintf(f->why, sizeof(f->why), "listeners[].slot is not an absolute path");
-			else if (m->nlisteners > LISTEN_SLOTS_MAX)
-				snprintf(f->why, sizeof(f->why), "more than %d listeners", LISTEN_SLOTS_MAX);
+			else if (m->nlisteners > MANIFEST_MAX_LISTENERS)
+				snprintf(f->why, sizeof(f->why), "more than %d listeners", MANIFEST_MAX_LISTENERS);
 			if (f->why[0])
 				return;
 			r->port = (int)port;

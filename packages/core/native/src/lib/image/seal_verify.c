@@ -15,23 +15,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "sha256.h"
-
-/* Files of an image directory that are not sealed (layout.ts UNSEALED_FILES). */
-static const char *const UNSEALED[] = { MANIFEST_FILE, "dump.log", RESTORE_LOG, "stats-dump", "stats-restore" };
+#include "image/files.h"
+#include "image/image.h"
+#include "image/ownership.h"
+#include "sha256/sha256.h"
 
 /* How many files to hash are kept open between their checks and their hashing (others are reopened). */
 #define KEPT_OPEN 256
 #define CHUNK (1 << 20)
-
-static int unsealed(const char *name)
-{
-	for (size_t i = 0; i < sizeof(UNSEALED) / sizeof(UNSEALED[0]); i++)
-		if (strcmp(name, UNSEALED[i]) == 0)
-			return 1;
-	return 0;
-}
 
 static int plain_name(const char *name)
 {
@@ -76,7 +67,7 @@ static int refuse_unexpected(const struct image *image, struct crac_error *error
 	struct dirent *entry;
 	while (result == 0 && (entry = readdir(d))) {
 		const char *name = entry->d_name;
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || unsealed(name))
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || unsealed_file(name))
 			continue;
 		size_t i = 0;
 		while (i < m->nfiles && strcmp(m->files[i].name, name) != 0)

@@ -2,7 +2,7 @@
  * json.c - see json.h. RFC 8259 grammar; what it refuses says where (byte offset).
  */
 #define _GNU_SOURCE
-#include "json.h"
+#include "json/json.h"
 
 #include <errno.h>
 #include <stdarg.h>

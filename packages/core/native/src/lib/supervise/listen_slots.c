@@ -3,7 +3,7 @@
  * manifest's `listeners`).
  */
 #define _GNU_SOURCE
-#include "listen_slots.h"
+#include "supervise/listen_slots.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,7 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "supervise.h"
+#include "base/exit_codes.h"
+#include "supervise/messages.h"
 
 /* Node's default backlog; the app sets its own when it takes the socket over. */
 #define LISTEN_BACKLOG 511

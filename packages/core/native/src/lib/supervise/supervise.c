@@ -23,7 +23,7 @@
  * no work happens in signal handlers. Children restore the original mask before exec.
  */
 #define _GNU_SOURCE
-#include "supervise.h"
+#include "supervise/supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,43 +41,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exit_codes.h"
-#include "kdat_dir.h"
-#include "listen_slots.h"
-#include "write_all.h"
+#include "base/exit_codes.h"
+#include "crac/signals.h"
+#include "criu/kdat_dir.h"
+#include "supervise/listen_slots.h"
+#include "base/write_all.h"
 
-const char *supervise_prefix = "crac-init";
 
 /*
  * The signals meant for the app that reach the supervisor instead (it is the process the user
  * or the supervisor started, and the app's parent). Not caught, each would kill it and leave the
- * app running with nobody to report its exit code. Other signals keep their default action.
+ * app running with nobody to report its exit code: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 (Node
+ * opens an inspector on it: the app's, never ours, we are not Node), SIGUSR2. Other signals keep
+ * their default action.
  */
-static const int forwarded[] = {
-	SIGINT,  /* Ctrl-C or kill -INT: stop */
-	SIGTERM, /* the usual stop request (kill, systemd, docker stop) */
-	SIGHUP,  /* the terminal went away; by convention also "reload" */
-	SIGQUIT, /* Ctrl-\ */
-	SIGUSR1, /* Node: open the inspector (the app's, never ours: we are not Node) */
-	SIGUSR2, /* the app's own (e.g. --heapsnapshot-signal) */
-};
+static const int forwarded[] = FORWARDED_SIGNALS; /* src/protocol/signals.ts */
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static sigset_t orig_mask; /* mask to restore in exec'd children */
 sigset_t supervise_wait_set;
 
-void supervise_msg(const char *fmt, ...)
-{
-	char buf[1024];
-	int n = snprintf(buf, sizeof(buf), "%s: ", supervise_prefix);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	size_t len = strlen(buf);
-	buf[len++] = '\n';
-	(void)!write(2, buf, len);
-}
 
 #define msg supervise_msg
 

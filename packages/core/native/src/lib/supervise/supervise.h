@@ -9,12 +9,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
-/* "The restore did not happen": the runner failed, not the app (as docker run's 125). */
-#define EXIT_RESTORE_FAILED 125
-
-/* Messages go to stderr as "<prefix>: ...": crac-init's or crac restore's. */
-extern const char *supervise_prefix;
-void supervise_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "base/exit_codes.h" /* EXIT_RESTORE_FAILED: the runner failed, not the app (as docker run's 125) */
+#include "supervise/messages.h"
 
 /*
  * Before anything forks: CRIU's kernel-probe cache directory made ours (kdat_dir.h), the

@@ -1,0 +1,18 @@
+/* criu_child.h - `criu swrk` started for checkpoint() (criu_child.c). */
+#ifndef CRAC_ADDON_CRIU_CHILD_H
+#define CRAC_ADDON_CRIU_CHILD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "exports.h"
+
+/* This process's environment with `extra` ("NAME=value", replacing same-named entries) and `one_more` (may be NULL) added; NULL when out of memory. */
+char **criu_environment(char *const *extra, size_t extra_count, char *one_more);
+/*
+ * Starts `<criu_path> swrk 3` as a grandchild that holds the other end of a
+ * new RPC socket. Returns our end (CLOEXEC), or -1 with an exception pending.
+ */
+int start_criu(napi_env env, char *criu_path, char *const envp[], pid_t *criu_pid);
+
+#endif

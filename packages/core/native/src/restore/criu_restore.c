@@ -1,0 +1,138 @@
+/* criu_restore.c - `criu restore`'s arguments, and its log read when it failed. */
+#define _GNU_SOURCE
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crac/layout.h"
+#include "restore.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* CRIU names inherited files by path without the leading slash. */
+static const char *without_slash(const char *path)
+{
+	return path[0] == '/' ? path + 1 : path;
+}
+
+/*
+ * criu restore's arguments (protocol/criu-restore.ts restorerArguments): detached (the supervisor
+ * stays the parent), the app's stdio pointed at ours (`--inherit-fd` of each pipe, file or socket
+ * it had; a terminal needs only --shell-job), the image directory it held during the dump
+ * remapped to IMAGES_DIR_FD, its handoff file to HANDOFF_FD. The listeners' slots are appended
+ * once their sockets are bound (listen_slots_bind).
+ */
+char **criu_arguments(const struct manifest *m, const char *criu, const char *work_dir, const char *pidfile, int unprivileged)
+{
+	char **argv = calloc(32, sizeof(char *));
+	int n = 0;
+	if (!argv)
+		return NULL;
+	argv[n++] = (char *)criu;
+	static const char *const fixed[] = { "restore", "-d", "-D", "/proc/self/fd/" STR(IMAGES_DIR_FD), "-W" };
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		argv[n++] = (char *)fixed[i];
+	argv[n++] = (char *)work_dir;
+	argv[n++] = "-o";
+	argv[n++] = RESTORE_LOG;
+	argv[n++] = "-v4";
+	argv[n++] = "--shell-job";
+	argv[n++] = "--pidfile";
+	argv[n++] = (char *)pidfile;
+	if (unprivileged)
+		argv[n++] = "--unprivileged";
+	for (size_t i = 0; i < m->nstdio; i++) {
+		const struct stdio_record *r = &m->stdio[i];
+		if (strcmp(r->kind, "pipe") != 0 && strcmp(r->kind, "file") != 0 && strcmp(r->kind, "socket") != 0)
+			continue;
+		if (first_of_target(m, i) != i)
+			continue;
+		argv[n++] = "--inherit-fd";
+		if (asprintf(&argv[n++], "fd[%d]:%s", r->fd, without_slash(r->target)) < 0)
+			return NULL;
+	}
+	argv[n++] = "--inherit-fd";
+	if (asprintf(&argv[n++], "fd[%d]:%s", IMAGES_DIR_FD, without_slash(m->images_dir)) < 0)
+		return NULL;
+	if (m->handoff) {
+		argv[n++] = "--inherit-fd";
+		if (asprintf(&argv[n++], "fd[%d]:%s", HANDOFF_FD, without_slash(m->handoff)) < 0)
+			return NULL;
+	}
+	argv[n] = NULL;
+	return argv;
+}
+
+/* Known restore failures and the option or step that fixes each (engine/criu/log.ts ADVICE). */
+static const char *restore_advice(const char *errors)
+{
+	static const char *const advice[][2] = {
+		{ "Can't fork for [0-9]+: File exists|set_next_pid|clone3.*EEXIST",
+		  "a pid of the image is taken on this host: restore with --pid-namespace always (the default, auto, takes one except "
+		  "for an image checkpointed on a terminal)" },
+		{ "has bad size|bad size",
+		  "a file the process had open changed since the checkpoint (the node binary, the addon, or a log file): restore on the "
+		  "host and build that made the image" },
+		{ "Address already in use|Can't bind",
+		  "a port the process was listening on is taken: stop what holds it, or release it in beforeCheckpoint" },
+		{ "No such file or directory", "a file the process had open is missing on this host" },
+	};
+	for (size_t i = 0; i < sizeof(advice) / sizeof(advice[0]); i++) {
+		regex_t re;
+		if (regcomp(&re, advice[i][0], REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+			continue;
+		int found = regexec(&re, errors, 0, NULL, 0) == 0;
+		regfree(&re);
+		if (found)
+			return advice[i][1];
+	}
+	return NULL;
+}
+
+/* CRAC_ECRIU_RESTORE from CRIU's own `Error (...)` lines of its log (the last 5), and the advice for them. */
+void restore_failure(const char *log_path, const char *dir, struct crac_error *error)
+{
+	char *lines[5] = { 0 };
+	size_t count = 0;
+	char all[8192] = "";
+	FILE *f = fopen(log_path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while (f && (len = getline(&line, &cap, f)) > 0) {
+		if (!strstr(line, "Error (") || strstr(line, "RLIMIT_NOFILE"))
+			continue;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' ' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		char *text = line;
+		if (text[0] == '(') { /* "(0.012345) " */
+			char *close = strchr(text, ')');
+			if (close && close - text < 24)
+				text = close + 1;
+		}
+		while (*text == ' ' || *text == '\t')
+			text++;
+		free(lines[count % 5]);
+		lines[count % 5] = strdup(text);
+		count++;
+		size_t used = strlen(all);
+		snprintf(all + used, sizeof(all) - used, "%s\n", text);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	char detail[4096] = "";
+	if (count == 0)
+		snprintf(detail, sizeof(detail), "CRIU ended without an error line in its log (see the lines above)");
+	for (size_t i = count > 5 ? count - 5 : 0; i < count; i++) {
+		size_t used = strlen(detail);
+		snprintf(detail + used, sizeof(detail) - used, "%s%s", used ? "\n  " : "", lines[i % 5]);
+	}
+	for (size_t i = 0; i < 5; i++)
+		free(lines[i]);
+	const char *advice = restore_advice(all);
+	crac_fail(error, CRAC_ECRIU_RESTORE, "cannot restore %s:\n  %s%s%s", dir, detail, advice ? "\n  fix: " : "", advice ? advice : "");
+}
+

@@ -1,0 +1,342 @@
+/*
+ * crac-restore - `crac restore DIR`, native from its first instruction: the `crac` launcher
+ * (packages/cli/bin/crac) execs it for `restore`, so no Node process is in the restore path or
+ * the restored app's parent.
+ *
+ *   crac-restore [--pid-namespace auto|always|never] [--verify quick|full] [--json] <dir>
+ *   crac-restore --inspect <dir>
+ *
+ * It opens the image directory once (O_DIRECTORY | O_NOFOLLOW) and checks it and its parents
+ * (image_dir.c), reads the manifest through it (manifest.c), checks the host and binaries
+ * (host_check.c) and every file against the seal (seal_verify.c), finds CRIU (criu_binary.c),
+ * decides the pid namespace, binds the app's listening sockets (the manifest's `listeners`,
+ * listen_slots.c), then hands CRIU that same directory descriptor (fd 3) and
+ * supervises the restored app (supervise.c) from a child: pid 1 of a new pid namespace, or a
+ * subreaper in a session of its own. This process forwards signals to it, says when the app
+ * is restored (the "restore" phase, --json), and exits with the app's exit code: 125 when the
+ * restore failed, 2 on a usage error. The same phases, codes and messages as the TypeScript
+ * command it replaces (packages/cli/src/commands/restore.ts before 0.1).
+ * --inspect: see inspect.c.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "criu/criu_binary.h"
+#include "base/exit_codes.h"
+#include "image/image.h"
+#include "supervise/listen_slots.h"
+#include "package_match.h"
+#include "report.h"
+#include "restore.h"
+#include "supervise/supervise.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* The work directory and what CRIU left in it. */
+static void remove_work_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				unlinkat(dirfd(d), e->d_name, 0);
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+/* What the supervisor writes once CRIU restored the app: "<pid>\n" (see supervise_run). */
+struct restored_notice {
+	int fd;
+	char line[32];
+	size_t len;
+	int done, reported;
+	pid_t pid;
+	unsigned long long start;
+};
+
+static void read_notice(struct restored_notice *n)
+{
+	ssize_t got = read(n->fd, n->line + n->len, sizeof(n->line) - 1 - n->len);
+	if (got < 0 && errno == EINTR)
+		return;
+	if (got > 0)
+		n->len += (size_t)got;
+	if (got <= 0 || n->len == sizeof(n->line) - 1 || memchr(n->line, '\n', n->len)) {
+		n->done = 1;
+		n->line[n->len] = '\0';
+		n->pid = (pid_t)atoi(n->line);
+	}
+}
+
+/* The "restore" phase, and with --json the result line. */
+static void report_restored(double started, long image_pid, int pidns)
+{
+	char detail[64], extra[96];
+	snprintf(detail, sizeof(detail), "pid %ld%s", image_pid, pidns ? " (new pid namespace)" : "");
+	report_phase("restore", now_ms() - started, detail);
+	snprintf(extra, sizeof(extra), "\"pid\":%ld,\"pidNamespace\":%s", image_pid, pidns ? "true" : "false");
+	report_finish(1, extra, NULL);
+}
+
+static int fail_restore(const struct crac_error *error)
+{
+	report_error(error);
+	report_finish(0, NULL, error);
+	return strcmp(error->code, CRAC_EINVAL) == 0 ? EXIT_USAGE : EXIT_RESTORE_FAILED;
+}
+
+/*
+ * Puts the verified image directory on IMAGES_DIR_FD, inheritable: CRIU reads the image through
+ * it (`-D /proc/self/fd/3`), never by path.
+ */
+static int image_on_fd3(struct image *image, struct crac_error *error)
+{
+	if (image->fd != IMAGES_DIR_FD) {
+		if (dup2(image->fd, IMAGES_DIR_FD) != IMAGES_DIR_FD)
+			return crac_fail(error, CRAC_EIMAGE, "cannot hand %s to CRIU: %s", image->dir, strerror(errno));
+		close(image->fd);
+		image->fd = IMAGES_DIR_FD;
+	}
+	if (fcntl(IMAGES_DIR_FD, F_SETFD, 0) != 0)
+		return crac_fail(error, CRAC_EIMAGE, "cannot hand %s to CRIU: %s", image->dir, strerror(errno));
+	return 0;
+}
+
+/*
+ * Started by a package manager's script (`npm start`, `npx crac restore`, pnpm, yarn: they set
+ * npm_lifecycle_event / npm_config_user_agent): npm passes a SIGTERM on to its `sh -c`, which
+ * dies of it without passing it further. This process then gets SIGTERM when its parent dies,
+ * and forwards it to the app once, instead of running on reparented to init. Not when nohup'd
+ * (SIGHUP ignored): that parent is meant to go away.
+ */
+static void end_with_launcher(void)
+{
+	if (!getenv("npm_lifecycle_event") && !getenv("npm_config_user_agent"))
+		return;
+	struct sigaction hup;
+	if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler == SIG_IGN)
+		return;
+	pid_t parent = getppid();
+	if (parent <= 1 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		return;
+	if (getppid() != parent) /* it died before the request took effect */
+		raise(SIGTERM);
+}
+
+int main(int argc, char **argv)
+{
+	double started = now_ms();
+	struct options o = { 0 };
+	parse_options(argc, argv, &o);
+	report_init(o.json);
+	if (!o.inspect)
+		end_with_launcher();
+	supervise_prefix = "crac";
+	/* Only what is handed on purpose reaches CRIU (and the app): stdio, the image, the handoff,
+	 * the listening sockets. */
+	syscall(436 /* close_range */, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+
+	struct crac_error error = { 0 };
+	/* A platform package of another version than the @crac/core the launcher found: refused
+	 * before anything else (the restorer and the app's @crac/core speak one protocol). */
+	if (assert_package_matches(getenv("CRAC_CORE_DIR"), &error) != 0)
+		return fail_restore(&error);
+	unsetenv("CRAC_CORE_DIR");
+	char *dir = resolve_path(o.dir);
+	if (!dir)
+		return fail_restore((crac_fail(&error, CRAC_EIMAGE, "out of memory"), &error));
+	if (o.inspect)
+		return inspect(dir);
+	/* The directory is opened once and checked (it and its parents: owner, mode), the manifest
+	 * read through it; every file is then checked through that descriptor, and CRIU reads the
+	 * image through the same one (fd 3): nothing is reopened by path after it was checked. */
+	struct image image;
+	if (open_image(dir, &image, &error) != 0)
+		return fail_restore(&error);
+	double opened = now_ms() - started;
+	const struct manifest *m = &image.manifest;
+	struct criu_binary criu;
+	if (assert_complete(&image, &error) != 0 || find_criu(&criu, &error) != 0)
+		return fail_restore(&error);
+	/* Not root, or a container's root (no cap_sys_admin): CRIU's --unprivileged mode, with the
+	 * file capabilities of its binary or root's own (checked first: CRIU hangs rather than fails
+	 * without one), and no pid namespace. */
+	int unprivileged = criu_runs_unprivileged();
+	struct relay relays[RELAY_MAX];
+	size_t nrelays = 0;
+	for (size_t i = 0; i < m->nstdio && nrelays < RELAY_MAX; i++) {
+		const struct stdio_record *r = &m->stdio[i];
+		if (strcmp(r->kind, "pipe") != 0 || r->fd == 0 || !relay_needed(r->fd) || first_of_target(m, i) != i)
+			continue;
+		relays[nrelays++] = (struct relay){ .fd = r->fd, .read_end = -1, .write_end = -1 }; /* opened below */
+	}
+	if (unprivileged && (assert_criu_capabilities(criu.path, &error) != 0 || assert_own_pipes(m, relays, nrelays, &error) != 0))
+		return fail_restore(&error);
+	/* Same host and build, every file as sealed after the dump: or refuse, before anything starts. */
+	double verifying = now_ms();
+	char warnings[2048] = "";
+	struct seal_check check;
+	if (verify_host_and_binaries(&image, criu.version, warnings, sizeof(warnings), &error) != 0 ||
+	    verify_seal(&image, o.full, &check, &error) != 0)
+		return fail_restore(&error);
+	for (char *save = NULL, *w = strtok_r(warnings, "\n", &save); w; w = strtok_r(NULL, "\n", &save)) {
+		char line[600];
+		snprintf(line, sizeof(line), "warning: %s", w);
+		report_info(line);
+	}
+	char bytes[32], detail[160];
+	format_bytes(bytes, sizeof(bytes), check.bytes_hashed);
+	snprintf(detail, sizeof(detail), "%zu files as sealed, %zu hashed (%s)", check.files, check.hashed, bytes);
+	report_phase("verify", opened + (now_ms() - verifying), detail);
+
+	int on_terminal = 0;
+	for (size_t i = 0; i < m->nstdio; i++)
+		on_terminal |= strcmp(m->stdio[i].kind, "tty") == 0;
+	int pidns = use_pid_namespace(m, o.pid_namespace, on_terminal, unprivileged, &error);
+	if (pidns < 0)
+		return fail_restore(&error);
+
+	const char *tmp = getenv("TMPDIR");
+	char work_dir[PATH_MAX], pidfile[PATH_MAX + 16];
+	snprintf(work_dir, sizeof(work_dir), "%s/crac-restore-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(work_dir)) {
+		crac_fail(&error, CRAC_EIO, "cannot make a work directory %s: %s", work_dir, strerror(errno));
+		return fail_restore(&error);
+	}
+	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", work_dir);
+	char **criu_argv = criu_arguments(m, criu.path, work_dir, pidfile, unprivileged);
+	struct listen_spec listen_specs[LISTEN_SLOTS_MAX];
+	for (size_t i = 0; i < m->nlisteners && i < LISTEN_SLOTS_MAX; i++) {
+		const struct listener_record *r = &m->listeners[i];
+		/* the manifest reader checked each record: this cannot fail */
+		listen_spec_of_record(r->host, r->port, r->port_env, r->port_env_value, r->slot, &listen_specs[i]);
+	}
+	if (!criu_argv || image_on_fd3(&image, &error) != 0) {
+		remove_work_dir(work_dir);
+		if (!criu_argv)
+			crac_fail(&error, CRAC_EIO, "out of memory");
+		return fail_restore(&error);
+	}
+	long image_pid = m->pid;
+
+	/* The handoff goes on fd 4 before anything else can take it. */
+	supervise_prepare(m->handoff ? HANDOFF_FD : -1);
+	/* Then the app's ports, bound before CRIU runs: a client connecting from now on waits in the
+	 * backlog (PROTOCOL.md, "Listening sockets"). Only with a handoff, as restorerArguments():
+	 * the port rule reads the restoring environment, which only a handoff gives the app. */
+	if (m->handoff && m->nlisteners > 0)
+		criu_argv = listen_slots_bind(criu_argv, listen_specs, (int)m->nlisteners);
+	int restored_pipe[2];
+	int piped = pipe2(restored_pipe, O_CLOEXEC) == 0;
+	for (size_t i = 0; piped && i < nrelays; i++)
+		piped = relay_open(&relays[i]) == 0;
+	if (!piped) {
+		remove_work_dir(work_dir);
+		crac_fail(&error, CRAC_EIO, "pipe: %s", strerror(errno));
+		return fail_restore(&error);
+	}
+	/* The supervisor: pid 1 of a new pid namespace, or a subreaper; in a session of its own,
+	 * with the app (which CRIU puts in its session and process group): what is sent to this
+	 * process's group (a terminal's Ctrl-C, kill -INT -PGID) reaches this process only, which
+	 * forwards it once. Not for an image checkpointed on a terminal: CRIU hands the app the
+	 * terminal as its controlling one, in this session (the app gets the terminal's own signals). */
+	pid_t supervisor = supervise_fork(pidns, !on_terminal);
+	if (supervisor == 0) {
+		close(restored_pipe[0]);
+		relay_install(relays, nrelays);
+		supervise_run(criu_argv, pidfile, restored_pipe[1], on_terminal);
+	}
+	close(restored_pipe[1]);
+	for (size_t i = 0; i < nrelays; i++)
+		close(relays[i].write_end);
+	close(IMAGES_DIR_FD);
+	if (m->handoff)
+		close(HANDOFF_FD);
+	listen_slots_close(); /* the supervisor has them, and closes them once CRIU is done */
+	close_image(&image);
+
+	int signals = signalfd(-1, &supervise_wait_set, SFD_CLOEXEC);
+	if (signals < 0) {
+		supervise_msg("signalfd: %s", strerror(errno));
+		kill(supervisor, SIGKILL);
+	}
+	struct restored_notice notice = { .fd = restored_pipe[0] };
+	int status = 0;
+	for (;;) {
+		pid_t p = waitpid(supervisor, &status, WNOHANG);
+		if (p == supervisor)
+			break;
+		struct pollfd fds[2 + RELAY_MAX] = { { .fd = signals, .events = POLLIN },
+						       { .fd = notice.done ? -1 : notice.fd, .events = POLLIN } };
+		for (size_t i = 0; i < nrelays; i++)
+			fds[2 + i] = (struct pollfd){ .fd = relays[i].read_end, .events = POLLIN };
+		if (poll(fds, 2 + nrelays, -1) < 0 && errno != EINTR)
+			break;
+		for (size_t i = 0; i < nrelays; i++)
+			if (fds[2 + i].revents)
+				relay_pump(&relays[i]);
+		if (fds[1].revents)
+			read_notice(&notice);
+		if (fds[0].revents) {
+			struct signalfd_siginfo si;
+			if (read(signals, &si, sizeof(si)) == sizeof(si) && supervise_forwards((int)si.ssi_signo)) {
+				/* a terminal's own signal reached the app already when it shares the terminal */
+				if (!(on_terminal && si.ssi_code == SI_KERNEL))
+					kill(supervisor, (int)si.ssi_signo);
+			}
+		}
+		if (notice.pid > 0 && !notice.reported) {
+			notice.reported = 1;
+			/* outside a pid namespace the app is our grandchild: remembered, to end it should the supervisor be killed */
+			if (!pidns)
+				notice.start = start_time(notice.pid);
+			report_restored(started, image_pid, pidns);
+		}
+	}
+	/* the supervisor may have said so just before it ended (an app that exited at once): its
+	 * write end is closed now, so this read ends */
+	while (!notice.done)
+		read_notice(&notice);
+	relay_drain(relays, nrelays);
+	if (notice.pid > 0 && !notice.reported)
+		report_restored(started, image_pid, pidns);
+	pid_t restored = notice.pid;
+	unsigned long long restored_start = notice.start;
+	if (restored <= 0) {
+		char log[PATH_MAX + 16];
+		snprintf(log, sizeof(log), "%s/%s", work_dir, RESTORE_LOG);
+		restore_failure(log, dir, &error);
+		remove_work_dir(work_dir);
+		return fail_restore(&error);
+	}
+	remove_work_dir(work_dir);
+	/* The supervisor killed: in a pid namespace the app died with it (the kernel ends a namespace
+	 * whose pid 1 dies); outside one, nobody else knows the app: it is in the supervisor's
+	 * process group with its own children (not on a terminal), or else alone. */
+	if (WIFSIGNALED(status) && !pidns) {
+		if (!on_terminal)
+			kill(-supervisor, SIGKILL);
+		else if (restored_start && start_time(restored) == restored_start)
+			kill(restored, SIGKILL);
+	}
+	return exit_code_of(status, 1);
+}
