@@ -9,7 +9,8 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'] },
+        // ...and the unit suites about the repository as a whole (test/*.unit.test.ts: what is published).
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'test/**/*.unit.test.ts'] },
       },
       {
         extends: true,

@@ -1,15 +1,39 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { exports } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+/** `@crac/core`, `@crac/core/kit`...: every entry point but the preload (which starts the app's trigger). */
+const entryPoints = Object.keys(exports)
+  .filter((subpath) => subpath !== './package.json' && subpath !== './register')
+  .map((subpath) => `@crac/core${subpath.slice(1)}`);
 
 // The published entry points, loaded by plain Node as a user's app would (no CRIU needed).
 describe('the built package', () => {
-  it('exists (scripts/setup.mjs builds it before the tests)', () => {
-    expect(existsSync(join(packageDir, 'dist', 'index.js')), 'run `pnpm bootstrap` to build @crac/core').toBe(true);
+  it('exports from each built entry point, ESM and CommonJS, what its source exports (scripts/setup.mjs builds it)', async () => {
+    // here, vitest resolves the `@crac/source` condition: the sources
+    const source = Object.fromEntries(
+      await Promise.all(entryPoints.map(async (name) => [name, Object.keys(await import(name)).sort()] as const)),
+    );
+    const code = [
+      `const names = ${JSON.stringify(entryPoints)};`,
+      'Promise.all(names.map(async (name) => [name, { esm: Object.keys(await import(name)).sort(), cjs: Object.keys(require(name)).sort() }]))',
+      '  .then((built) => console.log(JSON.stringify(Object.fromEntries(built))));',
+    ].join('\n');
+    let output: string;
+    try {
+      output = execFileSync(process.execPath, ['-e', code], { cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      throw new Error(`run \`pnpm bootstrap\` to build @crac/core: ${(error as { stderr?: string }).stderr ?? error}`);
+    }
+    const built = JSON.parse(output) as Record<string, { esm: string[]; cjs: string[] }>;
+    for (const name of entryPoints) {
+      expect(source[name]?.length, name).toBeGreaterThan(0);
+      expect(built[name], name).toEqual({ esm: source[name], cjs: source[name] });
+    }
   });
 
   for (const [format, code] of [
