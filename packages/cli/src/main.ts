@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { checkCommand } from './commands/check.js';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -51,23 +51,17 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await checkpointCommand(command, options);
     });
 
+  // The restorer owns its command line (options, help, messages): everything after `restore` goes to it.
   program
     .command('restore')
     .description("restore an image in the foreground; exits with the app's exit code (125: the restore failed)")
-    .argument('<dir>', 'the image directory')
-    .addOption(
-      new Option('--pid-namespace <mode>', 'restore in a new pid namespace (auto: always, except an image checkpointed on a terminal)')
-        .choices(['auto', 'always', 'never'])
-        .default('auto'),
-    )
-    .addOption(
-      new Option('--verify <mode>', 'hash only the image files touched since the checkpoint, or all of them')
-        .choices(['quick', 'full'])
-        .default('quick'),
-    )
-    .option('--json', 'print the result as one JSON line on stdout once restored', false)
-    .action(async (dir: string, options) => {
-      exitCode = await restoreCommand(dir, options);
+    .usage('[options] <dir>  (crac restore --help: the options)')
+    .argument('[arguments...]')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_operands: string[], _options: unknown, command: Command) => {
+      exitCode = await restoreCommand(command.args);
     });
 
   program

@@ -1,13 +1,5 @@
-/** Exit codes `crac` scripts can rely on (besides `crac restore` passing on the app's own). */
-export const ExitCode = {
-  OK: 0,
-  /** The checkpoint, the restore or a check failed. */
-  FAILED: 1,
-  /** The command line was wrong. */
-  USAGE: 2,
-  /** `crac restore`: the restore itself failed, the app never ran (as `docker run` uses 125). */
-  RESTORE_FAILED: 125,
-} as const;
+/** Exit codes `crac` scripts can rely on (besides `crac restore` passing on the app's own): @crac/core's, which the native programs use too. */
+export { ExitCode } from '@crac/core/protocol';
 
 /** One line a phase, with its duration, to stderr (stdout belongs to the app); `--json` gathers them. */
 export class Report {

@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
-
-/**
- * What a terminal or a supervisor sends that the app, not `crac`, should handle: the set crac-init
- * forwards too (`forwarded[]` in packages/core/native/src/init.c). SIGUSR1 is the app's as well:
- * listening for it also keeps Node from opening an inspector in this process.
- */
-export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+// What a terminal or a supervisor sends that the app, not `crac`, should handle: the set the
+// restorer's supervisor forwards too (one list, @crac/core's).
+import { FORWARDED_SIGNALS } from '@crac/core/protocol';
 
 /** The signals a terminal sends to its whole foreground process group (Ctrl-C, Ctrl-\, hang-up). */
 const TERMINAL_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGQUIT', 'SIGHUP']);

@@ -53,6 +53,8 @@ export {
   readLines,
 } from './control-socket.js';
 export { HANDOFF_FD, IMAGES_DIR_PATH, type RestoreInvocation, restorerArguments } from './criu-restore.js';
+export { ExitCode } from './exit-codes.js';
+export { FORWARDED_SIGNALS } from './signals.js';
 export { exitCodeOf, type ProcessExit, type ProcessState, processStartTime, processState, processTree } from './processes.js';
 export {
   findPrebuiltPackage,
