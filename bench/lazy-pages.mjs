@@ -22,6 +22,7 @@ import { startPostgres, startRedis } from '../tools/services.mjs';
 import { imageBytes, mib } from './lib/images.mjs';
 import { machine } from './lib/machine.mjs';
 import { markdownTable } from './lib/markdown.mjs';
+import { withCriu } from './lib/direct.mjs';
 import { timeline } from './lib/timeline.mjs';
 
 const bench = dirname(fileURLToPath(import.meta.url));
@@ -34,10 +35,9 @@ const caches = process.getuid?.() === 0 ? ['warm', 'cold'] : ['warm'];
 /** crac-init + CRIU restoring `image`, eagerly or lazily; resolves to the handle and what to stop after. */
 async function restore(image, { lazy, env, work }) {
   // loaded when used, as bench/lib/direct.mjs does
-  const { IMAGES_DIR_FD, readManifest } = await import('../packages/core/dist/image.js');
+  const { IMAGES_DIR_FD } = await import('../packages/core/dist/image.js');
   const { requireNativeProgram, restorerArguments } = await import('../packages/core/dist/protocol.js');
-  const pidFile = join(work, 'restored.pid');
-  const args = restorerArguments(readManifest(image), { criuPath: paths.criu, imagesDir: image, workDir: work, pidFile });
+  const args = withCriu(paths.criu, () => restorerArguments(image, { workDir: work }));
   let daemon;
   if (lazy) {
     args.splice(args.indexOf('restore') + 1, 0, '--lazy-pages');

@@ -5,6 +5,7 @@
 //   crac/layout.h      the image's file names and fds from src/image/layout.ts
 //   crac/exit_codes.h  the programs' exit codes       from src/protocol/exit-codes.ts (ExitCode)
 //   crac/signals.h     the signals passed to the app  from src/protocol/signals.ts (FORWARDED_SIGNALS)
+//   crac/criu.h        where CRIU is looked for       from src/engine/criu/binary.ts
 //
 // Each source is read as text and only its `export const NAME = <literal>;` statements are
 // evaluated (strings, numbers, arrays, objects, a Set of them, and names defined above in the same
@@ -58,6 +59,7 @@ export function generatedHeaders(coreDir) {
   ]);
   const { ExitCode } = readConstants(src('protocol/exit-codes.ts'), ['ExitCode']);
   const { FORWARDED_SIGNALS } = readConstants(src('protocol/signals.ts'), ['FORWARDED_SIGNALS']);
+  const criu = readConstants(src('engine/criu/binary.ts'), ['DEFAULT_CRIU_PATH', 'CRIU_PATH_ENV', 'MIN_CRIU_VERSION', 'SBIN_DIRS', 'CRIU_FIX']);
   const strings = ['MANIFEST_FILE', 'DUMP_LOG', 'RESTORE_LOG', 'SEAL_CONFIG_FILE', 'HANDOFF_FILE', 'LISTEN_SLOT_PREFIX'];
   return {
     'crac/codes.h': header(
@@ -77,6 +79,12 @@ export function generatedHeaders(coreDir) {
       'src/protocol/exit-codes.ts',
       Object.entries(ExitCode).map(([name, code]) => `#define EXIT_${name} ${Number(code)}`),
     ),
+    'crac/criu.h': header('CRAC_GENERATED_CRIU_H', 'src/engine/criu/binary.ts', [
+      ...['DEFAULT_CRIU_PATH', 'CRIU_PATH_ENV', 'CRIU_FIX'].map((name) => `#define ${name} ${quote(criu[name])}`),
+      `#define MIN_CRIU_VERSION_MAJOR ${Number(criu.MIN_CRIU_VERSION[0])}`,
+      `#define MIN_CRIU_VERSION_MINOR ${Number(criu.MIN_CRIU_VERSION[1])}`,
+      `#define SBIN_DIRS ${list(criu.SBIN_DIRS)}`,
+    ]),
     'crac/signals.h': header('CRAC_GENERATED_SIGNALS_H', 'src/protocol/signals.ts', [
       '#include <signal.h>',
       `#define FORWARDED_SIGNALS { ${FORWARDED_SIGNALS.join(', ')} }`,

@@ -1,105 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
-import { HANDOFF_FD, IMAGES_DIR_FD, RESTORE_LOG } from '../image/layout.js';
-import type { ListenerRecord, Manifest } from '../image/manifest.js';
+import { requireNativeProgram } from './programs.js';
 
-export { HANDOFF_FD };
-
-/**
- * Where CRIU finds the image: the directory the restorer opened, checked and verified, and handed
- * over on {@link IMAGES_DIR_FD}, never reopened by path. CRIU opens its `-D` once at start, before
- * it moves the inherited descriptors away.
- */
-export const IMAGES_DIR_PATH = `/proc/self/fd/${IMAGES_DIR_FD}`;
-
-/** How to restore an image, for {@link restorerArguments}. */
+/** How to restore an image with crac-init, for {@link restorerArguments}. */
 export interface RestoreInvocation {
-  /** The CRIU binary. */
-  criuPath: string;
-  /**
-   * The image directory, as the restorer opened it on {@link IMAGES_DIR_FD}. For the record only:
-   * CRIU reads the image through that descriptor (`-D /proc/self/fd/3`), never by this path.
-   */
-  imagesDir: string;
-  /** A private directory for CRIU's log. */
+  /** A private directory for CRIU's log and the restored process's pid file (`restored.pid`). */
   workDir: string;
-  /** Where CRIU writes the restored process's pid. */
-  pidFile: string;
-  /** Restore into a new pid namespace (the image's pids are taken here). */
+  /** Restore into a new pid namespace (the image's pids are taken here); root only. */
   pidNamespace?: boolean;
-  /**
-   * A non-root restore: CRIU's `--unprivileged` mode (file capabilities on its binary; no pid
-   * namespace, no time namespace).
-   */
-  unprivileged?: boolean;
-  /** CRIU's log level (`-v`). Default 4: what explains a failure. */
-  logLevel?: number;
 }
 
 /**
- * The arguments of `crac-init` that restore an image: crac-init's own (pid namespace, the pid
- * file, the handoff of the environment, the app's listening sockets bound first), then `criu restore`'s: detached (crac-init stays the
- * parent), the app's stdio pointed at the restorer's own (`--inherit-fd` of each pipe, file or
- * socket it had; a terminal needs only `--shell-job`), the image directory it held open during the
- * dump remapped to {@link IMAGES_DIR_FD}, and its handoff file to {@link HANDOFF_FD}.
- * crac-init must be started with the image directory open on {@link IMAGES_DIR_FD}: CRIU reads
- * the image through it ({@link IMAGES_DIR_PATH}).
- * @throws {@link CracError} `CRAC_EUNPRIVILEGED` for a pid namespace in an unprivileged restore
- *   (creating one needs CAP_SYS_ADMIN).
+ * The arguments of `crac-init` that restore the image in `imagesDir` as `crac restore` does,
+ * from the restorer that owns them (`crac-restore --init-args`): crac-init's own (pid namespace,
+ * the pid file, the handoff of the environment, the app's listening sockets bound first), then
+ * `criu restore`'s (detached, the app's stdio pointed at the restorer's own, the image read
+ * through `IMAGES_DIR_FD` (`@crac/core/image`), CRIU's `--unprivileged` mode for a non-root user). For other
+ * restorers and measurements: crac-init must be started with the image directory open on
+ * `IMAGES_DIR_FD` (`@crac/core/image`); nothing is verified (`crac restore` verifies first).
+ * @throws {@link CracError} what `crac restore` would refuse the image or this host with
+ *   (`CRAC_EIMAGE`, `CRAC_EENGINE`, `CRAC_EUNPRIVILEGED` for a pid namespace without root).
  */
-export function restorerArguments(manifest: Manifest, invocation: RestoreInvocation): string[] {
-  const { criuPath, workDir, pidFile, logLevel = 4 } = invocation;
-  if (invocation.unprivileged && invocation.pidNamespace) {
-    throw new CracError(
-      ErrorCode.UNPRIVILEGED,
-      'a restore into a new pid namespace needs root (CAP_SYS_ADMIN); an unprivileged restore uses the host pid namespace',
-    );
-  }
-  const init = [...(invocation.pidNamespace ? ['--pidns'] : []), '--pidfile', pidFile];
-  const criu = [
-    'restore',
-    '-d',
-    '-D',
-    IMAGES_DIR_PATH,
-    '-W',
-    workDir,
-    '-o',
-    RESTORE_LOG,
-    `-v${logLevel}`,
-    '--shell-job',
-    '--pidfile',
-    pidFile,
-    ...(invocation.unprivileged ? ['--unprivileged'] : []),
+export function restorerArguments(imagesDir: string, invocation: RestoreInvocation): string[] {
+  const restorer = requireNativeProgram('restore');
+  const args = [
+    '--init-args',
+    invocation.workDir,
+    ...(invocation.pidNamespace ? ['--pid-namespace', 'always'] : []),
+    '--',
+    resolve(imagesDir),
   ];
-  const mapped = new Set<string>();
-  for (const { fd, kind, target } of manifest.stdio) {
-    if ((kind === 'pipe' || kind === 'file' || kind === 'socket') && !mapped.has(target)) {
-      mapped.add(target);
-      criu.push('--inherit-fd', `fd[${fd}]:${withoutLeadingSlash(target)}`);
-    }
-  }
-  criu.push('--inherit-fd', `fd[${IMAGES_DIR_FD}]:${withoutLeadingSlash(manifest.imagesDir)}`);
-  if (manifest.handoff) {
-    init.push('--handoff-fd', String(HANDOFF_FD));
-    criu.push('--inherit-fd', `fd[${HANDOFF_FD}]:${withoutLeadingSlash(manifest.handoff)}`);
-    // the restorer binds the app's ports first (the port rule needs the restoring environment: the handoff's)
-    for (const listener of manifest.listeners ?? []) init.push('--listen', listenSpec(listener));
-  }
-  return [...init, '--', criuPath, ...criu];
-}
-
-/**
- * crac-init's `--listen` for a listening socket of the manifest (PROTOCOL.md, "Listening
- * sockets"). `env` only for a server that follows its port variable: it listened on the
- * variable's value at the checkpoint, or the variable was unset (as `ServerResource` decides).
- */
-export function listenSpec(listener: ListenerRecord): string {
-  const { host, port, portEnv, portEnvValue, slot } = listener;
-  const follows = portEnv !== undefined && (portEnvValue === undefined || Number(portEnvValue) === port);
-  const rule = follows ? [`env=${portEnv}`, ...(portEnvValue === undefined ? [] : [`was=${portEnvValue}`])] : [];
-  return [`host=${host}`, `port=${port}`, ...rule, `slot=${slot}`].join(',');
-}
-
-/** CRIU names inherited files by path without the leading slash. */
-function withoutLeadingSlash(path: string): string {
-  return path.replace(/^\//, '');
+  const run = spawnSync(restorer, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (run.status === 0) return JSON.parse(run.stdout) as string[];
+  const reported = /crac: error \[(CRAC_E\w+)\] ([\s\S]*)/.exec(run.stderr ?? '');
+  if (reported?.[1] && reported[2]) throw new CracError(reported[1], reported[2].trim());
+  throw new CracError(ErrorCode.IO, `${restorer} --init-args ended with ${run.status ?? run.signal}: ${run.stderr || run.error?.message}`);
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ import {
   readLines,
 } from './control-socket.js';
 import { restorerArguments } from './criu-restore.js';
+import { requireNativeProgram } from './programs.js';
 import { exitCodeOf, processStartTime, processState, processTree } from './processes.js';
 
 const dirs: string[] = [];
@@ -134,50 +136,89 @@ describe('the control directory', () => {
   });
 });
 
-describe('restorerArguments', () => {
+describe('restorerArguments (crac-restore --init-args)', () => {
+  /** An image in a private directory, `manifest` its manifest (imagesDir included), and a CRIU that only says its version. */
+  const restorable = (extra: Partial<Manifest> = {}, owner?: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'crac-init-args-'));
+    dirs.push(dir);
+    const criu = join(dir, 'criu');
+    writeFileSync(criu, '#!/bin/sh\necho "Version: 4.2.1"\n', { mode: 0o755 });
+    const image = join(dir, 'image');
+    mkdirSync(image, { mode: 0o700 });
+    writeManifest(image, manifest(extra));
+    for (const file of ['inventory.img', 'pstree.img']) writeFileSync(join(image, file), '', { mode: 0o600 });
+    if (owner !== undefined) {
+      chmodSync(dir, 0o755);
+      for (const path of [image, join(image, 'crac-manifest.json'), join(image, 'inventory.img'), join(image, 'pstree.img')]) {
+        chownSync(path, owner, owner);
+      }
+    }
+    return { image, criu, env: { ...process.env, CRAC_CRIU_PATH: criu } };
+  };
+  const withEnv = <T>(env: NodeJS.ProcessEnv, run: () => T): T => {
+    const saved = process.env.CRAC_CRIU_PATH;
+    process.env.CRAC_CRIU_PATH = env.CRAC_CRIU_PATH;
+    try {
+      return run();
+    } finally {
+      if (saved === undefined) delete process.env.CRAC_CRIU_PATH;
+      else process.env.CRAC_CRIU_PATH = saved;
+    }
+  };
+
   it("maps the app's pipes once, its image directory to fd 3 and its handoff file to fd 4", () => {
-    const args = restorerArguments(manifest({ handoff: '/images/app/crac-handoff' }), {
-      criuPath: '/criu',
-      imagesDir: '/moved/app',
-      workDir: '/work',
-      pidFile: '/work/pid',
-      pidNamespace: true,
-    });
-    expect(args.slice(0, args.indexOf('--'))).toEqual(['--pidns', '--pidfile', '/work/pid', '--handoff-fd', '4']);
-    expect(args.slice(args.indexOf('--') + 1, args.indexOf('--') + 5)).toEqual(['/criu', 'restore', '-d', '-D']);
+    const { image, criu, env } = restorable({ handoff: '/images/app/crac-handoff' });
+    const args = withEnv(env, () => restorerArguments(image, { workDir: '/work', pidNamespace: process.getuid?.() === 0 }));
+    const pidns = process.getuid?.() === 0 ? ['--pidns'] : [];
+    expect(args.slice(0, args.indexOf('--'))).toEqual([...pidns, '--pidfile', '/work/restored.pid', '--handoff-fd', '4']);
+    expect(args.slice(args.indexOf('--') + 1, args.indexOf('--') + 5)).toEqual([criu, 'restore', '-d', '-D']);
     // CRIU reads the image through the descriptor the restorer checked, never by path
     expect(args[args.indexOf('-D') + 1]).toBe('/proc/self/fd/3');
-    expect(args).not.toContain('/moved/app');
+    expect(args).not.toContain(image);
     const inherited = args.flatMap((arg, i) => (args[i - 1] === '--inherit-fd' ? [arg] : []));
     expect(inherited).toEqual(['fd[1]:pipe:[7]', 'fd[3]:images/app', 'fd[4]:images/app/crac-handoff']);
   });
 
   it('runs CRIU in its unprivileged mode for a non-root restore, and refuses a pid namespace there', () => {
-    const invocation = { criuPath: '/criu', imagesDir: '/i', workDir: '/w', pidFile: '/w/p', unprivileged: true };
-    const args = restorerArguments(manifest(), invocation);
+    const root = process.getuid?.() === 0;
+    // as root, the restorer runs as nobody over an image of nobody's
+    const { image, criu } = restorable({}, root ? 65534 : undefined);
+    const asUser = (extra: string[]) => {
+      const restorer = requireNativeProgram('restore');
+      const command = root ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', restorer] : [restorer];
+      return spawnSync(command[0] as string, [...command.slice(1), '--init-args', '/w', ...extra, '--', image], {
+        encoding: 'utf8',
+        env: { ...process.env, CRAC_CRIU_PATH: criu },
+      });
+    };
+    const run = asUser([]);
+    expect(run.status, run.stderr).toBe(0);
+    const args = JSON.parse(run.stdout) as string[];
     expect(args.slice(args.indexOf('--') + 1)).toContain('--unprivileged');
     expect(args.slice(0, args.indexOf('--'))).not.toContain('--pidns');
-    expect(restorerArguments(manifest(), { ...invocation, unprivileged: false })).not.toContain('--unprivileged');
-    expect(() => restorerArguments(manifest(), { ...invocation, pidNamespace: true })).toThrow(
-      expect.objectContaining({ code: 'CRAC_EUNPRIVILEGED' }),
-    );
+    const refused = asUser(['--pid-namespace', 'always']);
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toContain('[CRAC_EUNPRIVILEGED]');
+    if (root) {
+      const own = restorable();
+      expect(withEnv(own.env, () => restorerArguments(own.image, { workDir: '/w' }))).not.toContain('--unprivileged');
+    }
   });
 
   it("has crac-init bind the app's listening sockets first, each with its port rule and slot", () => {
     const slot = (n: number) => `/images/app/crac-listen-${n}`;
-    const args = restorerArguments(
-      manifest({
-        handoff: '/images/app/crac-handoff',
-        listeners: [
-          { host: '127.0.0.1', port: 3000, portEnv: 'PORT', portEnvValue: '3000', slot: slot(0) },
-          // PORT named another server at the checkpoint: this one keeps its port
-          { host: '::', port: 9464, portEnv: 'PORT', portEnvValue: '3000', slot: slot(1) },
-          { host: '127.0.0.1', port: 8080, portEnv: 'HTTP_PORT', slot: slot(2) },
-          { host: '127.0.0.1', port: 8081, slot: '/images/app,odd/crac-listen-3' },
-        ],
-      }),
-      { criuPath: '/criu', imagesDir: '/i', workDir: '/w', pidFile: '/w/p' },
-    );
+    const { image, env } = restorable({
+      format: 3,
+      handoff: '/images/app/crac-handoff',
+      listeners: [
+        { host: '127.0.0.1', port: 3000, portEnv: 'PORT', portEnvValue: '3000', slot: slot(0) },
+        // PORT named another server at the checkpoint: this one keeps its port
+        { host: '::', port: 9464, portEnv: 'PORT', portEnvValue: '3000', slot: slot(1) },
+        { host: '127.0.0.1', port: 8080, portEnv: 'HTTP_PORT', slot: slot(2) },
+        { host: '127.0.0.1', port: 8081, slot: '/images/app,odd/crac-listen-3' },
+      ],
+    });
+    const args = withEnv(env, () => restorerArguments(image, { workDir: '/w' }));
     const listens = args.slice(0, args.indexOf('--')).flatMap((arg, i, init) => (init[i - 1] === '--listen' ? [arg] : []));
     expect(listens).toEqual([
       'host=127.0.0.1,port=3000,env=PORT,was=3000,slot=/images/app/crac-listen-0',
@@ -190,7 +231,8 @@ describe('restorerArguments', () => {
   });
 
   it('hands nothing over to an image made without a handoff file', () => {
-    const args = restorerArguments(manifest(), { criuPath: '/criu', imagesDir: '/i', workDir: '/w', pidFile: '/w/p' });
+    const { image, env } = restorable();
+    const args = withEnv(env, () => restorerArguments(image, { workDir: '/w' }));
     expect(args).not.toContain('--handoff-fd');
   });
 });

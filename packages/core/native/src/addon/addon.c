@@ -22,6 +22,8 @@ NAPI_MODULE_INIT()
 		{ "releaseSignals", NULL, js_release_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "readXattr", NULL, js_read_xattr, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "readManifest", NULL, js_read_manifest, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "findCriu", NULL, js_find_criu, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "criuErrorLines", NULL, js_criu_error_lines, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "holdListeners", NULL, js_hold_listeners, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "reclaimListeners", NULL, js_reclaim_listeners, NULL, NULL, NULL, napi_enumerable, NULL },
 	};

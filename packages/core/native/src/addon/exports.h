@@ -19,6 +19,8 @@ napi_value js_caught_with_token(napi_env env, napi_callback_info info); /* signa
 napi_value js_release_signals(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_read_xattr(napi_env env, napi_callback_info info);    /* xattr.c */
 napi_value js_read_manifest(napi_env env, napi_callback_info info); /* manifest.c */
+napi_value js_find_criu(napi_env env, napi_callback_info info);     /* criu.c */
+napi_value js_criu_error_lines(napi_env env, napi_callback_info info); /* criu_log.c */
 napi_value js_hold_listeners(napi_env env, napi_callback_info info);    /* listeners.c */
 napi_value js_reclaim_listeners(napi_env env, napi_callback_info info); /* listeners.c */
 

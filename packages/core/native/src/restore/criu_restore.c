@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crac/layout.h"
+#include "criu/log.h"
 #include "restore.h"
 
 #define STR_(x) #x
@@ -65,7 +66,7 @@ char **criu_arguments(const struct manifest *m, const char *criu, const char *wo
 	return argv;
 }
 
-/* Known restore failures and the option or step that fixes each (engine/criu/log.ts ADVICE). */
+/* Known restore failures and the option or step that fixes each. */
 static const char *restore_advice(const char *errors)
 {
 	static const char *const advice[][2] = {
@@ -94,45 +95,19 @@ static const char *restore_advice(const char *errors)
 /* CRAC_ECRIU_RESTORE from CRIU's own `Error (...)` lines of its log (the last 5), and the advice for them. */
 void restore_failure(const char *log_path, const char *dir, struct crac_error *error)
 {
-	char *lines[5] = { 0 };
-	size_t count = 0;
-	char all[8192] = "";
-	FILE *f = fopen(log_path, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	while (f && (len = getline(&line, &cap, f)) > 0) {
-		if (!strstr(line, "Error (") || strstr(line, "RLIMIT_NOFILE"))
-			continue;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' ' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		char *text = line;
-		if (text[0] == '(') { /* "(0.012345) " */
-			char *close = strchr(text, ')');
-			if (close && close - text < 24)
-				text = close + 1;
-		}
-		while (*text == ' ' || *text == '\t')
-			text++;
-		free(lines[count % 5]);
-		lines[count % 5] = strdup(text);
-		count++;
+	struct criu_log_errors errors = criu_log_errors(log_path);
+	char all[8192] = "", detail[4096] = "";
+	for (size_t i = 0; i < errors.count; i++) {
 		size_t used = strlen(all);
-		snprintf(all + used, sizeof(all) - used, "%s\n", text);
+		snprintf(all + used, sizeof(all) - used, "%s\n", errors.lines[i]);
 	}
-	free(line);
-	if (f)
-		fclose(f);
-	char detail[4096] = "";
-	if (count == 0)
+	if (errors.count == 0)
 		snprintf(detail, sizeof(detail), "CRIU ended without an error line in its log (see the lines above)");
-	for (size_t i = count > 5 ? count - 5 : 0; i < count; i++) {
+	for (size_t i = errors.count > 5 ? errors.count - 5 : 0; i < errors.count; i++) {
 		size_t used = strlen(detail);
-		snprintf(detail + used, sizeof(detail) - used, "%s%s", used ? "\n  " : "", lines[i % 5]);
+		snprintf(detail + used, sizeof(detail) - used, "%s%s", used ? "\n  " : "", errors.lines[i]);
 	}
-	for (size_t i = 0; i < 5; i++)
-		free(lines[i]);
+	criu_log_errors_free(&errors);
 	const char *advice = restore_advice(all);
 	crac_fail(error, CRAC_ECRIU_RESTORE, "cannot restore %s:\n  %s%s%s", dir, detail, advice ? "\n  fix: " : "", advice ? advice : "");
 }
-

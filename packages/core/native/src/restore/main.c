@@ -16,7 +16,7 @@
  * is restored (the "restore" phase, --json), and exits with the app's exit code: 125 when the
  * restore failed, 2 on a usage error. The same phases, codes and messages as the TypeScript
  * command it replaces (packages/cli/src/commands/restore.ts before 0.1).
- * --inspect: see inspect.c.
+ * --inspect: see inspect.c. --init-args: see init_args.c.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -177,6 +177,8 @@ int main(int argc, char **argv)
 	struct criu_binary criu;
 	if (assert_complete(&image, &error) != 0 || find_criu(&criu, &error) != 0)
 		return fail_restore(&error);
+	if (o.init_args)
+		return print_init_args(&image, criu.path, &o, &error) == 0 ? 0 : fail_restore(&error);
 	/* Not root, or a container's root (no cap_sys_admin): CRIU's --unprivileged mode, with the
 	 * file capabilities of its binary or root's own (checked first: CRIU hangs rather than fails
 	 * without one), and no pid namespace. */

@@ -67,6 +67,12 @@ void parse_options(int argc, char **argv, struct options *o)
 			o->inspect = 1;
 			continue;
 		}
+		if (strcmp(a, "--init-args") == 0) {
+			if (i + 1 >= argc)
+				usage_error("option '--init-args <work-dir>' argument missing");
+			o->init_args = argv[++i];
+			continue;
+		}
 		const char *name = NULL, *value = NULL, *choices = NULL;
 		size_t len = 0;
 		if (strncmp(a, "--pid-namespace", 15) == 0 && (a[15] == '\0' || a[15] == '='))

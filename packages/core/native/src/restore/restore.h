@@ -23,6 +23,7 @@ struct options {
 	enum pid_namespace_mode pid_namespace;
 	int full;
 	int json;
+	const char *init_args; /* --init-args <work-dir>: print crac-init's arguments, restore nothing */
 };
 
 /* The command line as commander parses `crac restore` (same messages); exits on --help or a usage error. */
@@ -53,6 +54,9 @@ int use_pid_namespace(const struct manifest *m, enum pid_namespace_mode mode, in
 /* criu_restore.c */
 char **criu_arguments(const struct manifest *m, const char *criu, const char *work_dir, const char *pidfile, int unprivileged);
 void restore_failure(const char *log_path, const char *dir, struct crac_error *error);
+
+/* init_args.c: `crac-restore --init-args WORK_DIR DIR` prints them: 0, or -1 and `error`. */
+int print_init_args(const struct image *image, const char *criu_path, const struct options *o, struct crac_error *error);
 
 /* inspect.c: `crac-restore --inspect DIR`, its exit code. */
 int inspect(const char *dir);

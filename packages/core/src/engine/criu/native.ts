@@ -47,6 +47,17 @@ export interface NativeBinding {
   reclaimListeners(token: string): number[];
   /** The text of the manifest of the image in `dir`, read and checked by the native reader (`CRAC_EIMAGE` when refused). */
   readManifest(dir: string): string;
+  /**
+   * The first CRIU 4.2+ of a search: `configured` alone when set, else `defaultPath`, then `criu`
+   * in each absolute directory of `path` and `sbinDirs` (`CRAC_EENGINE` saying what was found).
+   */
+  findCriu(search: { configured?: string; defaultPath: string; path?: string; sbinDirs: string[] }): {
+    path: string;
+    version: string;
+    from: 'env' | 'default' | 'path';
+  };
+  /** CRIU's own `Error (...)` lines of the log at `path` (none when it cannot be read). */
+  criuErrorLines(path: string): string[];
   /** The raw value of a file's extended attribute (getxattr, following links), or null when it has none. */
   readXattr(path: string, name: string): Buffer | null;
 }

@@ -12,7 +12,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** Compiles native/test/criu_rpc_test.c with the decoder, under ASan and UBSan when the compiler has them. */
 function build(): { binary: string; sanitized: boolean } {
   const binary = join(work, 'criu_rpc_test');
-  const sources = [join(native, 'test', 'criu_rpc_test.c'), join(native, 'src', 'lib', 'criu', 'criu_rpc.c'), '-I', join(native, 'src', 'lib')];
+  const sources = [
+    join(native, 'test', 'criu_rpc_test.c'),
+    join(native, 'src', 'lib', 'criu', 'criu_rpc.c'),
+    '-I',
+    join(native, 'src', 'lib'),
+  ];
   const cc = process.env.CC || 'cc';
   const sanitized = spawnSync(cc, ['-Wall', '-Wextra', '-g', '-fsanitize=address,undefined', '-o', binary, ...sources], {
     encoding: 'utf8',

@@ -14,11 +14,14 @@
 
 #include "criu/criu_binary.h"
 
-#define DEFAULT_CRIU_PATH "/usr/local/libexec/crac/criu"
-#define CRIU_FIX "install CRIU 4.2 or newer with `npx crac setup` (as root; the command of @crac/cli), or set CRAC_CRIU_PATH to one"
+#include "crac/criu.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define MIN_VERSION STR(MIN_CRIU_VERSION_MAJOR) "." STR(MIN_CRIU_VERSION_MINOR)
 
 /* A usable CRIU at `path` (0), or why not in `why` (-1). */
-static int probe(const char *path, struct criu_binary *criu, char *why, size_t why_len)
+static int probe(const char *path, const char *from, struct criu_binary *criu, char *why, size_t why_len)
 {
 	if (access(path, X_OK) != 0) {
 		snprintf(why, why_len, "no executable CRIU at %s", path);
@@ -83,11 +86,12 @@ static int probe(const char *path, struct criu_binary *criu, char *why, size_t w
 		snprintf(criu->version, sizeof(criu->version), "%u.%u.%u", major, minor, patch);
 	else
 		snprintf(criu->version, sizeof(criu->version), "%u.%u", major, minor);
-	if (major < 4 || (major == 4 && minor < 2)) {
-		snprintf(why, why_len, "CRIU %s at %s is too old (4.2 or newer is needed)", criu->version, path);
+	if (major < MIN_CRIU_VERSION_MAJOR || (major == MIN_CRIU_VERSION_MAJOR && minor < MIN_CRIU_VERSION_MINOR)) {
+		snprintf(why, why_len, "CRIU %s at %s is too old (" MIN_VERSION " or newer is needed)", criu->version, path);
 		return -1;
 	}
 	snprintf(criu->path, sizeof(criu->path), "%s", path);
+	criu->from = from;
 	return 0;
 }
 
@@ -103,27 +107,35 @@ static void add_refusal(char *refused, size_t len, const char *why)
 	memcpy(refused + n, why, add + 1);
 }
 
-int find_criu(struct criu_binary *criu, struct crac_error *error)
+int find_criu_in(const struct criu_search *search, struct criu_binary *criu, struct crac_error *error)
 {
 	char refused[4096] = "", why[PATH_MAX + 100];
-	const char *configured = getenv("CRAC_CRIU_PATH");
+	const char *configured = search->configured;
 	if (configured && *configured) {
-		if (probe(configured, criu, why, sizeof(why)) == 0)
+		if (probe(configured, "env", criu, why, sizeof(why)) == 0)
 			return 0;
 		return crac_fail(error, CRAC_EENGINE, "%s: %s", why, CRIU_FIX);
 	}
-	if (probe(DEFAULT_CRIU_PATH, criu, why, sizeof(why)) == 0)
+	if (probe(search->default_path, "default", criu, why, sizeof(why)) == 0)
 		return 0;
 	if (strncmp(why, "no executable", 13) != 0)
 		add_refusal(refused, sizeof(refused), why);
 	/* `criu` in each absolute directory of PATH, then the sbin directories, each file once */
-	const char *path_env = getenv("PATH");
-	char *dirs = NULL;
-	if (asprintf(&dirs, "%s:/usr/local/sbin:/usr/sbin:/sbin", path_env ? path_env : "") < 0)
-		dirs = NULL;
+	size_t len = strlen(search->path_env ? search->path_env : "") + 1;
+	for (size_t i = 0; i < search->nsbin_dirs; i++)
+		len += strlen(search->sbin_dirs[i]) + 1;
+	char *dirs = malloc(len + 1);
+	if (dirs) {
+		snprintf(dirs, len + 1, "%s", search->path_env ? search->path_env : "");
+		for (size_t i = 0; i < search->nsbin_dirs; i++) {
+			strcat(dirs, ":");
+			strcat(dirs, search->sbin_dirs[i]);
+		}
+	}
 	char seen[16][PATH_MAX];
 	int nseen = 0;
 	for (char *save = NULL, *dir = dirs ? strtok_r(dirs, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		/* relative PATH entries would make the choice depend on the working directory */
 		if (dir[0] != '/')
 			continue;
 		char candidate[PATH_MAX], real[PATH_MAX];
@@ -137,7 +149,7 @@ int find_criu(struct criu_binary *criu, struct crac_error *error)
 			continue;
 		if (nseen < 16)
 			snprintf(seen[nseen++], PATH_MAX, "%s", real);
-		if (probe(candidate, criu, why, sizeof(why)) == 0) {
+		if (probe(candidate, "path", criu, why, sizeof(why)) == 0) {
 			free(dirs);
 			return 0;
 		}
@@ -145,8 +157,22 @@ int find_criu(struct criu_binary *criu, struct crac_error *error)
 	}
 	free(dirs);
 	if (refused[0])
-		return crac_fail(error, CRAC_EENGINE, "no CRIU 4.2 or newer at %s or on PATH (%s): %s", DEFAULT_CRIU_PATH, refused, CRIU_FIX);
-	return crac_fail(error, CRAC_EENGINE, "no CRIU 4.2 or newer at %s or on PATH: %s", DEFAULT_CRIU_PATH, CRIU_FIX);
+		return crac_fail(error, CRAC_EENGINE, "no CRIU " MIN_VERSION " or newer at %s or on PATH (%s): %s", search->default_path, refused,
+				 CRIU_FIX);
+	return crac_fail(error, CRAC_EENGINE, "no CRIU " MIN_VERSION " or newer at %s or on PATH: %s", search->default_path, CRIU_FIX);
+}
+
+int find_criu(struct criu_binary *criu, struct crac_error *error)
+{
+	static const char *const sbin[] = SBIN_DIRS;
+	struct criu_search search = {
+		.configured = getenv(CRIU_PATH_ENV),
+		.default_path = DEFAULT_CRIU_PATH,
+		.path_env = getenv("PATH"),
+		.sbin_dirs = sbin,
+		.nsbin_dirs = sizeof(sbin) / sizeof(sbin[0]),
+	};
+	return find_criu_in(&search, criu, error);
 }
 
 /* The capabilities an unprivileged CRIU needs (capabilities.ts UNPRIVILEGED_CRIU_CAPABILITIES), in that order. */
@@ -229,20 +255,20 @@ int assert_criu_capabilities(const char *path, struct crac_error *error)
 	ssize_t n = getxattr(path, "security.capability", value, sizeof(value));
 	uint32_t permitted[2] = { 0, 0 };
 	if (n < 0 && errno != ENODATA && errno != ENOTSUP)
-		return crac_fail(error, "CRAC_EIO", "cannot read the file capabilities of %s: %s", path, strerror(errno));
+		return crac_fail(error, CRAC_EIO, "cannot read the file capabilities of %s: %s", path, strerror(errno));
 	if (n >= 4) {
 		uint32_t magic = (uint32_t)value[0] | (uint32_t)value[1] << 8 | (uint32_t)value[2] << 16 | (uint32_t)value[3] << 24;
 		uint32_t revision = magic & 0xff000000u;
 		int words = revision == 0x01000000u ? 1 : 2;
 		ssize_t size = revision == 0x01000000u ? 12 : revision == 0x02000000u ? 20 : revision == 0x03000000u ? 24 : -1;
 		if (size != n)
-			return crac_fail(error, "CRAC_EIO", "unreadable file capabilities (%zd bytes, magic 0x%x)", n, magic);
+			return crac_fail(error, CRAC_EIO, "unreadable file capabilities (%zd bytes, magic 0x%x)", n, magic);
 		if (magic & 1) /* without the effective flag CRIU runs with none of them effective */
 			for (int w = 0; w < words; w++)
 				permitted[w] = (uint32_t)value[4 + 8 * w] | (uint32_t)value[5 + 8 * w] << 8 | (uint32_t)value[6 + 8 * w] << 16 |
 					       (uint32_t)value[7 + 8 * w] << 24;
 	} else if (n >= 0) {
-		return crac_fail(error, "CRAC_EIO", "unreadable file capabilities (%zd bytes, magic 0x0)", n);
+		return crac_fail(error, CRAC_EIO, "unreadable file capabilities (%zd bytes, magic 0x0)", n);
 	}
 	char missing[128] = "";
 	for (size_t i = 0; i < sizeof(NEEDED) / sizeof(NEEDED[0]); i++)

@@ -101,6 +101,13 @@ int listen_spec_of_record(const char *host, int port, const char *port_env, cons
 	return 0;
 }
 
+int listen_spec_format(const struct listen_spec *l, char *out, size_t len)
+{
+	int n = snprintf(out, len, "host=%s,port=%d%s%s%s%s,slot=%s", l->host, l->port, l->env ? ",env=" : "", l->env ? l->env : "",
+			 l->was ? ",was=" : "", l->was ? l->was : "", l->slot);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
 /* The port to bind: the recorded one, or the variable's new value; 0: bind nothing. */
 static int listen_port(const struct listen_spec *l)
 {

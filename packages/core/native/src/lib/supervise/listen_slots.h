@@ -7,6 +7,8 @@
 #ifndef CRAC_LISTEN_SLOTS_H
 #define CRAC_LISTEN_SLOTS_H
 
+#include <stddef.h>
+
 /* At most this many (one per server of the app). */
 #define LISTEN_SLOTS_MAX 64
 
@@ -27,12 +29,15 @@ struct listen_spec {
 int listen_spec_parse(char *spec, struct listen_spec *l);
 
 /*
- * The spec of a listener of the manifest (protocol/criu-restore.ts listenSpec): `env` only for a
+ * The spec of a listener of the manifest : `env` only for a
  * server that follows its port variable (it listened on the variable's value at the checkpoint,
  * or the variable was unset). 0, or -1 when the record cannot be one (no host, port, slot).
  */
 int listen_spec_of_record(const char *host, int port, const char *port_env, const char *port_env_value, const char *slot,
 			  struct listen_spec *l);
+
+/* The spec as crac-init's `--listen` takes it (listen_spec_parse reads it back): 0, or -1 when `out` is too small. */
+int listen_spec_format(const struct listen_spec *l, char *out, size_t len);
 
 /*
  * Binds and listens for each spec (SO_REUSEADDR, backlog 511), and returns CRIU's argv with
