@@ -6,6 +6,7 @@
 //   crac/exit_codes.h  the programs' exit codes       from src/protocol/exit-codes.ts (ExitCode)
 //   crac/signals.h     the signals passed to the app  from src/protocol/signals.ts (FORWARDED_SIGNALS)
 //   crac/criu.h        where CRIU is looked for       from src/engine/criu/binary.ts
+//   crac/capabilities.h what an unprivileged CRIU needs from src/engine/criu/capabilities.ts
 //
 // Each source is read as text and only its `export const NAME = <literal>;` statements are
 // evaluated (strings, numbers, arrays, objects, a Set of them, and names defined above in the same
@@ -59,6 +60,7 @@ export function generatedHeaders(coreDir) {
   ]);
   const { ExitCode } = readConstants(src('protocol/exit-codes.ts'), ['ExitCode']);
   const { FORWARDED_SIGNALS } = readConstants(src('protocol/signals.ts'), ['FORWARDED_SIGNALS']);
+  const { UNPRIVILEGED_CRIU_CAPABILITIES: needed } = readConstants(src('engine/criu/capabilities.ts'), ['UNPRIVILEGED_CRIU_CAPABILITIES']);
   const criu = readConstants(src('engine/criu/binary.ts'), ['DEFAULT_CRIU_PATH', 'CRIU_PATH_ENV', 'MIN_CRIU_VERSION', 'SBIN_DIRS', 'CRIU_FIX']);
   const strings = ['MANIFEST_FILE', 'DUMP_LOG', 'RESTORE_LOG', 'SEAL_CONFIG_FILE', 'HANDOFF_FILE', 'LISTEN_SLOT_PREFIX'];
   return {
@@ -84,6 +86,9 @@ export function generatedHeaders(coreDir) {
       `#define MIN_CRIU_VERSION_MAJOR ${Number(criu.MIN_CRIU_VERSION[0])}`,
       `#define MIN_CRIU_VERSION_MINOR ${Number(criu.MIN_CRIU_VERSION[1])}`,
       `#define SBIN_DIRS ${list(criu.SBIN_DIRS)}`,
+    ]),
+    'crac/capabilities.h': header('CRAC_GENERATED_CAPABILITIES_H', 'src/engine/criu/capabilities.ts', [
+      `#define UNPRIVILEGED_CRIU_CAPABILITIES { ${needed.map(({ name, bit }) => `{ ${quote(name)}, ${Number(bit)} }`).join(', ')} }`,
     ]),
     'crac/signals.h': header('CRAC_GENERATED_SIGNALS_H', 'src/protocol/signals.ts', [
       '#include <signal.h>',

@@ -12,15 +12,19 @@ napi_value js_reseed_random(napi_env env, napi_callback_info info); /* randomnes
 napi_value js_malloc_trim(napi_env env, napi_callback_info info);   /* memory.c */
 napi_value js_v8_notify(napi_env env, napi_callback_info info);     /* memory.c */
 napi_value js_neutralize_fd(napi_env env, napi_callback_info info); /* fds.c */
-napi_value js_exchange_paths(napi_env env, napi_callback_info info); /* fds.c */
 napi_value js_hold_signals(napi_env env, napi_callback_info info);    /* signals.c */
 napi_value js_caught_signals(napi_env env, napi_callback_info info);  /* signals.c */
 napi_value js_caught_with_token(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_release_signals(napi_env env, napi_callback_info info); /* signals.c */
-napi_value js_read_xattr(napi_env env, napi_callback_info info);    /* xattr.c */
 napi_value js_read_manifest(napi_env env, napi_callback_info info); /* manifest.c */
 napi_value js_find_criu(napi_env env, napi_callback_info info);     /* criu.c */
 napi_value js_criu_error_lines(napi_env env, napi_callback_info info); /* criu_log.c */
+napi_value js_decode_file_capabilities(napi_env env, napi_callback_info info); /* capabilities.c */
+napi_value js_file_capabilities(napi_env env, napi_callback_info info);        /* capabilities.c */
+napi_value js_capability_name(napi_env env, napi_callback_info info);          /* capabilities.c */
+napi_value js_process_privileges(napi_env env, napi_callback_info info);       /* capabilities.c */
+napi_value js_criu_runs_unprivileged(napi_env env, napi_callback_info info);   /* capabilities.c */
+napi_value js_criu_capability_problem(napi_env env, napi_callback_info info);  /* capabilities.c */
 napi_value js_hold_listeners(napi_env env, napi_callback_info info);    /* listeners.c */
 napi_value js_reclaim_listeners(napi_env env, napi_callback_info info); /* listeners.c */
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "criu/capabilities.h"
 #include "criu/criu_binary.h"
 #include "crac/layout.h"
 #include "report.h"

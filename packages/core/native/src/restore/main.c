@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "criu/capabilities.h"
 #include "criu/criu_binary.h"
 #include "base/exit_codes.h"
 #include "image/image.h"

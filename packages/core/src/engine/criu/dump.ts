@@ -34,7 +34,7 @@ export function createCriuEngine(): Engine {
   const native = loadNative();
   const criu = findCriu();
   const unprivileged = criuRunsUnprivileged();
-  if (unprivileged) assertCriuCapabilities(criu.path, native.readXattr);
+  if (unprivileged) assertCriuCapabilities(criu.path);
   return {
     name: 'criu',
     holdsListeners: true,

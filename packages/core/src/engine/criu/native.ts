@@ -19,6 +19,14 @@ export interface NativeCheckpointOptions {
   replyTimeoutMs?: number;
 }
 
+/** File capabilities as crac.node decodes them. */
+export interface NativeFileCapabilities {
+  permitted: string[];
+  inheritable: string[];
+  effective: boolean;
+  rootUid?: number;
+}
+
 /** The functions of native/build/crac.node. */
 export interface NativeBinding {
   checkpoint(options: NativeCheckpointOptions): { result: 'restored' | 'checkpointed'; imagesDirFd: number };
@@ -28,8 +36,6 @@ export interface NativeBinding {
   v8Notify(kind: 'low-memory' | 'pressure-critical' | 'pressure-moderate' | 'pressure-none'): true;
   /** Points descriptor `fd` (above 2) at /dev/null, keeping its number (dup3): the audit's `close` for raw descriptors. */
   neutralizeFd(fd: number): true;
-  /** Swaps two directory entries in one step (renameat2 RENAME_EXCHANGE): a new image takes an old one's place. */
-  exchangePaths(a: string, b: string): true;
   /** Catches these signals in C until {@link NativeBinding.releaseSignals} (the stop signals, during a dump). */
   holdSignals(signals: number[]): true;
   /** The held signals caught so far. */
@@ -58,8 +64,23 @@ export interface NativeBinding {
   };
   /** CRIU's own `Error (...)` lines of the log at `path` (none when it cannot be read). */
   criuErrorLines(path: string): string[];
-  /** The raw value of a file's extended attribute (getxattr, following links), or null when it has none. */
-  readXattr(path: string, name: string): Buffer | null;
+  /** A `security.capability` value decoded (`CRAC_EIO` for one no kernel writes). */
+  decodeFileCapabilities(value: Buffer): NativeFileCapabilities;
+  /** The file capabilities of `path` (following links), null when it has none. */
+  fileCapabilities(path: string): NativeFileCapabilities | null;
+  /** The name of capability `bit` (`cap_63` for one Linux does not name yet). */
+  capabilityName(bit: number): string;
+  /** What a /proc/PID/status says (this process's when `status` is undefined): CapEff by name (null: unreadable), NoNewPrivs. */
+  processPrivileges(status?: string): { effective: string[] | null; noNewPrivs: boolean };
+  /** Whether CRIU runs `--unprivileged` for a process of `euid` with that status. */
+  criuRunsUnprivileged(euid: number, status?: string): boolean;
+  /** Why CRIU at `path` cannot run unprivileged (null: it can); `xattr` undefined: the file's own, null: none. */
+  criuCapabilityProblem(
+    path: string,
+    euid: number,
+    status?: string,
+    xattr?: Buffer | null,
+  ): { code: string; message: string; missing: string[] } | null;
 }
 
 let loaded: NativeBinding | undefined;

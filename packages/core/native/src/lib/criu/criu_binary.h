@@ -1,7 +1,7 @@
 /*
  * criu_binary.h - the CRIU binary crac runs (the restorer, and through crac.node's findCriu()
- * every TypeScript caller), and, for a non-root user, whether its file capabilities let CRIU's
- * --unprivileged mode work. Its paths and version come from engine/criu/binary.ts (crac/criu.h).
+ * every TypeScript caller). Its paths and version come from engine/criu/binary.ts (crac/criu.h);
+ * whether it can run for a non-root user is capabilities.h's.
  */
 #ifndef CRAC_CRIU_BINARY_H
 #define CRAC_CRIU_BINARY_H
@@ -31,9 +31,5 @@ struct criu_search {
 int find_criu_in(const struct criu_search *search, struct criu_binary *criu, struct crac_error *error);
 /* find_criu_in() this process's environment and the defaults. */
 int find_criu(struct criu_binary *criu, struct crac_error *error);
-int assert_criu_capabilities(const char *path, struct crac_error *error);
-
-/* Whether CRIU runs in its --unprivileged mode: not root, or root without cap_sys_admin (a container's root). */
-int criu_runs_unprivileged(void);
 
 #endif
