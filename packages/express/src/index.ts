@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:net';
-import { type ServerResource, type ServerResourceOptions, serverResource, watchServers } from '@crac/core';
+import { serverResource } from '@crac/core';
+import { type ServerResource, type ServerResourceOptions, watchServers } from '@crac/core/kit';
 
 /** Options of {@link cracExpress}: those of `serverResource()` from `@crac/core`. */
 export interface CracExpressOptions extends Omit<ServerResourceOptions, 'name'> {

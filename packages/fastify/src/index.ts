@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import type { Server } from 'node:net';
-import { type ServerResource, type ServerResourceOptions, serverResource, watchServers } from '@crac/core';
+import { serverResource } from '@crac/core';
+import { type ServerResource, type ServerResourceOptions, watchServers } from '@crac/core/kit';
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 

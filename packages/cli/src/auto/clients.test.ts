@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type AutoIntegration, checkpointRestore, getGlobalContext } from '@crac/core';
+import { checkpointRestore, getGlobalContext } from '@crac/core';
+import type { AutoIntegration } from '@crac/core/protocol';
 import { createSimulateEngine } from '@crac/core/testing';
 import { cracPg } from '@crac/pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type AutoIntegration, ErrorCode } from '@crac/core';
+import { type AutoIntegration, ErrorCode } from '@crac/core/protocol';
 import { claimOnce, isClaimed, onPackageLoad, ZERO_CODE_CLAIM } from '@crac/core/kit';
 import { cracPool } from '@crac/generic-pool';
 import { cracRedis } from '@crac/ioredis';

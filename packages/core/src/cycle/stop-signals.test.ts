@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointError, checkpointRestore, Context, ErrorCode, type Engine, Priority, serverResource } from '../index.js';
+import type { Engine } from '../engine/engine.js';
+import { CheckpointError, checkpointRestore, Context, ErrorCode, Priority, serverResource } from '../index.js';
 import { createSimulateEngine } from '../testing.js';
 import { ignoredSignals, type StopSignal, signalsToHold } from './stop-signals.js';
 

@@ -16,11 +16,3 @@ export {
   type StdioRecord,
 } from './manifest.js';
 export { type ImageInspection, inspectImage, type ReportedError, type Verification, verifyImage } from './inspect.js';
-export {
-  assertPrivateImageDir,
-  directoryUnsafety,
-  fileUnsafety,
-  type Owned,
-  type Unsafety,
-  writableByOthers,
-} from './ownership.js';

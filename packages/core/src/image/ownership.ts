@@ -192,12 +192,3 @@ function tryRealpath(path: string): string {
     return path;
   }
 }
-
-/**
- * An image directory that others can write, that belongs to another user, or that sits below a
- * directory that does, could have been altered: refuse it (root included).
- * @throws {@link CracError} `CRAC_EIMAGE`.
- */
-export function assertPrivateImageDir(dir: string): void {
-  closeSync(openSafeImageDir(dir));
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, Context, checkpointRestore, type Engine, Priority, type RegisterOptions, type Resource } from '../index.js';
+import { CheckpointError, Context, checkpointRestore, Priority, type RegisterOptions, type Resource } from '../index.js';
 import { createSimulateEngine } from '../testing.js';
-import { claimOnce, expectShape, Gate, type Outstanding, type PoolAdapterOptions, suspendable, waitUntil } from './index.js';
+import { claimOnce, type Engine, expectShape, Gate, type Outstanding, type PoolAdapterOptions, suspendable, waitUntil } from './index.js';
 
 describe('Gate', () => {
   it('lets callers through while open and holds them, in order, while closed', async () => {
