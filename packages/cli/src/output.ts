@@ -1,7 +1,11 @@
 /** Exit codes `crac` scripts can rely on (besides `crac restore` passing on the app's own): @crac/core's, which the native programs use too. */
 export { ExitCode } from '@crac/core/protocol';
 
-/** One line a phase, with its duration, to stderr (stdout belongs to the app); `--json` gathers them. */
+import { REPORT_FORMAT } from '@crac/core/protocol';
+
+const { prefix, phaseWidth, msWidth, phaseColor, errorColor } = REPORT_FORMAT;
+
+/** One line a phase, with its duration, to stderr (stdout belongs to the app); `--json` gathers them (@crac/core/protocol's REPORT_FORMAT, as the native restorer prints). */
 export class Report {
   readonly phases: { phase: string; ms: number; detail?: string }[] = [];
   readonly #json: boolean;
@@ -14,19 +18,19 @@ export class Report {
   phase(phase: string, ms: number, detail?: string): void {
     this.phases.push({ phase, ms: Math.round(ms * 10) / 10, ...(detail ? { detail } : {}) });
     if (this.#json) return;
-    const name = phase.padEnd(12);
-    const time = `${ms.toFixed(1).padStart(8)} ms`;
-    process.stderr.write(`crac: ${this.#paint('32', name)} ${time}${detail ? `  ${detail}` : ''}\n`);
+    const name = phase.padEnd(phaseWidth);
+    const time = `${ms.toFixed(1).padStart(msWidth)} ms`;
+    process.stderr.write(`${prefix}${this.#paint(phaseColor, name)} ${time}${detail ? `  ${detail}` : ''}\n`);
   }
 
   info(message: string): void {
-    if (!this.#json) process.stderr.write(`crac: ${message}\n`);
+    if (!this.#json) process.stderr.write(`${prefix}${message}\n`);
   }
 
   error(error: Error & { code?: string }): void {
     if (this.#json) return;
     const code = error.code ? ` [${error.code}]` : '';
-    process.stderr.write(`crac: ${this.#paint('31', 'error')}${code} ${error.message}\n`);
+    process.stderr.write(`${prefix}${this.#paint(errorColor, 'error')}${code} ${error.message}\n`);
   }
 
   /** With `--json`: the result as one JSON line on stdout. */

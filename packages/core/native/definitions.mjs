@@ -7,6 +7,7 @@
 //   crac/signals.h     the signals passed to the app  from src/protocol/signals.ts (FORWARDED_SIGNALS)
 //   crac/criu.h        where CRIU is looked for       from src/engine/criu/binary.ts
 //   crac/capabilities.h what an unprivileged CRIU needs from src/engine/criu/capabilities.ts
+//   crac/report.h      how the commands report        from src/protocol/report.ts
 //
 // Each source is read as text and only its `export const NAME = <literal>;` statements are
 // evaluated (strings, numbers, arrays, objects, a Set of them, and names defined above in the same
@@ -61,6 +62,7 @@ export function generatedHeaders(coreDir) {
   const { ExitCode } = readConstants(src('protocol/exit-codes.ts'), ['ExitCode']);
   const { FORWARDED_SIGNALS } = readConstants(src('protocol/signals.ts'), ['FORWARDED_SIGNALS']);
   const { UNPRIVILEGED_CRIU_CAPABILITIES: needed } = readConstants(src('engine/criu/capabilities.ts'), ['UNPRIVILEGED_CRIU_CAPABILITIES']);
+  const { REPORT_FORMAT: report } = readConstants(src('protocol/report.ts'), ['REPORT_FORMAT']);
   const criu = readConstants(src('engine/criu/binary.ts'), ['DEFAULT_CRIU_PATH', 'CRIU_PATH_ENV', 'MIN_CRIU_VERSION', 'SBIN_DIRS', 'CRIU_FIX']);
   const strings = ['MANIFEST_FILE', 'DUMP_LOG', 'RESTORE_LOG', 'SEAL_CONFIG_FILE', 'HANDOFF_FILE', 'LISTEN_SLOT_PREFIX'];
   return {
@@ -89,6 +91,13 @@ export function generatedHeaders(coreDir) {
     ]),
     'crac/capabilities.h': header('CRAC_GENERATED_CAPABILITIES_H', 'src/engine/criu/capabilities.ts', [
       `#define UNPRIVILEGED_CRIU_CAPABILITIES { ${needed.map(({ name, bit }) => `{ ${quote(name)}, ${Number(bit)} }`).join(', ')} }`,
+    ]),
+    'crac/report.h': header('CRAC_GENERATED_REPORT_H', 'src/protocol/report.ts', [
+      `#define REPORT_PREFIX ${quote(report.prefix)}`,
+      `#define REPORT_PHASE_WIDTH ${Number(report.phaseWidth)}`,
+      `#define REPORT_MS_WIDTH ${Number(report.msWidth)}`,
+      `#define REPORT_PHASE_COLOR "\\x1b[${Number(report.phaseColor)}m"`,
+      `#define REPORT_ERROR_COLOR "\\x1b[${Number(report.errorColor)}m"`,
     ]),
     'crac/signals.h': header('CRAC_GENERATED_SIGNALS_H', 'src/protocol/signals.ts', [
       '#include <signal.h>',

@@ -30,6 +30,7 @@ export { type DumpIdentity, sealedImageOf } from './checkpoint-outcome.js';
 export { ensureControlDir, findCoordinatedProcess, LAUNCHER_PID_ENV } from './control-socket.js';
 export { type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { ExitCode } from './exit-codes.js';
+export { REPORT_FORMAT } from './report.js';
 export { FORWARDED_SIGNALS } from './signals.js';
 export { exitCodeOf, type ProcessExit, processStartTime, processState, processTree } from './processes.js';
 export {

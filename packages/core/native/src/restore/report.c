@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "report.h"
 #include "base/write_all.h"
+#include "crac/report.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +70,8 @@ void report_phase(const char *phase, double ms, const char *detail)
 	if (json_mode)
 		return;
 	char line[1200];
-	snprintf(line, sizeof(line), "crac: %s%-12s%s %8.1f ms%s%s\n", color ? "\x1b[32m" : "", phase, color ? "\x1b[0m" : "", ms,
-		 detail && *detail ? "  " : "", detail ? detail : "");
+	snprintf(line, sizeof(line), REPORT_PREFIX "%s%-*s%s %*.1f ms%s%s\n", color ? REPORT_PHASE_COLOR : "", REPORT_PHASE_WIDTH, phase,
+		 color ? "\x1b[0m" : "", REPORT_MS_WIDTH, ms, detail && *detail ? "  " : "", detail ? detail : "");
 	(void)write_all(2, line, strlen(line));
 }
 
@@ -79,7 +80,7 @@ void report_info(const char *message)
 	if (json_mode)
 		return;
 	char *line = NULL;
-	if (asprintf(&line, "crac: %s\n", message) > 0)
+	if (asprintf(&line, REPORT_PREFIX "%s\n", message) > 0)
 		(void)write_all(2, line, strlen(line));
 	free(line);
 }
@@ -89,7 +90,8 @@ void report_error(const struct crac_error *error)
 	if (json_mode)
 		return;
 	char *line = NULL;
-	if (asprintf(&line, "crac: %serror%s [%s] %s\n", color ? "\x1b[31m" : "", color ? "\x1b[0m" : "", error->code, error->message) > 0)
+	if (asprintf(&line, REPORT_PREFIX "%serror%s [%s] %s\n", color ? REPORT_ERROR_COLOR : "", color ? "\x1b[0m" : "", error->code,
+		     error->message) > 0)
 		(void)write_all(2, line, strlen(line));
 	free(line);
 }
