@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+
 /**
  * The layout of an image directory: every name crac-node gives a file in it, and the descriptor
  * through which a restored process sees it. One definition for the engine that writes an image,
@@ -72,3 +74,6 @@ export const IMAGES_DIR_FD = 3;
  * puts it in place of the descriptor the process held on {@link HANDOFF_FILE} (`--inherit-fd`).
  */
 export const HANDOFF_FD = 4;
+
+/** The flags an image directory is opened with: a directory, and not through a symbolic link. */
+export const IMAGE_DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;

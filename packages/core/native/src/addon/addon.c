@@ -28,6 +28,11 @@ NAPI_MODULE_INIT()
 		{ "processPrivileges", NULL, js_process_privileges, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "criuRunsUnprivileged", NULL, js_criu_runs_unprivileged, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "criuCapabilityProblem", NULL, js_criu_capability_problem, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "fileUnsafety", NULL, js_file_unsafety, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "directoryUnsafety", NULL, js_directory_unsafety, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "describeOwner", NULL, js_describe_owner, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "assertSafeDirectory", NULL, js_assert_safe_directory, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "openImageDir", NULL, js_open_image_dir, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "holdListeners", NULL, js_hold_listeners, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "reclaimListeners", NULL, js_reclaim_listeners, NULL, NULL, NULL, napi_enumerable, NULL },
 	};

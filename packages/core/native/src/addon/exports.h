@@ -25,6 +25,11 @@ napi_value js_capability_name(napi_env env, napi_callback_info info);          /
 napi_value js_process_privileges(napi_env env, napi_callback_info info);       /* capabilities.c */
 napi_value js_criu_runs_unprivileged(napi_env env, napi_callback_info info);   /* capabilities.c */
 napi_value js_criu_capability_problem(napi_env env, napi_callback_info info);  /* capabilities.c */
+napi_value js_file_unsafety(napi_env env, napi_callback_info info);            /* ownership.c */
+napi_value js_directory_unsafety(napi_env env, napi_callback_info info);       /* ownership.c */
+napi_value js_describe_owner(napi_env env, napi_callback_info info);           /* ownership.c */
+napi_value js_assert_safe_directory(napi_env env, napi_callback_info info);    /* ownership.c */
+napi_value js_open_image_dir(napi_env env, napi_callback_info info);           /* ownership.c */
 napi_value js_hold_listeners(napi_env env, napi_callback_info info);    /* listeners.c */
 napi_value js_reclaim_listeners(napi_env env, napi_callback_info info); /* listeners.c */
 

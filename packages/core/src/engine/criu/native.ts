@@ -62,6 +62,16 @@ export interface NativeBinding {
     version: string;
     from: 'env' | 'default' | 'path';
   };
+  /** Why a file of `owner` and `mode` is unsafe for `uid` to restore (null: it is not). */
+  fileUnsafety(owner: number, mode: number, uid: number): 'owner' | 'writable' | null;
+  /** The same for a directory; `belowOwner`: the owner of its entry on the way to the image. */
+  directoryUnsafety(owner: number, mode: number, uid: number, belowOwner?: number): 'owner' | 'writable' | null;
+  /** `uid 1001 (alice)`. */
+  describeOwner(uid: number): string;
+  /** The directory open on `fd` and its parents checked for `uid` (`CRAC_EIMAGE`, `CRAC_EENGINE` for a program's, when refused). */
+  assertSafeDirectory(fd: number, dir: string, uid: number, use: 'restore' | 'checkpoint' | 'program'): true;
+  /** The image directory opened (not through a link) and checked, as crac restore does: its descriptor. */
+  openImageDir(dir: string, uid: number): number;
   /** CRIU's own `Error (...)` lines of the log at `path` (none when it cannot be read). */
   criuErrorLines(path: string): string[];
   /** A `security.capability` value decoded (`CRAC_EIO` for one no kernel writes). */

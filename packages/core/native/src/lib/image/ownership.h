@@ -21,4 +21,16 @@ int directory_unsafety(const struct stat *dir, uid_t uid, const struct stat *bel
 /* The sealed file (or the manifest) as fstat'ed through its descriptor: the same owner rules, `code` when refused. */
 int assert_sealed_file(const char *dir, const char *name, const struct stat *st, uid_t uid, const char *code, struct crac_error *error);
 
+/* What a directory is checked for: restoring an image from it, checkpointing into it, running a program of it (the words of a refusal). */
+enum dir_use { DIR_USE_RESTORE, DIR_USE_CHECKPOINT, DIR_USE_PROGRAM };
+
+/*
+ * The directory open on `dir_fd` (`dir` names it) and each parent up to the root, through
+ * descriptors (`..` of the directory actually opened, not of a path that may have changed): each
+ * owned by `uid` or root and not writable by others (a sticky parent above a trusted entry
+ * excepted). 0, or -1 with CRAC_EIMAGE (CRAC_EENGINE for a program's) naming the directory, its
+ * owner and mode, and the fix.
+ */
+int assert_safe_dir_fd(int dir_fd, const char *dir, uid_t uid, enum dir_use use, struct crac_error *error);
+
 #endif
