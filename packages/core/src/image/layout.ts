@@ -50,18 +50,6 @@ export function listenSlotFile(index: number): string {
 /** CRIU cannot start a restore without these (and may crash instead of saying so). */
 export const REQUIRED_CRIU_FILES = ['inventory.img', 'pstree.img'] as const;
 
-/** What a dump leaves in an image directory: a directory holding anything else is not replaced by a checkpoint. */
-export function isDumpFile(name: string): boolean {
-  return (
-    name === MANIFEST_FILE ||
-    UNSEALED_FILES.has(name) ||
-    name === HANDOFF_FILE ||
-    /^crac-listen-\d+$/.test(name) ||
-    name === SEAL_CONFIG_FILE ||
-    /\.img$|^crac-manifest\.json\.\d+\.tmp$/.test(name)
-  );
-}
-
 /**
  * The restorer's descriptor on which CRIU finds the image directory. The dumped process held the
  * directory open during the dump; the restore remaps that descriptor to this one

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
-import { DUMP_LOG, isDumpFile } from './layout.js';
+import { loadNative } from '../engine/criu/native.js';
+import { DUMP_LOG } from './layout.js';
 import { assertSafeImageDirFd, describeOwner, IMAGE_DIR_FLAGS, restoringUid } from './ownership.js';
 
 /**
@@ -97,32 +98,12 @@ function stage(target: string): StagedImageDir {
   };
 }
 
-/** The image directory, if there is one, must be a directory of this user's that holds only an image. */
+/**
+ * The image directory, if there is one, must be a directory of this user's that holds only what a
+ * dump leaves (the native check, which the seal step repeats at post-dump).
+ */
 function assertReplaceable(target: string): void {
-  let stat: ReturnType<typeof lstatSync>;
-  try {
-    stat = lstatSync(target);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (!stat.isDirectory())
-    throw new CracError(ErrorCode.IMAGE, `${target} is not a directory${stat.isSymbolicLink() ? ' (a symbolic link)' : ''}`);
-  const uid = restoringUid();
-  if (stat.uid !== uid) {
-    throw new CracError(
-      ErrorCode.IMAGE,
-      `${target} belongs to another user (owner ${describeOwner(stat.uid)}), not to you (${describeOwner(uid)}): refusing to checkpoint into it. Fix: choose a directory of your own`,
-    );
-  }
-  const foreign = readdirSync(target).filter((entry) => !isDumpFile(entry));
-  if (foreign.length > 0) {
-    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, and ${foreign.length - 5} more` : '');
-    throw new CracError(
-      ErrorCode.IMAGE,
-      `${target} holds files that are not part of an image (${shown}): a checkpoint replaces the whole directory. Fix: choose an empty or new directory, or move those files away`,
-    );
-  }
+  loadNative().assertReplaceable(target);
 }
 
 /** Staging directories of processes that died before they finished (a crash, a kill -9): their log is kept as a failed one's. */

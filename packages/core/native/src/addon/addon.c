@@ -20,6 +20,7 @@ NAPI_MODULE_INIT()
 		{ "caughtWithToken", NULL, js_caught_with_token, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "releaseSignals", NULL, js_release_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "readManifest", NULL, js_read_manifest, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "assertReplaceable", NULL, js_assert_replaceable, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "findCriu", NULL, js_find_criu, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "criuErrorLines", NULL, js_criu_error_lines, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "decodeFileCapabilities", NULL, js_decode_file_capabilities, NULL, NULL, NULL, napi_enumerable, NULL },

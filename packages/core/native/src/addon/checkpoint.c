@@ -116,7 +116,7 @@ static int parse_args(napi_env env, napi_callback_info info, struct ckpt_args *a
 /* Whether two environment entries (NAME=value) name the same variable. */
 /* Throws CRAC_ECRIU_DUMP with CRIU's cr_errmsg, else `fallback`, and where its log
  * is: the caller (engine/criu/dump.ts) adds the log's own Error lines, read by the one
- * CRIU log reader (engine/criu/log.ts). resp is NULL when CRIU sent no usable reply. */
+ * CRIU log reader (lib/criu/log.c, criuErrorLines()). resp is NULL when CRIU sent no usable reply. */
 static napi_value throw_dump_error(napi_env env, const char *images_dir, const char *log_file,
 				   const struct criu_resp *resp, const char *fallback)
 {

@@ -16,7 +16,8 @@ napi_value js_hold_signals(napi_env env, napi_callback_info info);    /* signals
 napi_value js_caught_signals(napi_env env, napi_callback_info info);  /* signals.c */
 napi_value js_caught_with_token(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_release_signals(napi_env env, napi_callback_info info); /* signals.c */
-napi_value js_read_manifest(napi_env env, napi_callback_info info); /* manifest.c */
+napi_value js_read_manifest(napi_env env, napi_callback_info info); /* image.c */
+napi_value js_assert_replaceable(napi_env env, napi_callback_info info); /* image.c */
 napi_value js_find_criu(napi_env env, napi_callback_info info);     /* criu.c */
 napi_value js_criu_error_lines(napi_env env, napi_callback_info info); /* criu_log.c */
 napi_value js_decode_file_capabilities(napi_env env, napi_callback_info info); /* capabilities.c */

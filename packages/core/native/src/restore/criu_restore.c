@@ -19,7 +19,7 @@ static const char *without_slash(const char *path)
 }
 
 /*
- * criu restore's arguments (protocol/criu-restore.ts restorerArguments): detached (the supervisor
+ * criu restore's arguments (the one builder: restorerArguments() of @crac/core/protocol asks crac-restore --init-args): detached (the supervisor
  * stays the parent), the app's stdio pointed at ours (`--inherit-fd` of each pipe, file or socket
  * it had; a terminal needs only --shell-job), the image directory it held during the dump
  * remapped to IMAGES_DIR_FD, its handoff file to HANDOFF_FD. The listeners' slots are appended

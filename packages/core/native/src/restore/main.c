@@ -5,6 +5,7 @@
  *
  *   crac-restore [--pid-namespace auto|always|never] [--verify quick|full] [--json] <dir>
  *   crac-restore --inspect <dir>
+ *   crac-restore --init-args <work-dir> [--pid-namespace always] <dir>
  *
  * It opens the image directory once (O_DIRECTORY | O_NOFOLLOW) and checks it and its parents
  * (image_dir.c), reads the manifest through it (manifest.c), checks the host and binaries
@@ -14,8 +15,8 @@
  * supervises the restored app (supervise.c) from a child: pid 1 of a new pid namespace, or a
  * subreaper in a session of its own. This process forwards signals to it, says when the app
  * is restored (the "restore" phase, --json), and exits with the app's exit code: 125 when the
- * restore failed, 2 on a usage error. The same phases, codes and messages as the TypeScript
- * command it replaces (packages/cli/src/commands/restore.ts before 0.1).
+ * restore failed, 2 on a usage error. It owns `crac restore`'s command line (options.c): the Node
+ * CLI passes the arguments on.
  * --inspect: see inspect.c. --init-args: see init_args.c.
  */
 #define _GNU_SOURCE

@@ -27,7 +27,7 @@ static size_t taken_ids(const struct manifest *m, long *first, int *all_dead)
 }
 
 /*
- * Whether to restore into a new pid namespace (restore.ts usePidNamespace). `auto`: always, as
+ * Whether to restore into a new pid namespace `auto`: always, as
  * looking whether the image's pids are free is a race (copies of one image started together
  * all see them free); except where CRIU cannot restore into one: an image checkpointed on a
  * terminal, and any unprivileged restore (a pid namespace needs root). Those wait a little for

@@ -5,8 +5,8 @@
  * identity of every file into the manifest's `seal`), then puts it in place of the image
  * directory. A non-zero exit fails the dump (CRIU resumes the process, which runs on); what it
  * prints on stderr goes into CRIU's log, where the dump reads it (its `crac: ` lines). Every other
- * action of CRIU is none of its business. The same work as seal.ts sealImage() and staging.ts
- * publishStagedImage(), without starting Node inside the dump's window.
+ * action of CRIU is none of its business. The one implementation of the seal and of putting a
+ * staged image in place (no Node starts inside the dump's window).
  *
  * Environment (set by the criu engine, inherited through CRIU):
  *   CRAC_SEAL_DIR      the staging directory through the dumped process's descriptor (/proc/<app>/fd/<n>)
@@ -140,7 +140,7 @@ static int write_sealed_manifest(int dir_fd, const char *text, size_t len, const
 	return 0;
 }
 
-/* seal.ts sealImage: every file CRIU wrote, sorted by name, hashed through its own descriptor. */
+/* Every file CRIU wrote, sorted by name, hashed through its own descriptor. */
 static int seal_image(const char *dir, struct crac_error *error)
 {
 	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -211,45 +211,6 @@ out:
 	return result;
 }
 
-/* staging.ts assertReplaceable: the image directory, if there is one, is a directory of ours holding only an image. */
-static int assert_replaceable(const char *target, struct crac_error *error)
-{
-	struct stat st;
-	if (lstat(target, &st) != 0)
-		return errno == ENOENT ? 0 : crac_fail(error, CRAC_EIMAGE, "cannot inspect %s: %s", target, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return crac_fail(error, CRAC_EIMAGE, "%s is not a directory%s", target, S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
-	uid_t uid = geteuid();
-	if (st.st_uid != uid) {
-		char owner[300], you[300];
-		return crac_fail(error, CRAC_EIMAGE,
-				 "%s belongs to another user (owner %s), not to you (%s): refusing to checkpoint into it. Fix: choose a "
-				 "directory of your own",
-				 target, describe_owner(st.st_uid, owner, sizeof(owner)), describe_owner(uid, you, sizeof(you)));
-	}
-	DIR *d = opendir(target);
-	if (!d)
-		return crac_fail(error, CRAC_EIMAGE, "cannot read %s: %s", target, strerror(errno));
-	char shown[1024] = "";
-	int foreign = 0;
-	struct dirent *entry;
-	while ((entry = readdir(d))) {
-		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0 || dump_file(entry->d_name))
-			continue;
-		if (foreign++ < 5)
-			snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), "%s%s", foreign > 1 ? ", " : "", entry->d_name);
-	}
-	closedir(d);
-	if (foreign > 5)
-		snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), ", and %d more", foreign - 5);
-	if (foreign)
-		return crac_fail(error, CRAC_EIMAGE,
-				 "%s holds files that are not part of an image (%s): a checkpoint replaces the whole directory. Fix: choose "
-				 "an empty or new directory, or move those files away",
-				 target, shown);
-	return 0;
-}
-
 /* What the exchange left at the staging path: the previous image (files; a directory in it is removed too). */
 static void remove_tree(int parent_fd, const char *name)
 {
@@ -270,14 +231,14 @@ static void remove_tree(int parent_fd, const char *name)
 	unlinkat(parent_fd, name, AT_REMOVEDIR);
 }
 
-/* staging.ts publishStagedImage: a rename when there is no image yet, else an exchange in one step. */
+/* The staged image put in place: a rename when there is no image yet, else an exchange in one step. */
 static int publish(const char *staging, const char *target, struct crac_error *error)
 {
 	if (rename(staging, target) == 0)
 		return 0;
 	if (errno != ENOTEMPTY && errno != EEXIST && errno != EISDIR && errno != ENOTDIR)
 		return crac_fail(error, CRAC_EIMAGE, "cannot put %s in place of %s: %s", staging, target, strerror(errno));
-	if (assert_replaceable(target, error) != 0)
+	if (assert_replaceable_image_dir(target, error) != 0)
 		return -1;
 	if (syscall(SYS_renameat2, AT_FDCWD, staging, AT_FDCWD, target, RENAME_EXCHANGE) != 0)
 		return crac_fail(error, CRAC_EIMAGE, "cannot exchange %s and %s: %s", staging, target, strerror(errno));

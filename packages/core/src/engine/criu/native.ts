@@ -51,6 +51,8 @@ export interface NativeBinding {
   holdListeners(fds: number[]): string;
   /** Takes the sockets back from the holder of `token` (only this process can): new descriptors, in order. */
   reclaimListeners(token: string): number[];
+  /** A checkpoint's target is absent, or a directory of this user's holding only an image (`CRAC_EIMAGE` when not). */
+  assertReplaceable(target: string): true;
   /** The text of the manifest of the image in `dir`, read and checked by the native reader (`CRAC_EIMAGE` when refused). */
   readManifest(dir: string): string;
   /**

@@ -1,6 +1,6 @@
 /*
- * host_check.c - does the image belong on this host (verify.ts, host.ts, binaries.ts and
- * digest-cache.ts: the same rules and messages)? Another architecture, or a CPU that lacks a
+ * host_check.c - does the image belong on this host (what host.ts, binaries.ts and
+ * digest-cache.ts recorded at the checkpoint)? Another architecture, or a CPU that lacks a
  * feature the checkpointed one had, refuses it (the restored process may use the feature and die
  * of SIGILL); so does a node binary, addon or library that is not the file the image mapped (CRIU
  * would map it again by path and fail with a cryptic "bad size"). Another kernel or CRIU version

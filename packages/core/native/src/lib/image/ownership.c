@@ -1,6 +1,6 @@
 /*
- * ownership.c - who may have written what a user restores (the rules of ownership.ts, and its
- * messages). CRIU restores the uid and the capabilities an image names: whoever can write an
+ * ownership.c - who may have written what a user restores (the one implementation of the rules,
+ * and their messages: image/ownership.ts calls it through crac.node). CRIU restores the uid and the capabilities an image names: whoever can write an
  * image that root restores runs code as root. So, like sshd's StrictModes, the directory, each of
  * its parents and every image file must be owned by the restoring user or root and not writable
  * by group or others; a sticky parent that others can write (/tmp) is accepted above an entry

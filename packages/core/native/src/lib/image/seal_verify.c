@@ -1,6 +1,6 @@
 /*
- * seal_verify.c - checks every file of an image against the seal written after the dump (seal.ts
- * verifySeal: the same semantics and messages): none missing, none added, none truncated, none
+ * seal_verify.c - checks every file of an image against the seal crac-seal wrote after the dump:
+ * none missing, none added, none truncated, none
  * altered, none another user owns or others can write. Each file is opened through the image
  * directory's descriptor (openat, O_NOFOLLOW, O_NONBLOCK), fstat'ed and hashed through its own.
  * `quick` hashes only the files written, replaced or copied since the seal (another device,

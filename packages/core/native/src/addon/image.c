@@ -1,7 +1,9 @@
 /*
- * manifest.c - readManifest(dir): an image's manifest read and checked by the one reader of the
- * format (lib/image/manifest.c, which crac-restore and crac-seal use), returned as the file's
- * text for JSON.parse: TypeScript holds no reader of its own.
+ * image.c - the image format's doors for TypeScript, which holds no reader of its own:
+ * readManifest(dir), an image's manifest read and checked by the one reader of the format
+ * (lib/image/manifest.c, crac-restore's and crac-seal's), returned as the file's text for
+ * JSON.parse; assertReplaceable(target), a checkpoint's target holds only an image
+ * (lib/image/files.c, the check crac-seal repeats at post-dump).
  */
 #define _GNU_SOURCE
 #include "exports.h"
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "image/files.h"
 #include "image/manifest.h"
 
 napi_value js_read_manifest(napi_env env, napi_callback_info info)
@@ -38,5 +41,20 @@ napi_value js_read_manifest(napi_env env, napi_callback_info info)
 	if (dir_fd >= 0)
 		close(dir_fd);
 	free(dir);
+	return result;
+}
+
+napi_value js_assert_replaceable(napi_env env, napi_callback_info info)
+{
+	char *target = NULL;
+	if (get_string_arg(env, info, 0, "assertReplaceable()", &target) != 0)
+		return NULL;
+	struct crac_error error = { 0 };
+	napi_value result = NULL;
+	if (assert_replaceable_image_dir(target, &error) != 0)
+		throw_crac_error(env, &error);
+	else
+		napi_get_boolean(env, 1, &result);
+	free(target);
 	return result;
 }
