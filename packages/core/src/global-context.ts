@@ -17,7 +17,7 @@ export interface Core {
  * app's own register() or checkpointRestore()): nothing happens at import time.
  */
 export function core(): Core {
-  const state = processRecord();
+  const state = processRecord<{ core: Core }>();
   if (!state.core) {
     state.core = { context: new Context('global'), cycleRunning: false, random: createRandom() };
     startThreadServices(state.core);

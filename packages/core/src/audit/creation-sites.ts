@@ -62,7 +62,7 @@ const FS_STACK_DEPTH = 16;
 
 /** The process-wide records, or undefined while tracking is off. */
 export function creationRegistry(): CreationRegistry | undefined {
-  return processRecord().creationSites;
+  return processRecord<{ creationSites: CreationRegistry }>().creationSites;
 }
 
 /**
@@ -72,7 +72,7 @@ export function creationRegistry(): CreationRegistry | undefined {
  * `fs.closeSync`.
  */
 export function trackCreationSites(env: NodeJS.ProcessEnv = process.env): void {
-  const state = processRecord();
+  const state = processRecord<{ creationSites: CreationRegistry }>();
   if (state.creationSites || env.CRAC_TRACK_CREATION === '0') return;
   const registry: CreationRegistry = { sites: new WeakMap(), recent: [], next: 0, fds: new Map() };
   state.creationSites = registry;

@@ -63,7 +63,7 @@ export function onPackageLoad(packageName: string, entry: string, patch: Exports
 
 function loadHook(): LoadHook {
   // In the process-wide record: two copies of @crac/core in one process (ESM and CJS builds) wrap once.
-  const state = processRecord();
+  const state = processRecord<{ loadHook: LoadHook }>();
   if (state.loadHook) return state.loadHook;
   const hook: LoadHook = { watches: new Set() };
   state.loadHook = hook;

@@ -24,7 +24,7 @@ export interface CycleScope {
 export const cycleScope: AsyncLocalStorage<CycleScope> = sharedScope();
 
 function sharedScope(): AsyncLocalStorage<CycleScope> {
-  const state = processRecord();
+  const state = processRecord<{ cycleScope: AsyncLocalStorage<CycleScope> }>();
   state.cycleScope ??= new AsyncLocalStorage<CycleScope>();
   return state.cycleScope;
 }

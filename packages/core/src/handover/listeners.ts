@@ -38,7 +38,7 @@ export interface HandedOver {
 
 /** One per process, like the global context (each bundle of @crac/core has its own module copy). */
 function registry(): Set<HandedOver> {
-  const state = processRecord();
+  const state = processRecord<{ handedOver: Set<HandedOver> }>();
   state.handedOver ??= new Set();
   return state.handedOver;
 }

@@ -53,7 +53,7 @@ export function watchServers(match: ServerMatcher, found: (server: Server) => vo
 
 function listenHook(): ListenHook {
   // In the process-wide record: two copies of @crac/core in one process (ESM and CJS builds) patch once.
-  const state = processRecord();
+  const state = processRecord<{ listenHook: ListenHook }>();
   if (state.listenHook) return state.listenHook;
   const hook: ListenHook = { watchers: new Set(), original: Server.prototype.listen };
   state.listenHook = hook;
