@@ -167,6 +167,15 @@ static const char *string(struct parser *ps)
 	return NULL;
 }
 
+static int digits(struct parser *ps)
+{
+	char *from = ps->p;
+	while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+		ps->p++;
+	return ps->p > from;
+}
+
+/* RFC 8259's number, as JSON.parse reads it: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
 static int number(struct parser *ps, double *out)
 {
 	char *s = ps->p;
@@ -176,25 +185,36 @@ static int number(struct parser *ps, double *out)
 		fail(ps, "unexpected character");
 		return -1;
 	}
-	while (ps->p < ps->end && ((*ps->p >= '0' && *ps->p <= '9') || *ps->p == '.' || *ps->p == 'e' || *ps->p == 'E' ||
-				   *ps->p == '+' || *ps->p == '-'))
+	int ok = 1;
+	if (*ps->p == '0')
+		ps->p++; /* no leading zeros: "01" ends after the 0, and the 1 is refused */
+	else
+		digits(ps);
+	if (ps->p < ps->end && *ps->p == '.') {
 		ps->p++;
-	char buf[64];
+		ok = digits(ps);
+	}
+	if (ok && ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
+		ps->p++;
+		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
+			ps->p++;
+		ok = digits(ps);
+	}
+	if (!ok) {
+		fail(ps, "bad number");
+		return -1;
+	}
+	char buf[400];
 	size_t n = (size_t)(ps->p - s);
 	if (n >= sizeof(buf)) {
+		ps->p = s;
 		fail(ps, "number too long");
 		return -1;
 	}
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	char *end;
-	errno = 0;
-	*out = strtod(buf, &end);
-	if (*end != '\0' || errno == ERANGE) {
-		ps->p = s;
-		fail(ps, "bad number");
-		return -1;
-	}
+	/* the grammar is checked: strtod reads all of it (a value out of range is +-HUGE_VAL or 0, as JSON.parse's Infinity) */
+	*out = strtod(buf, NULL);
 	return 0;
 }
 
