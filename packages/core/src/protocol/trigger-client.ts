@@ -219,6 +219,8 @@ function exchange(path: string, request: ControlRequest): Promise<ControlReply |
     readLines(socket, MAX_CONTROL_LINE, (line) => {
       const reply = parseReply(line);
       if (!reply) return fail(new CracError(TRIGGER, `${path} answered something that is not a control reply: ${line.slice(0, 80)}`));
+      // a reply about another request is not this one's (a refusal of the line itself has no id)
+      if (reply.id !== request.id && reply.id !== '') return;
       // the process answered: the rest of the cycle may take its time (the caller's deadline bounds it)
       socket.setTimeout(0);
       last = reply;

@@ -22,6 +22,9 @@ import {
 /** Requesters connected at once: more are turned away. */
 const MAX_CONNECTIONS = 8;
 
+/** How many settled requests are remembered for requesters that ask after the dump (the oldest go first). */
+const MAX_SETTLED = 64;
+
 /** Below every connection: the trigger closes last before the dump and is back first after it. */
 const TRIGGER_PRIORITY = -1_000;
 
@@ -34,7 +37,8 @@ export class CheckpointTrigger implements Resource {
   readonly name = 'checkpoint trigger';
   #path: string | undefined;
   #server: Server | undefined;
-  readonly #connections = new Set<Socket>();
+  /** Each requester's connection, and the ids of the requests it made or asked about. */
+  readonly #connections = new Map<Socket, Set<string>>();
   /** How each request settled, for requesters that reconnect after the dump. */
   readonly #settled = new Map<string, ControlReply>();
   /** The request whose cycle is running, if one is, and where its image goes. */
@@ -53,7 +57,7 @@ export class CheckpointTrigger implements Resource {
       // The requester then waits for the process to end (a dump without leave-running) or to answer again.
       const reply: ControlReply | undefined = this.#pending && { event: 'dumping', ...this.#pending };
       const dumping = reply ? `${JSON.stringify(reply)}\n` : '';
-      for (const socket of this.#connections) socket.end(dumping);
+      for (const socket of this.#connections.keys()) socket.end(dumping);
       if (!this.#server) return resolve();
       this.#server.close(() => resolve());
       this.#server = undefined;
@@ -83,7 +87,8 @@ export class CheckpointTrigger implements Resource {
   #serve(socket: Socket): void {
     // one requester at a time in practice: a few are plenty, more is someone flooding
     if (this.#connections.size >= MAX_CONNECTIONS) return void socket.destroy();
-    this.#connections.add(socket);
+    const asked = new Set<string>();
+    this.#connections.set(socket, asked);
     socket.on('close', () => this.#connections.delete(socket)).on('error', () => {});
     const send = (reply: ControlReply) => socket.writable && socket.write(`${JSON.stringify(reply)}\n`);
     readLines(socket, MAX_CONTROL_LINE, (line) => {
@@ -92,7 +97,13 @@ export class CheckpointTrigger implements Resource {
         const message = `not a request of control protocol ${CONTROL_PROTOCOL} (a crac CLI of another version?)`;
         return send({ event: 'refused', id: '', error: { code: ErrorCode.TRIGGER, message } });
       }
+      asked.add(request.id);
       if (request.command === 'status') return send(this.#settled.get(request.id) ?? { event: 'unknown', id: request.id });
+      // one cycle at a time: a request while one runs is refused, and leaves the running one alone
+      if (this.#pending) {
+        const message = `a checkpoint (request ${this.#pending.id}) is running: ask again once it settles`;
+        return send({ event: 'refused', id: request.id, error: { code: ErrorCode.BUSY, message } });
+      }
       if (request.command === 'prepare') return this.#prepare(request, send);
       this.#checkpoint(request, send);
     });
@@ -137,7 +148,12 @@ export class CheckpointTrigger implements Resource {
   #settle(reply: Extract<ControlReply, { event: 'settled' }>): void {
     if (this.#pending?.id === reply.id) this.#pending = undefined;
     this.#settled.set(reply.id, reply);
-    for (const socket of this.#connections) socket.write(`${JSON.stringify(reply)}\n`);
+    for (const id of this.#settled.keys()) {
+      if (this.#settled.size <= MAX_SETTLED) break;
+      this.#settled.delete(id);
+    }
+    // to the requester of that request only: another's reply is none of its business
+    for (const [socket, asked] of this.#connections) if (asked.has(reply.id)) socket.write(`${JSON.stringify(reply)}\n`);
   }
 }
 
