@@ -1,5 +1,6 @@
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -11,7 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { failedDumpDir, stageImageDir } from './staging.js';
 
@@ -55,6 +56,51 @@ describe('an image written aside, to be put in place once complete', () => {
     expect(readdirSync(failedDumpDir(target))).toEqual(['dump.log']);
     expect(readFileSync(join(target, 'pages-1.img'), 'utf8')).toBe('second');
     expect(readdirSync(base).sort()).toEqual(['.image.crac-failed', 'image']);
+  });
+
+  it("never follows nor removes what is in the way of the log and is not its own (a link, a file, another user's directory)", () => {
+    const target = join(base, 'image');
+    const elsewhere = join(base, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'precious'), 'keep');
+    const planted = failedDumpDir(target);
+    const root = process.geteuid?.() === 0;
+    const plants: [string, () => void][] = [
+      ['a symbolic link to a directory', () => symlinkSync(elsewhere, planted)],
+      ['a file', () => writeFileSync(planted, 'mine')],
+      ...(root
+        ? ([
+            [
+              "another user's directory",
+              () => {
+                mkdirSync(planted);
+                writeFileSync(join(planted, 'dump.log'), 'theirs');
+                chownSync(join(planted, 'dump.log'), 65534, 65534);
+                chownSync(planted, 65534, 65534);
+              },
+            ],
+          ] as [string, () => void][])
+        : []),
+    ];
+    for (const [what, plant] of plants) {
+      plant();
+      const failed = stageImageDir(target);
+      writeFileSync(join(failed.via, 'pages-1.img'), 'half');
+      writeFileSync(join(failed.via, 'dump.log'), 'Error (criu/cr-dump.c:1): the dump failed');
+      const log = failed.discard();
+      failed.close();
+      expect(log, what).toMatch(new RegExp(`^${planted.replaceAll('.', '\\.')}\\.\\d+\\.[0-9a-f]+/dump\\.log$`));
+      expect(readFileSync(log as string, 'utf8')).toContain('the dump failed');
+      expect(readFileSync(join(elsewhere, 'precious'), 'utf8'), what).toBe('keep');
+      expect(
+        readdirSync(base).filter((name) => name.includes('crac-staging')),
+        what,
+      ).toEqual([]);
+      if (what === 'a file') expect(readFileSync(planted, 'utf8')).toBe('mine');
+      if (what.startsWith('another')) expect(readFileSync(join(planted, 'dump.log'), 'utf8')).toBe('theirs');
+      rmSync(planted, { recursive: true, force: true });
+      rmSync(dirname(log as string), { recursive: true, force: true });
+    }
   });
 
   it('clears what a process that died mid-way left, keeping its log', () => {

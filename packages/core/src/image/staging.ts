@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
 import { loadNative } from '../engine/criu/native.js';
@@ -126,20 +126,50 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * After a failed dump: CRIU's log kept beside the image directory, the rest of the staging
+ * directory removed. Whatever is in the way and not ours (another user's `.NAME.crac-failed`,
+ * a symbolic link, a file) is never followed nor removed: the log goes to a name of its own then.
+ * Never throws: the dump's own error is what the caller reports.
+ */
 function keepLogOf(staging: string, target: string): string | undefined {
-  let hasLog = false;
   try {
-    hasLog = lstatSync(join(staging, DUMP_LOG)).isFile();
+    let hasLog = false;
+    try {
+      hasLog = lstatSync(join(staging, DUMP_LOG)).isFile();
+    } catch {
+      // no log: CRIU did not get that far
+    }
+    if (!hasLog) {
+      rmSync(staging, { recursive: true, force: true });
+      return undefined;
+    }
+    // the staging directory is ours and private (0700): what CRIU wrote in it goes
+    for (const entry of readdirSync(staging)) if (entry !== DUMP_LOG) rmSync(join(staging, entry), { recursive: true, force: true });
+    const failed = failedDumpDir(target);
+    const place = clearOwnFailedDir(failed) ? failed : `${failed}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    renameSync(staging, place);
+    return join(place, DUMP_LOG);
   } catch {
-    // no log: CRIU did not get that far
-  }
-  if (!hasLog) {
     rmSync(staging, { recursive: true, force: true });
     return undefined;
   }
-  for (const entry of readdirSync(staging)) if (entry !== DUMP_LOG) rmSync(join(staging, entry), { recursive: true, force: true });
-  const failed = failedDumpDir(target);
-  rmSync(failed, { recursive: true, force: true });
-  renameSync(staging, failed);
-  return join(failed, DUMP_LOG);
+}
+
+/** Makes room at `failed` when what is there is an earlier failed dump's log of ours (its log, nothing else); false when something else is there. */
+function clearOwnFailedDir(failed: string): boolean {
+  let stat: ReturnType<typeof lstatSync>;
+  try {
+    stat = lstatSync(failed);
+  } catch {
+    return true; // nothing there
+  }
+  if (!stat.isDirectory() || stat.uid !== restoringUid()) return false;
+  try {
+    rmSync(join(failed, DUMP_LOG), { force: true });
+    rmdirSync(failed); // not recursive: anything else in it stays, and so does the directory
+    return true;
+  } catch {
+    return false;
+  }
 }
