@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -99,6 +100,52 @@ describe('the restoring environment of an engine-restored copy', () => {
       process.off('warning', onWarning);
     }
     expect(warnings).toEqual(['CRAC_ERESTORE_ENV']);
+  });
+
+  it("takes no environment another user could have left: a directory others can write, another user's file, a link, a FIFO", async () => {
+    const warned = async (dir: string) => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error & { code?: string }) => warnings.push(`${warning.code} ${warning.message}`);
+      process.on('warning', onWarning);
+      try {
+        const claimed = await claimRestoreEnvironment(dir, 30);
+        await new Promise((resolve) => setImmediate(resolve));
+        return { claimed, warnings };
+      } finally {
+        process.off('warning', onWarning);
+      }
+    };
+    const fresh = (file = 'copy.env') => {
+      const dir = mkdtempSync(join(tmpdir(), 'crac-env-'));
+      dirs.push(dir);
+      return { dir, file: join(dir, file) };
+    };
+    // writable by others
+    const open = fresh();
+    writeFileSync(open.file, 'PORT=1\n');
+    chmodSync(open.dir, 0o777);
+    expect(await warned(open.dir)).toMatchObject({
+      claimed: undefined,
+      warnings: [expect.stringMatching(/^CRAC_ERESTORE_ENV .* is writable by others/)],
+    });
+    // a link in place of a file: not followed
+    const linked = fresh();
+    writeFileSync(join(linked.dir, 'target'), 'PORT=2\n');
+    symlinkSync(join(linked.dir, 'target'), linked.file);
+    expect(await warned(linked.dir)).toMatchObject({
+      claimed: undefined,
+      warnings: [expect.stringMatching(/^CRAC_ERESTORE_ENV .*cannot read .*ELOOP/)],
+    });
+    // a FIFO: refused at once, not waited on
+    const fifo = fresh();
+    execFileSync('mkfifo', [fifo.file]);
+    expect(await warned(fifo.dir)).toMatchObject({ claimed: undefined, warnings: [expect.stringMatching(/not a regular file/)] });
+    if (process.geteuid?.() === 0) {
+      const theirs = fresh();
+      writeFileSync(theirs.file, 'PORT=3\n');
+      chownSync(theirs.file, 65534, 65534);
+      expect(await warned(theirs.dir)).toMatchObject({ claimed: undefined, warnings: [expect.stringMatching(/belongs to another user/)] });
+    }
   });
 
   it('parses NAME=value lines', () => {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopSignalError } from '../cycle/stop-signals.js';
@@ -6,6 +6,8 @@ import { CracError, ErrorCode } from '../errors.js';
 import { core } from '../global-context.js';
 import { applyEnvironment, type EnvironmentChanges } from '../restored/environment.js';
 import { notifyWorkersRestored, refreshThreadRandomness } from '../restored/randomness.js';
+import { IMAGE_DIR_FLAGS } from '../image/layout.js';
+import { describeOwner, fileUnsafety, restoringUid } from '../image/ownership.js';
 import { loadNative } from './criu/native.js';
 import type { Engine, EngineRequest, EngineResult } from './engine.js';
 
@@ -112,22 +114,38 @@ export async function claimRestoreEnvironment(dir: string, waitMs = 10_000): Pro
   const deadline = Date.now() + waitMs;
   const claim = `claimed-${process.pid}-${processIncarnation().split(' ')[0]}`;
   for (;;) {
-    let names: string[] = [];
+    // Opened without following a link and checked as an image directory is (it and its parents
+    // the user's or root's, written by no one else): a copy takes no environment another user left.
+    let dirFd: number | undefined;
     try {
-      names = readdirSync(dir)
-        .filter((name) => name.endsWith('.env'))
-        .sort();
+      dirFd = openSync(dir, IMAGE_DIR_FLAGS);
     } catch {
       // not there (yet): as if empty
     }
-    for (const name of names) {
-      const claimed = join(dir, `${name}.${claim}`);
+    if (dirFd !== undefined) {
       try {
-        renameSync(join(dir, name), claimed);
-      } catch {
-        continue; // another copy took it first
+        loadNative().assertSafeDirectory(dirFd, dir, restoringUid(), 'environment');
+        const via = `/proc/self/fd/${dirFd}`;
+        const names = readdirSync(via)
+          .filter((name) => name.endsWith('.env'))
+          .sort();
+        for (const name of names) {
+          const claimed = `${name}.${claim}`;
+          try {
+            renameSync(join(via, name), join(via, claimed));
+          } catch {
+            continue; // another copy took it first
+          }
+          return parseEnvFile(readEnvFile(via, claimed, join(dir, claimed)));
+        }
+      } catch (error) {
+        process.emitWarning(`@crac/core: ${(error as Error).message}; process.env stays the image's`, {
+          code: ErrorCode.RESTORE_ENVIRONMENT,
+        });
+        return undefined;
+      } finally {
+        closeSync(dirFd);
       }
-      return parseEnvFile(readFileSync(claimed, 'utf8'));
     }
     if (Date.now() >= deadline) break;
     await sleep(100);
@@ -136,6 +154,44 @@ export async function claimRestoreEnvironment(dir: string, waitMs = 10_000): Pro
     code: ErrorCode.RESTORE_ENVIRONMENT,
   });
   return undefined;
+}
+
+/** The largest environment file read. */
+const MAX_ENV_FILE_BYTES = 1 << 20;
+
+/**
+ * An environment file of the directory open at `via`: not through a link, without blocking (a
+ * FIFO is refused at once), a regular file of the user's or root's that no one else can write, of
+ * at most 1 MiB.
+ * @throws {@link CracError} `CRAC_ERESTORE_ENV` saying what is wrong.
+ */
+function readEnvFile(via: string, name: string, path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(join(via, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (cause) {
+    throw new CracError(ErrorCode.RESTORE_ENVIRONMENT, `cannot read ${path} (${(cause as NodeJS.ErrnoException).code})`, { cause });
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new CracError(ErrorCode.RESTORE_ENVIRONMENT, `${path} is not a regular file: refusing to read it`);
+    const unsafety = fileUnsafety(stat, restoringUid());
+    if (unsafety) {
+      throw new CracError(
+        ErrorCode.RESTORE_ENVIRONMENT,
+        `${path} ${unsafety === 'owner' ? 'belongs to another user' : 'is writable by others'} (owner ${describeOwner(stat.uid)}): refusing to read it`,
+      );
+    }
+    if (stat.size > MAX_ENV_FILE_BYTES) {
+      throw new CracError(
+        ErrorCode.RESTORE_ENVIRONMENT,
+        `${path} is ${stat.size} bytes, more than an environment file can be: refusing to read it`,
+      );
+    }
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `NAME=value` lines; blank lines and `#` comments are skipped. */

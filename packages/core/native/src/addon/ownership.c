@@ -89,7 +89,10 @@ napi_value js_assert_safe_directory(napi_env env, napi_callback_info info)
 	    napi_get_value_uint32(env, argv[2], &uid) != napi_ok ||
 	    napi_get_value_string_utf8(env, argv[3], use, sizeof(use), &len) != napi_ok)
 		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "assertSafeDirectory(): %s", "(fd, dir, uid, use) expected");
-	enum dir_use which = strcmp(use, "checkpoint") == 0 ? DIR_USE_CHECKPOINT : strcmp(use, "program") == 0 ? DIR_USE_PROGRAM : DIR_USE_RESTORE;
+	enum dir_use which = strcmp(use, "checkpoint") == 0    ? DIR_USE_CHECKPOINT
+			     : strcmp(use, "program") == 0     ? DIR_USE_PROGRAM
+			     : strcmp(use, "environment") == 0 ? DIR_USE_ENVIRONMENT
+							       : DIR_USE_RESTORE;
 	if (get_string_arg(env, info, 1, "assertSafeDirectory()", &dir) != 0)
 		return NULL;
 	struct crac_error error = { 0 };

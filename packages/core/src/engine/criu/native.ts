@@ -71,7 +71,7 @@ export interface NativeBinding {
   /** `uid 1001 (alice)`. */
   describeOwner(uid: number): string;
   /** The directory open on `fd` and its parents checked for `uid` (`CRAC_EIMAGE`, `CRAC_EENGINE` for a program's, when refused). */
-  assertSafeDirectory(fd: number, dir: string, uid: number, use: 'restore' | 'checkpoint' | 'program'): true;
+  assertSafeDirectory(fd: number, dir: string, uid: number, use: 'restore' | 'checkpoint' | 'program' | 'environment'): true;
   /** The image directory opened (not through a link) and checked, as crac restore does: its descriptor. */
   openImageDir(dir: string, uid: number): number;
   /** CRIU's own `Error (...)` lines of the log at `path` (none when it cannot be read). */

@@ -123,9 +123,14 @@ static int refuse_directory(const char *path, const struct stat *st, int unsafet
 					 "checkpoint into a directory whose parents only you and root can write%s%s%s",
 					 what, why, unsafety == 'w' ? " (or chmod go-w " : "", unsafety == 'w' ? path : "",
 					 unsafety == 'w' ? ")" : "");
+		if (use == DIR_USE_ENVIRONMENT)
+			return crac_fail(error, CRAC_ERESTORE_ENV,
+					 "%s %s: another user could hand this copy an environment of theirs; refusing to read it. Fix: a "
+					 "directory only you and root can write (chown, chmod go-w %s)",
+					 what, why, path);
 		return crac_fail(error, CRAC_EENGINE,
-				 "%s %s: another user could change what CRIU runs as you at a checkpoint; refusing to run it. Fix: install "
-				 "@crac/core where only you and root can write",
+				 "%s %s: another user could change a program crac runs as you; refusing to run it. Fix: install it "
+				 "where only you and root can write",
 				 what, why);
 	}
 	if (unsafety == 'o') {

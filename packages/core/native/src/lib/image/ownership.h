@@ -21,8 +21,8 @@ int directory_unsafety(const struct stat *dir, uid_t uid, const struct stat *bel
 /* The sealed file (or the manifest) as fstat'ed through its descriptor: the same owner rules, `code` when refused. */
 int assert_sealed_file(const char *dir, const char *name, const struct stat *st, uid_t uid, const char *code, struct crac_error *error);
 
-/* What a directory is checked for: restoring an image from it, checkpointing into it, running a program of it (the words of a refusal). */
-enum dir_use { DIR_USE_RESTORE, DIR_USE_CHECKPOINT, DIR_USE_PROGRAM };
+/* What a directory is checked for: restoring an image from it, checkpointing into it, running a program of it, reading a restored copy's environment from it (the words of a refusal). */
+enum dir_use { DIR_USE_RESTORE, DIR_USE_CHECKPOINT, DIR_USE_PROGRAM, DIR_USE_ENVIRONMENT };
 
 /*
  * The directory open on `dir_fd` (`dir` names it) and each parent up to the root, through
