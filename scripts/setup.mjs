@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Brings a checkout to a runnable state, on a fresh machine too: dependencies, CRIU (built
 // from Debian's source when missing), podman and runc (apt-get, for the container suite), MariaDB's server
-// (apt-get, for the @crac/mysql2 tests), then the packages' builds (the native bridge included). Idempotent and quick when there is nothing to do, so `pnpm test` and
+// (apt-get, for the @crac/mysql2 tests), clang with libFuzzer (apt-get, for the fuzz targets), then the packages' builds (the native bridge included). Idempotent and quick when there is nothing to do, so `pnpm test` and
 // `pnpm demo:checkpoint` run it first. Plain Node, no dependencies: it runs before they exist
 // (tools/ is imported by relative path).
 import { spawnSync } from 'node:child_process';
@@ -49,6 +49,11 @@ if (process.platform === 'linux') {
   step('MariaDB server ready', 'bash', [join(root, 'scripts', 'setup-mariadb.sh')], {
     optional: true,
     why: ': the @crac/mysql2 unit tests (a throwaway MariaDB each run) will fail; see the messages above',
+  });
+  // Not fatal either: the fuzz round of the unit suite then fails, naming what is missing.
+  step('clang and libFuzzer ready', 'bash', [join(root, 'scripts', 'setup-clang.sh')], {
+    optional: true,
+    why: ': the fuzz round of the native readers (unit suite, `pnpm fuzz`) will fail; see the messages above',
   });
 }
 runPnpm('packages built', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);

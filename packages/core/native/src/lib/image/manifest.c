@@ -63,7 +63,7 @@ static void parse_fields(const struct json *root, struct manifest *m, struct fie
 		m->ids = calloc(ids->count + 1, sizeof(long));
 		for (const struct json *id = ids->first; id && m->ids; id = id->next) {
 			double d;
-			if (!json_number(id, &d) || d <= 0 || d > INT_MAX) {
+			if (!json_number(id, &d) || d <= 0 || d > INT_MAX || d != (double)(long)d) {
 				snprintf(f->why, sizeof(f->why), "ids holds something else than a pid");
 				return;
 			}
@@ -114,11 +114,14 @@ static void parse_fields(const struct json *root, struct manifest *m, struct fie
 	const struct json *stdio = need(root, "stdio", JSON_ARRAY, f);
 	for (const struct json *e = stdio ? stdio->first : NULL; e && m->nstdio < 3; e = e->next) {
 		struct stdio_record *r = &m->stdio[m->nstdio++];
-		r->fd = (int)need_number(e, "fd", "stdio[].", f);
+		double fd = need_number(e, "fd", "stdio[].", f);
 		r->kind = need_string(e, "kind", "stdio[].", f);
 		r->target = need_string(e, "target", "stdio[].", f);
-		if (r->fd < 0 || r->fd > 2)
+		/* checked before it is converted: a double out of int's range is undefined behaviour to convert */
+		if (fd != 0 && fd != 1 && fd != 2)
 			snprintf(f->why, sizeof(f->why), "stdio[].fd is not 0, 1 or 2");
+		else
+			r->fd = (int)fd;
 	}
 	const struct json *host = json_get(root, "host");
 	if (host && host->type == JSON_OBJECT) {
@@ -169,6 +172,33 @@ static void parse_fields(const struct json *root, struct manifest *m, struct fie
 	if (!f->why[0] && ((ids && !m->ids) || (listeners && listeners->type == JSON_ARRAY && !m->listeners) || (host && host->type == JSON_OBJECT && !m->cpu_flags) ||
 			   (binaries && binaries->type == JSON_ARRAY && !m->binaries)))
 		snprintf(f->why, sizeof(f->why), "out of memory");
+}
+
+int parse_manifest(struct manifest *m, size_t length, const char *dir, struct crac_error *error)
+{
+	char why[200] = "";
+	m->raw = malloc(length + 1);
+	if (!m->raw)
+		return crac_fail(error, CRAC_EIMAGE, "%s/%s: out of memory", dir, MANIFEST_FILE);
+	memcpy(m->raw, m->text, length);
+	m->raw[length] = '\0';
+	m->raw_len = length;
+	struct json *root = json_parse(m->text, length, &m->arena, why, sizeof(why));
+	double format = 0, pid = 0;
+	if (root && (!json_number(json_get(root, "format"), &format) || (format != 1 && format != 2 && format != 3) ||
+		     !json_number(json_get(root, "pid"), &pid) || pid <= 0 || pid > INT_MAX || pid != (double)(long)pid)) {
+		snprintf(why, sizeof(why), "unknown format");
+		root = NULL;
+	}
+	if (!root)
+		return crac_fail(error, CRAC_EIMAGE, "%s/%s is damaged: %s", dir, MANIFEST_FILE, why);
+	m->format = (int)format;
+	m->pid = (long)pid;
+	struct fields f = { "" };
+	parse_fields(root, m, &f);
+	if (f.why[0])
+		return crac_fail(error, CRAC_EIMAGE, "%s/%s is damaged: %s", dir, MANIFEST_FILE, f.why);
+	return 0;
 }
 
 int read_manifest_at(int dir_fd, const char *dir, struct manifest *m, struct stat *st, struct crac_error *error)
@@ -223,34 +253,8 @@ int read_manifest_at(int dir_fd, const char *dir, struct manifest *m, struct sta
 			  MAX_MANIFEST_BYTES);
 		goto out;
 	}
-	char why[200] = "";
-	m->raw = malloc(length + 1);
-	if (!m->raw) {
-		crac_fail(error, CRAC_EIMAGE, "%s/%s: out of memory", dir, MANIFEST_FILE);
+	if (parse_manifest(m, length, dir, error) != 0)
 		goto out;
-	}
-	memcpy(m->raw, m->text, length);
-	m->raw[length] = '\0';
-	m->raw_len = length;
-	struct json *root = json_parse(m->text, length, &m->arena, why, sizeof(why));
-	double format = 0, pid = 0;
-	if (root && (!json_number(json_get(root, "format"), &format) || (format != 1 && format != 2 && format != 3) ||
-		     !json_number(json_get(root, "pid"), &pid))) {
-		snprintf(why, sizeof(why), "unknown format");
-		root = NULL;
-	}
-	if (!root) {
-		crac_fail(error, CRAC_EIMAGE, "%s/%s is damaged: %s", dir, MANIFEST_FILE, why);
-		goto out;
-	}
-	m->format = (int)format;
-	m->pid = (long)pid;
-	struct fields f = { "" };
-	parse_fields(root, m, &f);
-	if (f.why[0]) {
-		crac_fail(error, CRAC_EIMAGE, "%s/%s is damaged: %s", dir, MANIFEST_FILE, f.why);
-		goto out;
-	}
 	result = 0;
 out:
 	close(fd);

@@ -83,6 +83,9 @@ struct manifest {
  * `st` is what fstat said of the manifest's descriptor.
  */
 int read_manifest_at(int dir_fd, const char *dir, struct manifest *manifest, struct stat *st, struct crac_error *error);
+/* The manifest's text, m->text[0..length) (malloc'd, taken by `m`, parsed in place), read into `m`:
+ * 0, or -1 and CRAC_EIMAGE. read_manifest_at() reads the file, then this; the fuzz target calls it. */
+int parse_manifest(struct manifest *m, size_t length, const char *dir, struct crac_error *error);
 void free_manifest(struct manifest *manifest);
 
 /* mtimeMs/ctimeMs as Node computes them (sec * 1e3 + nsec / 1e6): the manifest records these. */
