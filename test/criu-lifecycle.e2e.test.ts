@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from '@crac/tools/paths';
@@ -102,6 +104,33 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
       .filter((line) => line.startsWith('{'))
       .map((line) => (JSON.parse(line) as Event).event);
     expect(events).toEqual(expect.arrayContaining(['after-restore', 'summary']));
+  });
+
+  it('runs on when its output goes to a socket whose reader goes away (a log shipper that stops): no SIGPIPE ends the restore', async () => {
+    const dir = imageDir();
+    const checkpoint = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP], {
+      stdout: 'pipe',
+      env: { FIXTURE_TRIGGER: 'cli', FIXTURE_EXIT_CODE: '3', FIXTURE_AFTER_TICKS: '30' },
+    });
+    expect(await checkpoint.exited, checkpoint.output()).toEqual({ code: 0, signal: null });
+    // Node's 'pipe' stdio is a socketpair: crac restore relays the app's output into it
+    const restore = spawn(paths.crac, ['restore', dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    restore.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    try {
+      // the reader reads the first lines, then goes away
+      await once(restore.stdout, 'data');
+      restore.stdout.destroy();
+      const [code, signal] = (await once(restore, 'exit')) as [number | null, NodeJS.Signals | null];
+      expect({ code, signal }, `crac restore ends as the app does (its exit code), not of SIGPIPE\n${stderr}`).toEqual({
+        code: 3,
+        signal: null,
+      });
+    } finally {
+      if (restore.exitCode === null && restore.signalCode === null) process.kill(-(restore.pid as number), 'SIGKILL');
+    }
   });
 
   it('checkpoints when the app calls checkpointRestore() itself, and resumes it with outcome "restored"', async () => {

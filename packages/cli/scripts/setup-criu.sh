@@ -118,11 +118,18 @@ command -v apt-get >/dev/null || die "apt-get not found: this script supports De
 
 export DEBIAN_FRONTEND=noninteractive
 
-# Serialise concurrent runs (e.g. parallel test workers).
-mkdir -p /run/lock
-exec 9>"/run/lock/crac-setup-criu.lock"
+# Serialise concurrent runs (e.g. parallel test workers). The lock lives in a directory only root
+# can write: in a world-writable one (/run/lock) another user could plant a link there (root would
+# truncate what it points at) or hold a lock on a planted file forever. Opened without truncating.
+LOCK_DIR=/run/crac
+mkdir -p -m 0700 "$LOCK_DIR"
+[[ ! -L "$LOCK_DIR" && "$(stat -c '%u %a' "$LOCK_DIR")" == "0 700" ]] ||
+  die "$LOCK_DIR is not root's alone ($(stat -c 'owner %U, mode %a' "$LOCK_DIR")): another user could hold setup's lock." \
+    "Remove it (rm -rf $LOCK_DIR) and run again."
+exec 9<>"$LOCK_DIR/setup-criu.lock"
 if command -v flock >/dev/null; then
-  flock 9
+  flock -w 1800 9 || die "another crac setup has been building CRIU for 30 minutes (it holds $LOCK_DIR/setup-criu.lock)." \
+    "Wait for it, or end it and run again."
   if [[ "${CRAC_CRIU_FORCE_BUILD:-0}" != 1 ]] && criu_ok "$TARGET" && stamp_ok; then
     printf '%s\n' "$TARGET"   # another run installed it meanwhile
     exit 0

@@ -156,7 +156,18 @@ const extraCflags = (process.env.CFLAGS || '').split(/\s+/).filter(Boolean);
 // stack canaries, position-independent code, and the relocations read-only once loaded.
 const hardening = ['-D_FORTIFY_SOURCE=3', '-fstack-protector-strong', '-fstack-clash-protection', '-fcf-protection'];
 const hardenedLink = ['-Wl,-z,relro', '-Wl,-z,now', '-Wl,-z,noexecstack'];
-const cflags = ['-O2', '-Wall', '-Wextra', '-Werror=implicit-function-declaration', '-std=gnu11', ...hardening, '-I', libDir, '-I', includeDir];
+const cflags = [
+  '-O2',
+  '-Wall',
+  '-Wextra',
+  '-Werror=implicit-function-declaration',
+  '-std=gnu11',
+  ...hardening,
+  '-I',
+  libDir,
+  '-I',
+  includeDir,
+];
 
 /** Runs the compiler; rejects with its command line and output. */
 function run(args, cwd) {

@@ -10,7 +10,8 @@ const PROGRAMS = ['crac-restore', 'crac-init', 'crac-seal', 'crac-guard', 'crac.
 
 function readelf(args: string[], file: string): string {
   const run = spawnSync('readelf', ['-W', ...args, file], { encoding: 'utf8' });
-  if (run.error) throw new Error(`readelf is needed to check the native build's hardening (Debian: apt-get install binutils): ${run.error.message}`);
+  if (run.error)
+    throw new Error(`readelf is needed to check the native build's hardening (Debian: apt-get install binutils): ${run.error.message}`);
   expect(run.status, run.stderr).toBe(0);
   return run.stdout;
 }

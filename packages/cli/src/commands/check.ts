@@ -64,7 +64,13 @@ function runChecks(): Check[] {
     detail: process.platform,
     fix: 'CRIU runs on Linux only; elsewhere use the simulate engine (CRAC_ENGINE=simulate)',
   });
-  const unprivileged = criuRunsUnprivileged();
+  // judged by the native bridge; without it (its own row says why) by the uid alone
+  let unprivileged: boolean;
+  try {
+    unprivileged = criuRunsUnprivileged();
+  } catch {
+    unprivileged = process.geteuid?.() !== 0;
+  }
 
   let criuPath: string | undefined;
   try {
@@ -72,13 +78,19 @@ function runChecks(): Check[] {
     criuPath = criu.path;
     checks.push({ name: 'criu', ok: true, detail: `${criu.version} at ${criu.path}` });
   } catch (error) {
+    const noBridge = findNativeProgram('addon') === undefined;
     checks.push({
       name: 'criu',
       ok: false,
-      detail: (error as Error).message.replace(`: ${CRIU_FIX}`, ''),
-      fix: process.env[CRIU_PATH_ENV]
-        ? `point ${CRIU_PATH_ENV} at a CRIU 4.2+, or unset it and run \`npx crac setup\` as root to install one`
-        : `\`npx crac setup\` as root installs CRIU 4.2+ (or set ${CRIU_PATH_ENV} to one)`,
+      // CRIU is looked for by the native code: without it, the native rows below say what to do
+      detail: noBridge
+        ? 'not looked for: the native bridge that finds it is missing (below)'
+        : (error as Error).message.replace(`: ${CRIU_FIX}`, ''),
+      fix: noBridge
+        ? 'as below'
+        : process.env[CRIU_PATH_ENV]
+          ? `point ${CRIU_PATH_ENV} at a CRIU 4.2+, or unset it and run \`npx crac setup\` as root to install one`
+          : `\`npx crac setup\` as root installs CRIU 4.2+ (or set ${CRIU_PATH_ENV} to one)`,
     });
   }
   checks.push(privileges(unprivileged, criuPath));
@@ -155,7 +167,13 @@ function privileges(unprivileged: boolean, criuPath: string | undefined): Check 
     }
   }
   const who = `uid ${process.geteuid?.()}, unprivileged CRIU`;
-  if (noNewPrivileges()) {
+  let noNewPrivs = false;
+  try {
+    noNewPrivs = noNewPrivileges();
+  } catch {
+    // no native bridge: the criu row already fails, naming it
+  }
+  if (noNewPrivs) {
     return {
       name: 'privileges',
       ok: false,

@@ -1,17 +1,36 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
 import { processTree } from './processes.js';
 
 /**
  * The private directory (0700) holding one control socket per process that accepts
- * checkpoint requests: only its owner (and root) can ask for a checkpoint.
+ * checkpoint requests: only its owner (and root) can ask for a checkpoint. In
+ * `$CRAC_RUNTIME_DIR`, `$XDG_RUNTIME_DIR` or the temporary directory; as root, in one of the
+ * first two only when root alone can change it (it and every directory above it), and never in
+ * `$TMPDIR`: a user who set those for root would receive its requests.
  */
 export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.CRAC_RUNTIME_DIR || env.XDG_RUNTIME_DIR || tmpdir();
-  return join(base, `crac-${process.getuid?.() ?? 'user'}`);
+  const uid = process.getuid?.();
+  const chosen = [env.CRAC_RUNTIME_DIR, env.XDG_RUNTIME_DIR].find((dir) => dir && (uid !== 0 || rootsAlone(dir)));
+  return join(chosen ?? (uid === 0 ? '/tmp' : tmpdir()), `crac-${uid ?? 'user'}`);
+}
+
+/** `dir` and every directory above it are root's and writable by nobody else (sticky ones, like /tmp, excepted). */
+function rootsAlone(dir: string): boolean {
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    let stat: ReturnType<typeof lstatSync>;
+    try {
+      stat = lstatSync(path);
+    } catch {
+      return false;
+    }
+    const othersWrite = (stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0;
+    if (!stat.isDirectory() || stat.uid !== 0 || othersWrite) return false;
+    if (path === dirname(path)) return true;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import {
   CONTROL_PROTOCOL,
+  controlDir,
   controlSocketPath,
   ensureControlDir,
   findCoordinatedProcess,
@@ -92,6 +93,23 @@ describe('control requests', () => {
 });
 
 describe('the control directory', () => {
+  it("as root, is in no directory a user could have named: TMPDIR is not read, a runtime directory not root's alone is passed over", () => {
+    const own = mkdtempSync(join(tmpdir(), 'crac-runtime-'));
+    dirs.push(own);
+    const theirs = mkdtempSync(join(tmpdir(), 'crac-runtime-'));
+    dirs.push(theirs);
+    if (process.getuid?.() === 0) {
+      chownSync(theirs, 65534, 65534);
+      expect(controlDir({ CRAC_RUNTIME_DIR: own })).toBe(join(own, 'crac-0'));
+      expect(controlDir({ CRAC_RUNTIME_DIR: theirs })).toBe('/tmp/crac-0');
+      expect(controlDir({ CRAC_RUNTIME_DIR: theirs, XDG_RUNTIME_DIR: own })).toBe(join(own, 'crac-0'));
+      expect(controlDir({ TMPDIR: theirs })).toBe('/tmp/crac-0');
+    } else {
+      // a user's own settings are theirs to make
+      expect(controlDir({ CRAC_RUNTIME_DIR: theirs })).toBe(join(theirs, `crac-${process.getuid?.()}`));
+    }
+  });
+
   const runtime = () => {
     const dir = mkdtempSync(join(tmpdir(), 'crac-runtime-'));
     dirs.push(dir);

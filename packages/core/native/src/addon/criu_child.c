@@ -62,7 +62,7 @@ char **criu_environment(char *const *extra, size_t extra_count, char *one_more)
 	if (!envp)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (!replaced(environ[i], extra, extra_count, one_more))
+		if (!replaced(environ[i], extra, extra_count, one_more) && strncmp(environ[i], "CRIU_CONFIG_FILE=", 17) != 0)
 			envp[k++] = environ[i];
 	for (size_t j = 0; j < extra_count; j++)
 		envp[k++] = extra[j];
@@ -132,7 +132,7 @@ fail:
 int start_criu(napi_env env, char *criu_path, char *const envp[], pid_t *criu_pid)
 {
 	char sk_arg[16];
-	char *argv[4];
+	char *argv[5];
 	int sv[2] = { -1, -1 }, pfd[2] = { -1, -1 }, idfd[2] = { -1, -1 }, nullfd = -1, maxfd = 65536;
 	int st, e;
 	ssize_t n;
@@ -151,7 +151,11 @@ int start_criu(napi_env env, char *criu_path, char *const envp[], pid_t *criu_pi
 	argv[0] = criu_path;
 	argv[1] = "swrk";
 	argv[2] = sk_arg;
-	argv[3] = NULL;
+	/* CRIU is ours to configure: no /etc/criu/default.conf, no $HOME/.criu/default.conf (a root
+	 * CRIU would run the action scripts of the user whose HOME it got), no CRIU_CONFIG_FILE (not in
+	 * its environment); only the config file the RPC names (the seal step's) */
+	argv[3] = "--no-default-config";
+	argv[4] = NULL;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < INT_MAX)
 		maxfd = (int)rl.rlim_cur;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {

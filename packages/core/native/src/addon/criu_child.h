@@ -7,7 +7,7 @@
 
 #include "exports.h"
 
-/* This process's environment with `extra` ("NAME=value", replacing same-named entries) and `one_more` (may be NULL) added; NULL when out of memory. */
+/* This process's environment without CRIU_CONFIG_FILE, with `extra` ("NAME=value", replacing same-named entries) and `one_more` (may be NULL) added; NULL when out of memory. */
 char **criu_environment(char *const *extra, size_t extra_count, char *one_more);
 /*
  * Starts `<criu_path> swrk 3` as a grandchild that holds the other end of a

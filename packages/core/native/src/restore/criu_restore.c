@@ -39,6 +39,9 @@ char **criu_arguments(const struct manifest *m, const char *criu, const char *wo
 	argv[n++] = "-o";
 	argv[n++] = RESTORE_LOG;
 	argv[n++] = "-v4";
+	/* no default config: a root CRIU would read $HOME/.criu/default.conf (the caller's HOME: a user's
+	 * action scripts would run as root); CRIU_CONFIG_FILE is taken out of its environment (supervise.c) */
+	argv[n++] = "--no-default-config";
 	argv[n++] = "--shell-job";
 	argv[n++] = "--pidfile";
 	argv[n++] = (char *)pidfile;

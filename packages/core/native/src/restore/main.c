@@ -153,6 +153,10 @@ int main(int argc, char **argv)
 	if (!o.inspect)
 		end_with_launcher();
 	supervise_prefix = "crac";
+	/* Our output's reader may go away (a log shipper, `| head`): a write then fails with EPIPE and
+	 * what it said is dropped; dying of SIGPIPE would end the app with us (Node ignores it too).
+	 * CRIU gets the default back; the app gets its own from the image. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Only what is handed on purpose reaches CRIU (and the app): stdio, the image, the handoff,
 	 * the listening sockets. */
 	syscall(436 /* close_range */, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -219,7 +223,9 @@ int main(int argc, char **argv)
 	if (pidns < 0)
 		return fail_restore(&error);
 
-	const char *tmp = getenv("TMPDIR");
+	/* As root, no directory from the environment (a user could have set TMPDIR to one of theirs
+	 * and swapped the pid file CRIU writes): /tmp, sticky, where nobody else can rename ours. */
+	const char *tmp = geteuid() == 0 ? NULL : getenv("TMPDIR");
 	char work_dir[PATH_MAX], pidfile[PATH_MAX + 16];
 	snprintf(work_dir, sizeof(work_dir), "%s/crac-restore-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(work_dir)) {
@@ -314,6 +320,8 @@ int main(int argc, char **argv)
 			if (!pidns)
 				notice.start = start_time(notice.pid);
 			report_restored(started, image_pid, pidns);
+			/* CRIU is done: its log and pid file are not needed any more, while the app may run for months */
+			remove_work_dir(work_dir);
 		}
 	}
 	/* the supervisor may have said so just before it ended (an app that exited at once): its

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,5 +82,34 @@ describe('findCriu', () => {
     const dir = fakeCriu('');
     writeFileSync(join(dir, 'criu'), '#!/bin/sh\necho hello\n');
     expect(() => findCriu({ PATH: dir }, { defaultPath: nowhere, sbinDirs: [] })).toThrow(/did not print a CRIU version/);
+  });
+
+  it('as root, takes a CRAC_CRIU_PATH only when root alone can replace it (the file and every directory above it)', () => {
+    const root = process.geteuid?.() === 0;
+    const dir = fakeCriu('4.2.1');
+    const criu = join(dir, 'criu');
+    const find = () => findCriu({ CRAC_CRIU_PATH: criu }, { defaultPath: nowhere, sbinDirs: [] });
+    expect(find().path).toBe(criu);
+    // someone else's file (as root: another user's; not root: nobody else's rule applies)
+    if (root) chownSync(criu, 65534, 65534);
+    if (root)
+      expect(find).toThrow(
+        expect.objectContaining({
+          code: 'CRAC_EENGINE',
+          message: expect.stringMatching(/CRAC_CRIU_PATH=.* is not root's alone .*owner uid 65534/),
+        }),
+      );
+    else expect(find().path).toBe(criu);
+    if (root) chownSync(criu, 0, 0);
+    // a directory others can write (not sticky): they could put another program there
+    chmodSync(dir, 0o777);
+    if (root)
+      expect(find).toThrow(
+        expect.objectContaining({
+          code: 'CRAC_EENGINE',
+          message: expect.stringMatching(/is writable by others .*the directory of CRAC_CRIU_PATH=/),
+        }),
+      );
+    else expect(find().path).toBe(criu);
   });
 });

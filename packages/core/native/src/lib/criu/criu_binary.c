@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "criu/criu_binary.h"
+#include "image/ownership.h"
 
 #include "crac/criu.h"
 
@@ -105,10 +107,44 @@ static void add_refusal(char *refused, size_t len, const char *why)
 	memcpy(refused + n, why, add + 1);
 }
 
+/*
+ * As root, a CRIU named by the environment must be root's alone: the file, links resolved, and
+ * every directory above it owned by root and writable by nobody else (a sticky directory above an
+ * entry of root's excepted). Else whoever set CRAC_CRIU_PATH for root (sudo -E, a unit's
+ * Environment=, a CI job) could have it run their program as root.
+ */
+static int assert_root_only(const char *configured, struct crac_error *error)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	if (!realpath(configured, real) || stat(real, &st) != 0)
+		return 0; /* nothing there: probe() says so */
+	char owner[300];
+	if (file_unsafety(&st, 0))
+		return crac_fail(error, CRAC_EENGINE,
+				 "%s=%s is not root's alone (%s, owner %s, mode %o): as root, crac runs only a CRIU that only root can "
+				 "replace. Fix: install CRIU where only root can write (npx crac setup), or unset %s",
+				 CRIU_PATH_ENV, configured, real, describe_owner(st.st_uid, owner, sizeof(owner)), (unsigned)(st.st_mode & 07777),
+				 CRIU_PATH_ENV);
+	char *slash = strrchr(real, '/');
+	*slash = '\0';
+	int dir = open(real[0] ? real : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return crac_fail(error, CRAC_EENGINE, "cannot inspect %s: %s", real, strerror(errno));
+	int refused = assert_safe_dir_fd(dir, real[0] ? real : "/", 0, DIR_USE_PROGRAM, error);
+	close(dir);
+	if (refused)
+		snprintf(error->message + strlen(error->message), sizeof(error->message) - strlen(error->message),
+			 " (the directory of %s=%s)", CRIU_PATH_ENV, configured);
+	return refused;
+}
+
 int find_criu_in(const struct criu_search *search, struct criu_binary *criu, struct crac_error *error)
 {
 	char refused[4096] = "", why[PATH_MAX + 100];
 	const char *configured = search->configured;
+	if (configured && *configured && geteuid() == 0 && assert_root_only(configured, error) != 0)
+		return -1;
 	if (configured && *configured) {
 		if (probe(configured, "env", criu, why, sizeof(why)) == 0)
 			return 0;

@@ -316,6 +316,8 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 		if (restored_fd >= 0)
 			close(restored_fd);
 		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+		signal(SIGPIPE, SIG_DFL); /* ignored by crac-restore (its output's reader may go away): not CRIU's concern */
+		unsetenv("CRIU_CONFIG_FILE"); /* CRIU is ours to configure (the handoff kept the app's copy) */
 		execv(criu_argv[0], criu_argv);
 		msg("cannot execute %s: %s", criu_argv[0], strerror(errno));
 		_exit(EXIT_EXEC_FAILED);
