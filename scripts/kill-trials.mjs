@@ -18,7 +18,8 @@
 // or failed.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { atEnd, runScript } from '../tools/lifecycle.mjs';
@@ -31,7 +32,9 @@ const trials = Number(option('trials', '200'));
 const KINDS = ['app', 'criu', 'restorer', 'supervisor', 'restored'];
 const only = option('only', KINDS.join(',')).split(',');
 const APP = join(paths.root, 'test', 'fixtures', 'zero-code', 'http-server.cjs');
-const RUN = `crac-trials-${randomUUID()}`;
+const RUN = `CRAC_TRIALS_RUN=${randomUUID()}`;
+const logDir = mkdtempSync(join(tmpdir(), 'crac-faults-logs-'));
+process.on('exit', () => rmSync(logDir, { recursive: true, force: true }));
 
 /** Pids of the processes whose environment carries this run's marker (every process a trial started, restored copies included). */
 function processesOfRun() {
@@ -77,20 +80,18 @@ const kill = (pid) => {
   }
 };
 
-function command(args, { env = {}, detached = true } = {}) {
-  const child = spawn(paths.crac, args, {
-    env: { ...process.env, ...env, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached,
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+let logs = 0;
+/** `crac ARGS`, its output (and the app's) on a file of its own: CRIU dumps no socket of the caller's. */
+function command(args, { env = {} } = {}) {
+  const file = join(logDir, `command-${++logs}.log`);
+  const log = openSync(file, 'w');
+  const child = spawn(paths.crac, args, { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', log, log], detached: true });
+  closeSync(log);
   const exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   atEnd(() => {
     if (child.exitCode === null && child.signalCode === null) kill(-child.pid);
   });
-  return { child, exited, output: () => output };
+  return { child, exited, output: () => readFileSync(file, 'utf8') };
 }
 
 /** Polls for a process matching `pattern` for up to `ms`; its pid, or undefined. */
@@ -110,7 +111,8 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
   atEnd(remove);
   const image = join(work, 'image');
   const port = await freePort();
-  const env = { [RUN]: '1', PORT: String(port) };
+  const [runName, runValue] = RUN.split('=');
+  const env = { [runName]: runValue, PORT: String(port) };
   const warmup = `curl -sf http://127.0.0.1:${port}/ >/dev/null`;
   const checkpoint = (extra = []) =>
     command(['checkpoint', '--to', image, '--warmup', warmup, ...extra, '--', process.execPath, APP], { env });
@@ -120,11 +122,15 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
   if (made.code !== 0) throw new Error(`the first checkpoint failed:\n${base.output()}`);
   const mountsBefore = mounts();
 
+  let said = false;
   const verifies = () => {
     try {
-      execFileSync(process.execPath, [paths.cli, 'inspect', image], { stdio: 'ignore' });
+      execFileSync(process.execPath, [paths.cli, 'inspect', image], { stdio: 'pipe' });
       return true;
-    } catch {
+    } catch (error) {
+      // the first one said, for whoever reads the run
+      if (!said) process.stderr.write(`faults: the image does not verify:\n${error.stdout}${error.stderr}\n`);
+      said = true;
       return false;
     }
   };

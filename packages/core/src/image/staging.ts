@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
 import { loadNative } from '../engine/criu/native.js';
 import { DUMP_LOG } from './layout.js';
-import { assertSafeImageDirFd, describeOwner, IMAGE_DIR_FLAGS, restoringUid } from './ownership.js';
+import { assertSafeImageDirFd, IMAGE_DIR_FLAGS, restoringUid } from './ownership.js';
 
 /**
  * A checkpoint never writes into the image directory it was asked for: it writes a new image
@@ -106,6 +106,21 @@ function assertReplaceable(target: string): void {
   loadNative().assertReplaceable(target);
 }
 
+/**
+ * After a checkpoint whose process died on the way (a crash, a kill -9): its staging directory
+ * beside `target`, and any other of a process that is gone, removed (their CRIU log kept as a
+ * failed one's). What `crac checkpoint` does once it saw its app end mid-checkpoint; the next
+ * checkpoint into `target` would do it too. Never throws.
+ */
+export function clearAbandonedStagings(target: string): void {
+  const resolved = resolve(target);
+  try {
+    removeAbandonedStagings(dirname(resolved), basename(resolved));
+  } catch {
+    // nothing there to clear, or nothing this user may clear
+  }
+}
+
 /** Staging directories of processes that died before they finished (a crash, a kill -9): their log is kept as a failed one's. */
 function removeAbandonedStagings(parent: string, name: string): void {
   for (const entry of readdirSync(parent)) {
@@ -120,9 +135,14 @@ function removeAbandonedStagings(parent: string, name: string): void {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // a zombie (killed, not yet reaped) writes nothing more
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CracError, ErrorCode } from '../errors.js';
-import { failedDumpDir } from '../image/staging.js';
+import { clearAbandonedStagings, failedDumpDir } from '../image/staging.js';
 import { sealedImageOf } from './checkpoint-outcome.js';
 import {
   CONTROL_PROTOCOL,
@@ -190,6 +190,8 @@ function heldBy(marker: string): string | undefined {
 
 /** The process ended during its checkpoint: dumped only if its image was sealed. */
 function ended(pid: number, checkpointId: string, imagesDir: string | undefined): TriggerOutcome {
+  // what it was writing, it will never finish nor clear: nothing is left beside the image
+  if (imagesDir) clearAbandonedStagings(imagesDir);
   if (imagesDir && sealedImageOf(imagesDir, { checkpointId })) return { outcome: 'dumped', imagesDir };
   throw new CracError(
     ErrorCode.CRIU_DUMP,
