@@ -144,7 +144,13 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
     }
     if (ok) ok = (await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined))?.status === 200;
     kill(-restore.child.pid);
-    for (const pid of processesOfRun()) process.kill(pid, 'SIGTERM');
+    for (const pid of processesOfRun()) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // ended meanwhile
+      }
+    }
     await restore.exited;
     await settle();
     return ok;
@@ -204,6 +210,9 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
   };
 
   const rows = [];
+  const header =
+    '| killed | trials | killed in time | processes left | staging dirs left | mounts left | port left bound | image not verifying | retries failed |';
+  process.stdout.write(`${header}\n|${' --- |'.repeat(9)}\n`);
   for (const kind of only) {
     if (!KINDS.includes(kind)) throw new Error(`no kind ${kind} (the kinds: ${KINDS.join(', ')})`);
     const totals = {
@@ -234,13 +243,9 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
       if (i % 10 === 0) process.stderr.write(`faults: ${kind}: ${i}/${trials}\n`);
     }
     rows.push(totals);
-  }
-  const header =
-    '| killed | trials | killed in time | processes left | staging dirs left | mounts left | port left bound | image not verifying | retries failed |';
-  process.stdout.write(`${header}\n|${' --- |'.repeat(9)}\n`);
-  for (const row of rows) {
+    // each kind's row as soon as it is done: a long campaign keeps what it found
     process.stdout.write(
-      `| ${row.kind} | ${row.trials} | ${row.killed} | ${row.processes} | ${row.staging} | ${row.mounts} | ${row.listening} | ${row.unverified} | ${row.retriesFailed} of ${row.retries} |\n`,
+      `| ${totals.kind} | ${totals.trials} | ${totals.killed} | ${totals.processes} | ${totals.staging} | ${totals.mounts} | ${totals.listening} | ${totals.unverified} | ${totals.retriesFailed} of ${totals.retries} |\n`,
     );
   }
   const bad = rows.some((row) => row.processes || row.staging || row.mounts || row.listening || row.unverified || row.retriesFailed);
