@@ -1,5 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CracError, ErrorCode } from '../errors.js';
 import { loadNative } from '../engine/criu/native.js';
@@ -110,14 +123,69 @@ function assertReplaceable(target: string): void {
  * After a checkpoint whose process died on the way (a crash, a kill -9): its staging directory
  * beside `target`, and any other of a process that is gone, removed (their CRIU log kept as a
  * failed one's). What `crac checkpoint` does once it saw its app end mid-checkpoint; the next
- * checkpoint into `target` would do it too. Never throws.
+ * checkpoint into `target` would do it too, once no process (its CRIU, the seal step) holds it any
+ * more: waits up to `waitMs` for that, else leaves it to that next checkpoint. Never rejects.
  */
-export function clearAbandonedStagings(target: string): void {
+export async function clearAbandonedStagings(target: string, waitMs = 10_000): Promise<void> {
   const resolved = resolve(target);
+  const parent = dirname(resolved);
+  const name = basename(resolved);
   try {
-    removeAbandonedStagings(dirname(resolved), basename(resolved));
+    // CRIU and the seal step outlive the app they dump by a little: its staging directory is
+    // abandoned only once nobody holds it any more (else its files would go under the seal's
+    // feet). A CRIU whose app died mid-dump may wait for it forever: after a grace, it is ended.
+    const deadline = Date.now() + waitMs;
+    for (const entry of readdirSync(parent)) {
+      const match = STAGING.exec(entry);
+      if (!match || match[1] !== name || isAlive(Number(match[2]))) continue;
+      const path = join(parent, entry);
+      for (let holders = holdersOf(path); holders.length > 0; holders = holdersOf(path)) {
+        if (Date.now() > deadline) return; // still in use: the next checkpoint into target clears it
+        if (Date.now() > deadline - waitMs / 2) for (const pid of holders) if (isCriuOfADump(pid)) killQuietly(pid);
+        await sleep(50);
+      }
+    }
+    removeAbandonedStagings(parent, name);
   } catch {
     // nothing there to clear, or nothing this user may clear
+  }
+}
+
+/** The processes with a descriptor, or their working directory, in `dir` (its CRIU, the seal step). */
+function holdersOf(dir: string): number[] {
+  const inside = (link: string) => link === dir || link.startsWith(`${dir}/`);
+  const holders: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (
+        inside(readlinkSync(`/proc/${pid}/cwd`)) ||
+        readdirSync(`/proc/${pid}/fd`).some((fd) => inside(readlinkSync(`/proc/${pid}/fd/${fd}`)))
+      ) {
+        holders.push(Number(pid));
+      }
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return holders;
+}
+
+/** A CRIU of this user's serving a dump (`criu swrk`): the app that asked for it is gone, nothing will answer it. */
+function isCriuOfADump(pid: number): boolean {
+  try {
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    return command[1] === 'swrk' && lstatSync(`/proc/${pid}`).uid === restoringUid();
+  } catch {
+    return false;
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // ended meanwhile
   }
 }
 

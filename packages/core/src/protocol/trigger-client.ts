@@ -189,9 +189,9 @@ function heldBy(marker: string): string | undefined {
 }
 
 /** The process ended during its checkpoint: dumped only if its image was sealed. */
-function ended(pid: number, checkpointId: string, imagesDir: string | undefined): TriggerOutcome {
+async function ended(pid: number, checkpointId: string, imagesDir: string | undefined): Promise<TriggerOutcome> {
   // what it was writing, it will never finish nor clear: nothing is left beside the image
-  if (imagesDir) clearAbandonedStagings(imagesDir);
+  if (imagesDir) await clearAbandonedStagings(imagesDir);
   if (imagesDir && sealedImageOf(imagesDir, { checkpointId })) return { outcome: 'dumped', imagesDir };
   throw new CracError(
     ErrorCode.CRIU_DUMP,
