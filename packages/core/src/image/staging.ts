@@ -151,6 +151,21 @@ export async function clearAbandonedStagings(target: string, waitMs = 10_000): P
   }
 }
 
+/**
+ * Waits, blocking (the dump blocks the event loop too), until no process but this one holds `dir`:
+ * CRIU's seal step may run on for a moment after CRIU itself died. Up to `waitMs`; whether it was
+ * let go.
+ */
+export function untilOthersLetGo(dir: string, waitMs = 10_000): boolean {
+  const deadline = Date.now() + waitMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (holdersOf(dir).some((pid) => pid !== process.pid)) {
+    if (Date.now() > deadline) return false;
+    Atomics.wait(pause, 0, 0, 20);
+  }
+  return true;
+}
+
 /** The processes with a descriptor, or their working directory, in `dir` (its CRIU, the seal step). */
 function holdersOf(dir: string): number[] {
   const inside = (link: string) => link === dir || link.startsWith(`${dir}/`);

@@ -7,7 +7,7 @@ import { CracError, ErrorCode } from '../../errors.js';
 import { DUMP_LOG, HANDOFF_FILE } from '../../image/layout.js';
 import { currentManifest, writeManifest } from '../../image/manifest.js';
 import { prepareSealHook } from '../../image/seal-hook.js';
-import { type StagedImageDir, stageImageDir } from '../../image/staging.js';
+import { type StagedImageDir, stageImageDir, untilOthersLetGo } from '../../image/staging.js';
 import { criuErrorLines } from './log.js';
 import { loadNative, type NativeBinding } from './native.js';
 import { prepareRestoredProcess } from '../../restored/prepare.js';
@@ -143,6 +143,9 @@ function dumpHeld(
  */
 function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   if (!(error instanceof CracError) || error.code !== ErrorCode.CRIU_DUMP) return error;
+  // CRIU killed mid-way may leave its seal step running on the staged files: discarding them under
+  // its feet would let it seal an image missing files (found by the kill trials)
+  untilOthersLetGo(staged.path);
   const criuErrors = criuErrorLines(join(staged.via, DUMP_LOG));
   // the seal step's own words: CRIU puts what its action scripts print in its log
   const sealSaid = sealStepLines(join(staged.via, DUMP_LOG));
