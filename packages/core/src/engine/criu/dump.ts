@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CriuBinary, criuTimeoutMs, findCriu } from './binary.js';
 import { assertCriuCapabilities, criuRunsUnprivileged } from './capabilities.js';
@@ -151,7 +151,8 @@ function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   const sealSaid = sealStepLines(join(staged.via, DUMP_LOG));
   // measured before the discard frees it: CRIU's own log is on that file system, its last line cut short
   const full = isFull(staged.via) ? ['the file system of the image directory is full: No space left on device'] : [];
-  const logPath = staged.discard();
+  // the seal step may have finished meanwhile, and put the staged image in place: its log is there
+  const logPath = existsSync(staged.path) ? staged.discard() : sealedLog(staged.target);
   const lines = [...sealSaid, ...criuErrors, ...full];
   const where = logPath ? ` (log: ${logPath})` : '';
   // the native message names the log by the staging descriptor, gone by now
@@ -161,6 +162,12 @@ function dumpFailure(error: unknown, staged: StagedImageDir): unknown {
   const details = lines.length > 0 ? `:\n${lines.join('\n')}` : '';
   const failed = new CracError(ErrorCode.CRIU_DUMP, `CRIU dump failed: ${reason}${where}${details}`, { cause: error.cause ?? error });
   return Object.assign(failed, { ...error, criuErrors, logPath });
+}
+
+/** CRIU's log in the image the seal step put in place, when it did. */
+function sealedLog(target: string): string | undefined {
+  const log = join(target, DUMP_LOG);
+  return existsSync(log) ? log : undefined;
 }
 
 /** Whether the file system holding `dir` has (almost) no room left: less than 64 KiB for this user. */
