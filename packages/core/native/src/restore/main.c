@@ -149,6 +149,8 @@ int main(int argc, char **argv)
 	double started = now_ms();
 	struct options o = { 0 };
 	parse_options(argc, argv, &o);
+	if (!o.inspect && !o.init_args)
+		supervise_hold_signals();
 	report_init(o.json);
 	if (!o.inspect)
 		end_with_launcher();

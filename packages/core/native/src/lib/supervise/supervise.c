@@ -64,6 +64,18 @@ sigset_t supervise_wait_set;
 
 #define msg supervise_msg
 
+static int held_early; /* supervise_hold_signals() ran: orig_mask is the mask from before it */
+
+void supervise_hold_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaddset(&set, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &set, &orig_mask) == 0)
+		held_early = 1;
+}
+
 int supervise_forwards(int sig)
 {
 	for (size_t i = 0; i < NFORWARDED; i++)
@@ -92,7 +104,7 @@ static void setup_signals(void)
 	sigaddset(&supervise_wait_set, SUPERVISE_PARENT_DIED);
 	for (size_t i = 0; i < NFORWARDED; i++)
 		sigaddset(&supervise_wait_set, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &supervise_wait_set, &orig_mask) != 0) {
+	if (sigprocmask(SIG_BLOCK, &supervise_wait_set, held_early ? NULL : &orig_mask) != 0) {
 		msg("sigprocmask: %s", strerror(errno));
 		exit(EXIT_RESTORE_FAILED);
 	}

@@ -19,6 +19,13 @@
  */
 void supervise_prepare(int handoff_fd);
 
+/*
+ * Holds the signals meant for the app from the first instruction on (blocked, not lost): one sent
+ * while the image is verified, before supervise_prepare(), is forwarded once the app is back. The
+ * children still start with the mask from before.
+ */
+void supervise_hold_signals(void);
+
 /* The set supervise_prepare() blocked: the forwarded signals, SIGCHLD and SUPERVISE_PARENT_DIED. */
 extern sigset_t supervise_wait_set;
 
