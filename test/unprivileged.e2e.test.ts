@@ -3,7 +3,7 @@
 // (removed after), grants the capabilities the way an administrator would (`crac check
 // --grant-capabilities` as root), and runs `crac` as that user (setpriv) on an HTTP app in a
 // directory the user owns.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -13,17 +13,22 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CRIU_GROUP } from '@crac/core/protocol';
 import { paths } from '@crac/tools/paths';
 import { freePort, waitForPort } from '@crac/tools/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setImageCapabilities } from './helpers/core-image.js';
 import { assertRealCriuHost, crac, NODES, ROOT, type Started, start, tempDir } from './helpers/harness.js';
 
 const USER = `crac-unpriv-${process.pid}`;
@@ -41,8 +46,15 @@ const CLI = () => seenByUser(join(ROOT, 'packages', 'cli', 'dist', 'cli.js'));
 const CORE = () => seenByUser(join(ROOT, 'packages', 'core', 'dist', 'index.cjs'));
 const cleanups: (() => void)[] = [];
 let user: { uid: number; gid: number };
-/** Root's directory of CRIU copies: `granted` (crac check --grant-capabilities), `bare` (none), `partial` (cap_checkpoint_restore only), `setup` (crac setup --unprivileged). */
-let criu: { granted: string; bare: string; partial: string; setup: string };
+/**
+ * Root's directory of CRIU copies, root's and the group crac's (0750) as `crac setup` installs
+ * CRIU: `granted` (crac check --grant-capabilities), `bare` (none), `partial`
+ * (cap_checkpoint_restore only), `setup` (crac setup --unprivileged, from an earlier install that
+ * was everyone's: 0755); and `everyone`, granted both and executable by every user (0755).
+ */
+let criu: { granted: string; bare: string; partial: string; setup: string; everyone: string };
+/** The group a granted CRIU is for (CRIU_GROUP). */
+let cracGid: number;
 /** The user's own directory: the app, its images. */
 let home: string;
 
@@ -58,6 +70,9 @@ beforeAll(() => {
   execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', USER]);
   cleanups.push(() => execFileSync('userdel', [USER]));
   user = { uid: idOf('-u'), gid: idOf('-g') };
+  const group = spawnSync('getent', ['group', CRIU_GROUP], { encoding: 'utf8' });
+  if (group.status !== 0) throw new Error(`the unprivileged suite needs the group ${CRIU_GROUP}, which crac setup creates: run it as root`);
+  cracGid = Number(group.stdout.split(':')[2]);
   cleanups.push(() => rmSync(`/dev/shm/crac-criu-${user.uid}`, { recursive: true, force: true }));
 
   // CRIU copies in a directory only root can write (the grant refuses anything else), that the
@@ -69,10 +84,17 @@ beforeAll(() => {
     mkdirSync(join(bin.path, name), { mode: 0o755 });
     const path = join(bin.path, name, 'criu');
     copyFileSync(process.env.CRAC_CRIU_PATH || '/usr/local/libexec/crac/criu', path);
+    chownSync(path, 0, cracGid);
+    chmodSync(path, 0o750);
     return path;
   };
-  criu = { granted: copy('granted'), bare: copy('bare'), partial: copy('partial'), setup: copy('setup') };
+  criu = { granted: copy('granted'), bare: copy('bare'), partial: copy('partial'), setup: copy('setup'), everyone: copy('everyone') };
   execFileSync(SETCAP, ['cap_checkpoint_restore+ep', criu.partial]);
+  for (const everyones of [criu.setup, criu.everyone]) {
+    chownSync(everyones, 0, 0);
+    chmodSync(everyones, 0o755);
+  }
+  execFileSync(SETCAP, ['cap_checkpoint_restore,cap_setpcap+ep', criu.everyone]);
 
   const view = mkdtempSync(join(tmpdir(), 'crac-unpriv-checkout-'));
   chmodSync(view, 0o755);
@@ -115,8 +137,15 @@ afterAll(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
-/** setpriv's arguments that run what follows as the test's user, with no groups. */
-const asUserIds = () => ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--'];
+/** setpriv's arguments that run what follows as the test's user: a member of the group crac alone, or of no group. */
+const asUserIds = ({ inGroup = true } = {}) => [
+  '--reuid',
+  String(user.uid),
+  '--regid',
+  String(user.gid),
+  ...(inGroup ? ['--groups', String(cracGid)] : ['--clear-groups']),
+  '--',
+];
 
 /**
  * `crac ARGS` run by the test's user (no capabilities of its own, no groups), from its directory,
@@ -124,13 +153,13 @@ const asUserIds = () => ['--reuid', String(user.uid), '--regid', String(user.gid
  * harness's pipe or file, which are root's: unprivileged CRIU opens the app's files by path (dump)
  * and the pipes it inherits through /proc/self/fd (restore), with the user's permissions.
  */
-function asUser(args: string[], env: NodeJS.ProcessEnv = {}, { ownPipe = true } = {}): Started {
+function asUser(args: string[], env: NodeJS.ProcessEnv = {}, { ownPipe = true, inGroup = true } = {}): Started {
   // `crac restore` as the launcher runs it: the native restorer, no Node
   const command = (args[0] === 'restore' ? [paths.crac, ...args] : [process.execPath, CLI(), ...args]).map(seenByUser);
   const piped = ownPipe ? ['/bin/bash', '-c', 'set -o pipefail; "$@" 2>&1 | cat', 'bash', ...command] : command;
   // No XDG_RUNTIME_DIR, as under su or in CI: crac gives CRIU a cache directory of the user's own.
   // The control sockets go into the user's directory, removed with it (not into /tmp).
-  return start(SETPRIV, [...asUserIds(), ...piped], {
+  return start(SETPRIV, [...asUserIds({ inGroup }), ...piped], {
     cwd: home,
     env: { HOME: home, USER, XDG_RUNTIME_DIR: '', CRAC_RUNTIME_DIR: home, ...env },
   });
@@ -193,11 +222,14 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
     const granted = await finished(crac(['check', '--grant-capabilities', '--json'], { env: { CRAC_CRIU_PATH: criu.granted } }));
     const [report] = granted.events as unknown as [CheckReport];
     expect(checkNamed(report, 'grant capabilities'), granted.output).toMatchObject({ ok: true });
-    // root's check says what other users can do now
-    expect(checkNamed(report, 'privileges')?.detail).toContain('non-root users can checkpoint and restore too');
+    // root's check says which other users can do it now: the group's
+    expect(checkNamed(report, 'privileges')?.detail).toContain(`the members of the group ${CRIU_GROUP} can checkpoint and restore too`);
+    expect(checkNamed(report, 'capability grant')).toBeUndefined();
     expect(execFileSync(SETCAP.replace('setcap', 'getcap'), [criu.granted], { encoding: 'utf8' })).toContain(
       'cap_setpcap,cap_checkpoint_restore=ep',
     );
+    expect(statSync(criu.granted)).toMatchObject({ uid: 0, gid: cracGid });
+    expect(statSync(criu.granted).mode & 0o7777).toBe(0o750);
     // the user cannot grant
     const refused = await finished(asUser(['check', '--grant-capabilities', '--json'], { CRAC_CRIU_PATH: criu.bare }));
     const [userReport] = refused.events as unknown as [CheckReport];
@@ -214,6 +246,10 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
     expect(execFileSync(SETCAP.replace('setcap', 'getcap'), [criu.setup], { encoding: 'utf8' })).toContain(
       'cap_setpcap,cap_checkpoint_restore=ep',
     );
+    // it was everyone's (an earlier install): now root's and the group's
+    expect(first.output).toContain(`which only root and the group ${CRIU_GROUP} may run`);
+    expect(statSync(criu.setup)).toMatchObject({ uid: 0, gid: cracGid });
+    expect(statSync(criu.setup).mode & 0o7777).toBe(0o750);
     const second = await finished(crac(['setup', '--unprivileged'], { env: { CRAC_CRIU_PATH: criu.setup } }));
     expect(second.code, second.output).toBe(0);
     expect(second.output).toContain('everything is ready; nothing to do');
@@ -326,5 +362,139 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
     await waitForPort(port, restore);
     expect(await get(port)).toMatchObject({ uid: user.uid });
     expect(await stopRestore(restore)).toBe(0);
+  });
+});
+
+/**
+ * CRIU run directly by the test's user, as anyone who may execute it could: through a shell of the
+ * user's, as setpriv still holds root's capabilities when it executes its program (the kernel would
+ * let it run any file).
+ */
+function criuAsUser(binary: string, args: string[], { inGroup = true } = {}) {
+  return spawnSync(SETPRIV, [...asUserIds({ inGroup }), '/bin/sh', '-c', 'exec "$@"', 'sh', binary, ...args], {
+    cwd: home,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+/** The capability sets of a /proc/PID/status text, by line name (CapInh, CapPrm, CapEff, CapAmb). */
+function capabilitySets(status: string): Record<string, bigint> {
+  return Object.fromEntries([...status.matchAll(/^(Cap\w+):\s+([0-9a-f]+)$/gm)].map(([, name, hex]) => [name, BigInt(`0x${hex}`)]));
+}
+
+describe("the grant is the group crac's", () => {
+  /** cap_setpcap (8) and cap_checkpoint_restore (40): what a granted CRIU holds. */
+  const GRANTED_CAPABILITIES = (1n << 8n) | (1n << 40n);
+
+  it("an image's owner who may run a granted CRIU keeps both capabilities in what it restores, and in every program that runs", async () => {
+    // the user's process: a shell that writes the capabilities of a program it executes, again and again
+    const dir = join(home, 'keeps');
+    mkdirSync(dir);
+    const report = join(dir, 'capabilities');
+    writeFileSync(report, '');
+    writeFileSync(join(dir, 'loop.sh'), `while :; do grep ^Cap /proc/self/status > ${report}; sleep 0.1; done\n`);
+    execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
+    const shell = spawn(SETPRIV, [...asUserIds({ inGroup: false }), '/bin/bash', join(dir, 'loop.sh')], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    let restored: number | undefined;
+    try {
+      for (let tries = 0; tries < 100 && !readFileSync(report, 'utf8').includes('CapAmb'); tries++) await sleep(50);
+      expect(capabilitySets(readFileSync(report, 'utf8')).CapAmb).toBe(0n);
+      const loop = shell.pid as number; // setpriv executed bash in its place
+      expect(readFileSync(`/proc/${loop}/cmdline`, 'utf8')).toContain('loop.sh');
+
+      // dump it with the CRIU everyone may run, rewrite the capabilities its image records, restore
+      const image = join(dir, 'image');
+      mkdirSync(image);
+      chownSync(image, user.uid, user.gid);
+      const dump = criuAsUser(criu.everyone, ['dump', '--unprivileged', '-t', String(loop), '-D', image, '-o', 'dump.log'], {
+        inGroup: false,
+      });
+      expect(dump.status, `${dump.stderr}${readFileSync(join(image, 'dump.log'), 'utf8').slice(-2000)}`).toBe(0);
+      // CRIU killed them: gone (reaped) before their pids can be restored
+      if (shell.exitCode === null && shell.signalCode === null) await once(shell, 'exit');
+      const cores = readdirSync(image).filter((name) => /^core-\d+\.img$/.test(name));
+      expect(cores.length).toBeGreaterThan(0);
+      for (const pid of cores.map((name) => name.slice(5, -4))) {
+        for (let tries = 0; tries < 100 && existsSync(`/proc/${pid}`); tries++) await sleep(50);
+        expect(existsSync(`/proc/${pid}`), `pid ${pid} of the dump still exists`).toBe(false);
+      }
+      for (const core of cores) setImageCapabilities(join(image, core), GRANTED_CAPABILITIES);
+      const pidFile = join(image, 'restored.pid');
+      const restore = criuAsUser(
+        criu.everyone,
+        ['restore', '--unprivileged', '-d', '-D', image, '-o', 'restore.log', '--pidfile', pidFile],
+        {
+          inGroup: false,
+        },
+      );
+      expect(restore.status, `${restore.stderr}${readFileSync(join(image, 'restore.log'), 'utf8').slice(-2000)}`).toBe(0);
+      restored = Number(readFileSync(pidFile, 'utf8'));
+
+      // the restored shell holds them, and so does each program it executes: ambient capabilities survive exec
+      expect(capabilitySets(readFileSync(`/proc/${restored}/status`, 'utf8'))).toMatchObject({
+        CapPrm: GRANTED_CAPABILITIES,
+        CapEff: GRANTED_CAPABILITIES,
+        CapAmb: GRANTED_CAPABILITIES,
+      });
+      writeFileSync(report, '');
+      for (let tries = 0; tries < 100 && !readFileSync(report, 'utf8').includes('CapAmb'); tries++) await sleep(50);
+      expect(capabilitySets(readFileSync(report, 'utf8'))).toMatchObject({ CapEff: GRANTED_CAPABILITIES, CapAmb: GRANTED_CAPABILITIES });
+    } finally {
+      if (restored) process.kill(restored, 'SIGKILL');
+      for (const pid of descendants(shell.pid as number)) process.kill(pid, 'SIGKILL');
+      shell.kill('SIGKILL');
+    }
+  });
+
+  it('root is warned of a CRIU granted to every user', async () => {
+    const check = await finished(crac(['check', '--json'], { env: { CRAC_CRIU_PATH: criu.everyone } }));
+    const [report] = check.events as unknown as [CheckReport];
+    expect(checkNamed(report, 'capability grant'), check.output).toMatchObject({
+      ok: false,
+      optional: true,
+      detail: expect.stringContaining('every user may run it'),
+      fix: expect.stringContaining(`restricts it to the group ${CRIU_GROUP}`),
+    });
+    expect(checkNamed(report, 'privileges')?.detail).toContain('every user can checkpoint and restore too');
+  });
+
+  it("a user outside the group may not run the group's CRIU: crac check, checkpoint and restore say so, and how to join", async () => {
+    const port = await freePort();
+    const image = join(home, 'image-outside');
+    const env = { CRAC_CRIU_PATH: criu.granted, PORT: String(port) };
+    const warmup = `curl -sf --retry 30 --retry-connrefused --retry-delay 0 http://127.0.0.1:${port}/`;
+    // a member makes the image
+    const checkpoint = await finished(asUser(['checkpoint', '--to', image, '--warmup', warmup, '--', process.execPath, 'server.cjs'], env));
+    expect(checkpoint.code, checkpoint.output).toBe(0);
+    // the kernel refuses the binary itself
+    const direct = criuAsUser(criu.granted, ['--version'], { inGroup: false });
+    expect(direct.status, direct.stdout).toBe(126);
+    expect(direct.stderr).toContain('Permission denied');
+
+    const refusal = new RegExp(
+      `\\[CRAC_EUNPRIVILEGED\\] uid ${user.uid} may not run CRIU at ${criu.granted} \\(group ${CRIU_GROUP}, mode 750\\).*usermod -aG ${CRIU_GROUP} <user>`,
+    );
+    const check = await finished(asUser(['check', '--json'], env, { inGroup: false }));
+    const [report] = check.events as unknown as [CheckReport];
+    expect(checkNamed(report, 'criu'), check.output).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(`may not run CRIU at ${criu.granted}`),
+      fix: `as root: usermod -aG ${CRIU_GROUP} ${USER}`,
+    });
+
+    const again = await finished(
+      asUser(['checkpoint', '--to', join(home, 'image-outside-2'), '--', process.execPath, 'server.cjs'], env, { inGroup: false }),
+    );
+    expect(again.code).not.toBe(0);
+    expect(again.output).toMatch(refusal);
+
+    const restore = await finished(asUser(['restore', image], env, { inGroup: false }));
+    expect(restore.code).toBe(125);
+    expect(restore.output).toMatch(refusal);
+    expect(restore.output).not.toMatch(/crac: restore /);
   });
 });

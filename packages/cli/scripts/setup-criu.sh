@@ -53,6 +53,10 @@ KDAT_RUNDIR=/dev/shm/crac-criu
 BUILD_OPTIONS="RUNDIR=$KDAT_RUNDIR"
 STAMP="$TARGET.build"
 SUITE="${CRAC_CRIU_SUITE:-sid}"
+# Who besides root may run the installed CRIU: this group's members (CRIU_GROUP of @crac/core's
+# engine/criu/capabilities.ts; a unit test keeps the two equal). Once CRIU is granted the
+# capabilities non-root users need, whoever runs it can keep them in a restored process.
+CRIU_GROUP=crac
 # libcap2-bin is no build dependency: its setcap grants CRIU the file capabilities non-root
 # users need (crac check --grant-capabilities), installed in the same step.
 BUILD_DEPS=(gcc make libc6-dev xz-utils pkgconf
@@ -92,6 +96,21 @@ stamp_ok() {
   [[ -f "$STAMP" ]] && [[ "$(cat "$STAMP")" == "$BUILD_OPTIONS" ]]
 }
 
+# The installed CRIU root's and $CRIU_GROUP's, mode 0750 (the group created when missing). A
+# change of group clears file capabilities: those granted are granted again, after the mode
+# already keeps everyone else out.
+restrict_to_group() {
+  local file="$1" caps=""
+  [[ "$(stat -c '%u %G %a' "$file")" == "0 $CRIU_GROUP 750" ]] && return 0
+  getent group "$CRIU_GROUP" >/dev/null || groupadd -f --system "$CRIU_GROUP" ||
+    die "could not create the group $CRIU_GROUP, which alone may run CRIU besides root."
+  if command -v getcap >/dev/null; then caps="$(getcap "$file" 2>/dev/null | sed -n 's/^[^ ]* //p')"; fi
+  chmod 0750 "$file"
+  chown "root:$CRIU_GROUP" "$file"
+  [[ -z "$caps" ]] || setcap "$caps" "$file" || die "could not grant $caps to $file again: run crac check --grant-capabilities"
+  log "$file may be run by root and the group $CRIU_GROUP alone"
+}
+
 # ---------------------------------------------------------------- fast path
 if [[ -n "${CRAC_CRIU_PATH:-}" ]]; then
   if criu_ok "$CRAC_CRIU_PATH"; then
@@ -102,6 +121,8 @@ if [[ -n "${CRAC_CRIU_PATH:-}" ]]; then
 fi
 if [[ "${CRAC_CRIU_FORCE_BUILD:-0}" != 1 ]] && criu_ok "$TARGET"; then
   if stamp_ok; then
+    # an install of an earlier version was everyone's
+    [[ "$(id -u)" != 0 ]] || restrict_to_group "$TARGET"
     printf '%s\n' "$TARGET"
     exit 0
   fi
@@ -201,11 +222,13 @@ if ! make -C "$srcdir" -j"$(nproc 2>/dev/null || echo 2)" $BUILD_OPTIONS criu >"
 fi
 [[ -x "$srcdir/criu/criu" ]] || die "build finished but $srcdir/criu/criu is missing"
 
-# 5. Install: root-owned, 0755, in a directory nobody else can write to (a binary that
-#    carries file capabilities must be one no user can replace).
+# 5. Install: root's and $CRIU_GROUP's, 0750, in a directory nobody else can write to (a binary
+#    that carries file capabilities must be one no user can replace, and runs for its group alone).
 install -d -m 0755 -o root -g root "$INSTALL_DIR"
 chmod go-w "$INSTALL_DIR"
-install -m 0755 -o root -g root "$srcdir/criu/criu" "$TARGET.new.$$"
+getent group "$CRIU_GROUP" >/dev/null || groupadd -f --system "$CRIU_GROUP" ||
+  die "could not create the group $CRIU_GROUP, which alone may run CRIU besides root."
+install -m 0750 -o root -g "$CRIU_GROUP" "$srcdir/criu/criu" "$TARGET.new.$$"
 # A new file has no file capabilities: keep those granted to the old one (non-root users).
 granted=""
 if [[ -e "$TARGET" ]] && command -v getcap >/dev/null; then

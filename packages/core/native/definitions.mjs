@@ -61,7 +61,10 @@ export function generatedHeaders(coreDir) {
   ]);
   const { ExitCode } = readConstants(src('protocol/exit-codes.ts'), ['ExitCode']);
   const { FORWARDED_SIGNALS } = readConstants(src('protocol/signals.ts'), ['FORWARDED_SIGNALS']);
-  const { UNPRIVILEGED_CRIU_CAPABILITIES: needed } = readConstants(src('engine/criu/capabilities.ts'), ['UNPRIVILEGED_CRIU_CAPABILITIES']);
+  const { UNPRIVILEGED_CRIU_CAPABILITIES: needed, CRIU_GROUP } = readConstants(src('engine/criu/capabilities.ts'), [
+    'UNPRIVILEGED_CRIU_CAPABILITIES',
+    'CRIU_GROUP',
+  ]);
   const { REPORT_FORMAT: report } = readConstants(src('protocol/report.ts'), ['REPORT_FORMAT']);
   const criu = readConstants(src('engine/criu/binary.ts'), ['DEFAULT_CRIU_PATH', 'CRIU_PATH_ENV', 'MIN_CRIU_VERSION', 'SBIN_DIRS', 'CRIU_FIX']);
   const strings = ['MANIFEST_FILE', 'DUMP_LOG', 'RESTORE_LOG', 'SEAL_CONFIG_FILE', 'HANDOFF_FILE', 'LISTEN_SLOT_PREFIX'];
@@ -91,6 +94,7 @@ export function generatedHeaders(coreDir) {
     ]),
     'crac/capabilities.h': header('CRAC_GENERATED_CAPABILITIES_H', 'src/engine/criu/capabilities.ts', [
       `#define UNPRIVILEGED_CRIU_CAPABILITIES { ${needed.map(({ name, bit }) => `{ ${quote(name)}, ${Number(bit)} }`).join(', ')} }`,
+      `#define CRIU_GROUP ${quote(CRIU_GROUP)}`,
     ]),
     'crac/report.h': header('CRAC_GENERATED_REPORT_H', 'src/protocol/report.ts', [
       `#define REPORT_PREFIX ${quote(report.prefix)}`,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script, no types
 import { generatedHeaders, readConstants } from '../native/definitions.mjs';
-import { UNPRIVILEGED_CRIU_CAPABILITIES } from './engine/criu/capabilities.js';
+import { CRIU_GROUP, UNPRIVILEGED_CRIU_CAPABILITIES } from './engine/criu/capabilities.js';
 import { DEFAULT_CRIU_PATH, SBIN_DIRS } from './engine/criu/binary.js';
 import { ErrorCode } from './errors.js';
 import { HANDOFF_FD, IMAGES_DIR_FD, MANIFEST_FILE, REQUIRED_CRIU_FILES, UNSEALED_FILES } from './image/layout.js';
@@ -34,6 +34,7 @@ describe('the generated C definitions', () => {
     expect(headers['crac/criu.h']).toContain(`#define SBIN_DIRS { ${SBIN_DIRS.map((d) => `"${d}"`).join(', ')} }\n`);
     const needed = UNPRIVILEGED_CRIU_CAPABILITIES.map(({ name, bit }) => `{ "${name}", ${bit} }`).join(', ');
     expect(headers['crac/capabilities.h']).toContain(`{ ${needed} }`);
+    expect(headers['crac/capabilities.h']).toContain(`#define CRIU_GROUP "${CRIU_GROUP}"`);
   });
 
   it('fails, naming the definition, when one is not a literal it can read', () => {

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import {
   CRIU_FIX,
+  CRIU_GROUP,
   CRIU_PATH_ENV,
   assertCriuCapabilities,
   criuCapabilityStatus,
@@ -13,6 +15,7 @@ import {
   missingNativeAdvice,
   NATIVE_PROGRAMS,
   noNewPrivileges,
+  whoMayRunCriu,
 } from '@crac/core/protocol';
 import { ExitCode } from '../output.js';
 
@@ -79,6 +82,8 @@ function runChecks(): Check[] {
     checks.push({ name: 'criu', ok: true, detail: `${criu.version} at ${criu.path}` });
   } catch (error) {
     const noBridge = findNativeProgram('addon') === undefined;
+    // there, but for the members of its group alone
+    const notMember = (error as { code?: string }).code === 'CRAC_EUNPRIVILEGED';
     checks.push({
       name: 'criu',
       ok: false,
@@ -88,12 +93,15 @@ function runChecks(): Check[] {
         : (error as Error).message.replace(`: ${CRIU_FIX}`, ''),
       fix: noBridge
         ? 'as below'
-        : process.env[CRIU_PATH_ENV]
-          ? `point ${CRIU_PATH_ENV} at a CRIU 4.2+, or unset it and run \`npx crac setup\` as root to install one`
-          : `\`npx crac setup\` as root installs CRIU 4.2+ (or set ${CRIU_PATH_ENV} to one)`,
+        : notMember
+          ? `as root: usermod -aG ${CRIU_GROUP} ${userInfo().username}`
+          : process.env[CRIU_PATH_ENV]
+            ? `point ${CRIU_PATH_ENV} at a CRIU 4.2+, or unset it and run \`npx crac setup\` as root to install one`
+            : `\`npx crac setup\` as root installs CRIU 4.2+ (or set ${CRIU_PATH_ENV} to one)`,
     });
   }
   checks.push(privileges(unprivileged, criuPath));
+  if (!unprivileged && criuPath) checks.push(...grantReach(criuPath));
   if (criuPath) {
     // as a non-root user CRIU refuses to run without --unprivileged
     const run = spawnSync(criuPath, unprivileged ? ['check', '--unprivileged'] : ['check'], { encoding: 'utf8' });
@@ -182,6 +190,20 @@ function privileges(unprivileged: boolean, criuPath: string | undefined): Check 
     };
   }
   if (!criuPath) return { name: 'privileges', ok: false, detail: `${who}: no CRIU to look at (see the criu check)` };
+  try {
+    assertCriuCapabilities(criuPath);
+  } catch (error) {
+    // not in the group the grant is restricted to; a missing capability is said below
+    if ((error as { code?: string }).code === 'CRAC_EUNPRIVILEGED') {
+      const group = whoMayRunCriu(criuPath).group ?? CRIU_GROUP;
+      return {
+        name: 'privileges',
+        ok: false,
+        detail: `${who}: ${(error as Error).message}`,
+        fix: `as root: usermod -aG ${group} ${userInfo().username}`,
+      };
+    }
+  }
   let missing: string[];
   try {
     missing = criuCapabilityStatus(criuPath).missing.map(({ name }) => name);
@@ -197,16 +219,38 @@ function privileges(unprivileged: boolean, criuPath: string | undefined): Check 
   };
 }
 
-/** For root: whether other users can checkpoint too (the capabilities of the CRIU binary). */
+/** For root: whether other users can checkpoint too (the capabilities of the CRIU binary), and who. */
 function forOtherUsers(criuPath: string): string {
   try {
     const { missing } = criuCapabilityStatus(criuPath);
-    return missing.length === 0
-      ? 'non-root users can checkpoint and restore too (CRIU has the capabilities they need)'
-      : 'non-root users cannot (crac check --grant-capabilities grants CRIU what they need)';
+    if (missing.length > 0) return 'non-root users cannot (crac check --grant-capabilities grants CRIU what they need)';
+    const { everyone, group } = whoMayRunCriu(criuPath);
+    const who = everyone ? 'every user' : group ? `the members of the group ${group}` : 'no other user (CRIU is executable by root alone)';
+    return `${who} can checkpoint and restore too (CRIU has the capabilities they need)`;
   } catch {
     return 'whether non-root users can is unknown (the native bridge is needed to read CRIU capabilities)';
   }
+}
+
+/**
+ * For root: a CRIU granted the capabilities that every user may run is a grant of those
+ * capabilities to every user (an image's owner can keep them in a restored process): a warning.
+ */
+function grantReach(criuPath: string): Check[] {
+  try {
+    if (criuCapabilityStatus(criuPath).missing.length > 0 || !whoMayRunCriu(criuPath).everyone) return [];
+  } catch {
+    return [];
+  }
+  return [
+    {
+      name: 'capability grant',
+      ok: false,
+      optional: true,
+      detail: `${criuPath} carries cap_checkpoint_restore and cap_setpcap and every user may run it: any of them can keep both in a process of theirs (CRIU restores the capabilities an image records)`,
+      fix: `crac setup --unprivileged (as root) restricts it to the group ${CRIU_GROUP}`,
+    },
+  ];
 }
 
 /** `--grant-capabilities`: as root, grant the CRIU binary what a non-root user needs. */

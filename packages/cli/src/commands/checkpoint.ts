@@ -5,11 +5,14 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AUTO_ENV,
+  assertCriuCapabilities,
+  criuRunsUnprivileged,
   type DumpIdentity,
   DumpTimeoutError,
   ensureControlDir,
   exitCodeOf,
   findCoordinatedProcess,
+  findCriu,
   LAUNCHER_PID_ENV,
   type ProcessExit,
   processStartTime,
@@ -71,6 +74,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
   const guard = requireNativeProgram('guard');
   // the app's trigger listens there: refuse a directory it would refuse, before waiting for it
   ensureControlDir();
+  if ((process.env.CRAC_ENGINE ?? 'criu') === 'criu') assertCriuRuns();
   const started = performance.now();
   const startedAt = Date.now();
   const launched = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir, options) });
@@ -239,6 +243,15 @@ async function afterDumpTimeout(
   report.finish({ ok: false }, error);
   report.info('the app was killed (SIGKILL); no image was made');
   return ExitCode.FAILED;
+}
+
+/**
+ * The CRIU the app's dump will run is there, for this user, with what it needs: refused before the
+ * app starts (without --warmup it could wait long for its checkpoint) rather than at its dump.
+ */
+function assertCriuRuns(): void {
+  const { path } = findCriu();
+  if (criuRunsUnprivileged()) assertCriuCapabilities(path);
 }
 
 /** The app's environment: the trigger and the zero-code path preloaded, the image directory and the engine chosen. */

@@ -1,11 +1,12 @@
-import { criuCapabilityStatus, findCriu, grantCriuCapabilities } from '@crac/core/protocol';
+import { CRIU_GROUP, criuCapabilityStatus, findCriu, grantCriuCapabilities, whoMayRunCriu } from '@crac/core/protocol';
 import type { SetupStep } from './step.js';
 
 /**
  * `crac setup --unprivileged`: the file capabilities with which a non-root user's CRIU checkpoints
  * and restores (`cap_checkpoint_restore,cap_setpcap+ep`, see grantCriuCapabilities), granted as
- * root to the CRIU the criu step provided. Any user who can run that binary can then checkpoint
- * and restore their own processes with it.
+ * root to the CRIU the criu step provided, which becomes `root:crac` 0750: the members of the group
+ * `crac` checkpoint and restore their own processes with it (and could keep both capabilities,
+ * which is why the group is the grant). A binary granted earlier to everyone is restricted again.
  */
 export function capabilitiesStep(env: NodeJS.ProcessEnv = process.env): SetupStep {
   return {
@@ -20,15 +21,21 @@ export function capabilitiesStep(env: NodeJS.ProcessEnv = process.env): SetupSte
       }
       try {
         const { missing } = criuCapabilityStatus(path);
-        if (missing.length === 0) return { ready: true, detail: `${path} has what non-root users need` };
-        return { ready: false, missing: `${path} lacks ${missing.map(({ name }) => name).join(', ')}` };
+        if (missing.length > 0) return { ready: false, missing: `${path} lacks ${missing.map(({ name }) => name).join(', ')}` };
+        const { everyone, group } = whoMayRunCriu(path);
+        if (everyone || group !== CRIU_GROUP)
+          return {
+            ready: false,
+            missing: `${path} is granted to ${everyone ? 'every user' : `group ${group ?? 'none'}`}, not to the group ${CRIU_GROUP} alone`,
+          };
+        return { ready: true, detail: `${path} has what the members of ${CRIU_GROUP} need` };
       } catch (error) {
         return { ready: false, missing: `cannot read the capabilities of ${path}: ${(error as Error).message}` };
       }
     },
     async provide() {
-      const { path, command } = grantCriuCapabilities(findCriu(env).path);
-      return `granted them to ${path} (${command})`;
+      const { path, command, group } = grantCriuCapabilities(findCriu(env).path);
+      return `granted them to ${path} (${command}), which only root and the group ${group} may run: add users with usermod -aG ${group} USER`;
     },
   };
 }

@@ -20,12 +20,13 @@ export { CracError, ErrorCode, type ErrorCodeValue } from '../errors.js';
 export { CRIU_FIX, CRIU_PATH_ENV, DEFAULT_CRIU_PATH, findCriu, MIN_CRIU_VERSION } from '../engine/criu/binary.js';
 export {
   assertCriuCapabilities,
+  CRIU_GROUP,
   criuCapabilityStatus,
   criuRunsUnprivileged,
   grantCapabilitiesCommand,
   noNewPrivileges,
 } from '../engine/criu/capabilities.js';
-export { grantCriuCapabilities } from '../engine/criu/grant.js';
+export { type CriuRunners, grantCriuCapabilities, restrictToCriuGroup, whoMayRunCriu } from '../engine/criu/grant.js';
 export { type DumpIdentity, sealedImageOf } from './checkpoint-outcome.js';
 export { ensureControlDir, findCoordinatedProcess, LAUNCHER_PID_ENV } from './control-socket.js';
 export { type RestoreInvocation, restorerArguments } from './criu-restore.js';

@@ -1,10 +1,12 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   assertCriuCapabilities,
   capabilityName,
+  CRIU_GROUP,
   criuCapabilityStatus,
   criuRunsUnprivileged,
   decodeFileCapabilities,
@@ -127,17 +129,32 @@ describe('grantCriuCapabilities', () => {
     );
   });
 
-  it('runs setcap on the file links lead to, then reads the capabilities back', () => {
+  it('restricts the file links lead to to the group crac, then runs setcap, then reads the capabilities back', () => {
     asRoot();
-    // /bin/sh: root's, in directories only root can write, on every Linux
-    const result = grantCriuCapabilities('/bin/sh', { setcap: '/bin/true', readXattr: reader(GRANTED) });
-    expect(result.capabilities).toEqual(['cap_setpcap', 'cap_checkpoint_restore']);
+    // /bin/sh: root's, in directories only root can write, on every Linux (its group and mode left alone)
+    const restricted: string[] = [];
+    const restrict = (path: string) => {
+      restricted.push(path);
+      return CRIU_GROUP;
+    };
+    const result = grantCriuCapabilities('/bin/sh', { setcap: '/bin/true', readXattr: reader(GRANTED), restrict });
+    expect(restricted).toEqual([realpathSync('/bin/sh')]);
+    expect(result).toMatchObject({ capabilities: ['cap_setpcap', 'cap_checkpoint_restore'], group: 'crac' });
     expect(result.command).toMatch(/^\/bin\/true cap_checkpoint_restore,cap_setpcap\+ep \//);
-    expect(() => grantCriuCapabilities('/bin/sh', { setcap: '/bin/true', readXattr: reader(null) })).toThrow(
+    expect(() => grantCriuCapabilities('/bin/sh', { setcap: '/bin/true', readXattr: reader(null), restrict })).toThrow(
       expect.objectContaining({ code: 'CRAC_ECRIU_CAPS' }),
     );
-    expect(() => grantCriuCapabilities('/bin/sh', { setcap: '/bin/false', readXattr: reader(GRANTED) })).toThrow(
+    expect(() => grantCriuCapabilities('/bin/sh', { setcap: '/bin/false', readXattr: reader(GRANTED), restrict })).toThrow(
       expect.objectContaining({ code: 'CRAC_EENGINE' }),
     );
+  });
+
+  it("names the group crac-node's setup script installs CRIU for", () => {
+    // the script is shell: it cannot import the constant, so it keeps a copy this test compares
+    const script = readFileSync(
+      join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'cli', 'scripts', 'setup-criu.sh'),
+      'utf8',
+    );
+    expect(/^CRIU_GROUP=(\S+)$/m.exec(script)?.[1]).toBe(CRIU_GROUP);
   });
 });

@@ -34,6 +34,16 @@ export const UNPRIVILEGED_CRIU_CAPABILITIES: readonly CriuCapability[] = [
   },
 ];
 
+/**
+ * The group that may run a CRIU granted {@link UNPRIVILEGED_CRIU_CAPABILITIES}: the grant makes the
+ * binary `root:crac`, mode 0750 (`crac setup` creates the group). Restricted because whoever runs
+ * that CRIU can keep both capabilities: CRIU restores the capability sets an image records (its
+ * `core-*.img`, which the image's owner can rewrite) within its own permitted set, ambient ones
+ * included, so a user's restored process, and every program it executes, holds them (test/unprivileged.e2e.test.ts
+ * does exactly that). Membership of this group is that grant.
+ */
+export const CRIU_GROUP = 'crac';
+
 /** What a file's `security.capability` attribute grants on exec. */
 export interface FileCapabilities {
   /** Granted on exec (the file's permitted set), by name (`cap_40` for a number this list does not know). */

@@ -1,16 +1,27 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, lstatSync, realpathSync, type Stats } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { accessSync, chmodSync, chownSync, constants, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { CracError, ErrorCode } from '../../errors.js';
 import { describeMode, describeOwner, directoryUnsafety, fileUnsafety } from '../../image/ownership.js';
-import { criuCapabilityStatus, grantCapabilitiesCommand, UNPRIVILEGED_CRIU_CAPABILITIES, type XattrReader } from './capabilities.js';
+import {
+  CRIU_GROUP,
+  criuCapabilityStatus,
+  grantCapabilitiesCommand,
+  UNPRIVILEGED_CRIU_CAPABILITIES,
+  type XattrReader,
+} from './capabilities.js';
+
+/** Where root's programs are looked for. */
+const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** Options of {@link grantCriuCapabilities}. */
 export interface GrantOptions {
-  /** The `setcap` program; default: the first of /usr/sbin, /sbin and PATH that has it. */
+  /** The `setcap` program; default: the first of /usr/sbin, /usr/bin, /sbin and /bin that has it. */
   setcap?: string;
   /** Reads the result back (tests); default: the native bridge. */
   readXattr?: XattrReader;
+  /** Gives the binary its group and mode (tests); default: {@link restrictToCriuGroup}. */
+  restrict?: (path: string) => string;
 }
 
 /** What {@link grantCriuCapabilities} did. */
@@ -19,6 +30,8 @@ export interface GrantResult {
   path: string;
   /** The capabilities it grants now. */
   capabilities: string[];
+  /** The group that may run it now (mode 0750): {@link CRIU_GROUP}. */
+  group: string;
   /** The command that was run. */
   command: string;
 }
@@ -28,9 +41,17 @@ export interface GrantResult {
  * restore need ({@link UNPRIVILEGED_CRIU_CAPABILITIES}), with `setcap`, as root. Whoever can
  * replace that file or rename a directory above it could swap in a program of their own that runs
  * with them: so it, and every directory up to `/`, must be root's and writable by nobody else (a
- * sticky directory like /tmp is accepted above an entry of root's). Every user who can execute it
- * can then checkpoint and restore their own processes; restrict who can execute it (a group,
- * mode 0750) to narrow that. Replacing the file (a new CRIU build) drops the capabilities: grant again.
+ * sticky directory like /tmp is accepted above an entry of root's). The binary becomes
+ * `root:crac`, mode 0750 ({@link CRIU_GROUP}, created when missing): whoever runs it can keep both
+ * capabilities in a restored process of their own, so only that group's members can. Replacing the
+ * file (a new CRIU build) drops the capabilities: grant again.
+ *
+ * @example
+ * ```ts
+ * // a setup step, as root
+ * const { path, group } = grantCriuCapabilities(findCriu().path);
+ * console.log(`${path}: the members of ${group} checkpoint and restore without root`);
+ * ```
  *
  * @throws {@link CracError} `CRAC_EUNPRIVILEGED` when not root; `CRAC_EINVAL` when the path or a
  *   parent is not root's alone; `CRAC_EENGINE` when setcap is missing or fails; `CRAC_ECRIU_CAPS`
@@ -47,6 +68,8 @@ export function grantCriuCapabilities(criuPath: string, options: GrantOptions = 
   const path = realpathSync(criuPath);
   assertOnlyRootCanReplace(path);
   const setcap = options.setcap ?? findSetcap();
+  // before setcap: a change of owner or group clears file capabilities
+  const group = (options.restrict ?? restrictToCriuGroup)(path);
   const spec = `${UNPRIVILEGED_CRIU_CAPABILITIES.map(({ name }) => name).join(',')}+ep`;
   const run = spawnSync(setcap, [spec, path], { encoding: 'utf8' });
   if (run.status !== 0) {
@@ -60,7 +83,55 @@ export function grantCriuCapabilities(criuPath: string, options: GrantOptions = 
       `${path} still lacks ${status.missing.map(({ name }) => name).join(', ')} after setcap (a file system without extended attributes, or mounted nosuid?)`,
     );
   }
-  return { path, capabilities: status.capabilities.permitted, command: `${setcap} ${spec} ${path}` };
+  return { path, capabilities: status.capabilities.permitted, group, command: `${setcap} ${spec} ${path}` };
+}
+
+/**
+ * Makes the CRIU binary at `path` root's and {@link CRIU_GROUP}'s, mode 0750, creating that
+ * (system) group when it is missing: only root and the group's members can run it. As root.
+ * Changing the group clears the file's capabilities: grant them after.
+ * @returns the group's name.
+ * @throws {@link CracError} `CRAC_EENGINE` when the group can be neither found nor created.
+ */
+export function restrictToCriuGroup(path: string): string {
+  const gid = groupId(CRIU_GROUP) ?? createGroup(CRIU_GROUP);
+  chownSync(path, 0, gid);
+  chmodSync(path, 0o750);
+  return CRIU_GROUP;
+}
+
+/** Who, besides root, may run a CRIU binary. */
+export interface CriuRunners {
+  /** Every user: others may execute it. */
+  everyone: boolean;
+  /** The group whose members may execute it (its name, else its id), when the group may. */
+  group?: string;
+}
+
+/** Who besides root may run the CRIU binary at `path` (links followed), from its mode. */
+export function whoMayRunCriu(path: string): CriuRunners {
+  const { mode, gid } = statSync(path);
+  if (!(mode & 0o010)) return { everyone: Boolean(mode & 0o001) };
+  const found = spawnSync(findProgram('getent', 'libc-bin'), ['group', String(gid)], { encoding: 'utf8' });
+  return { everyone: Boolean(mode & 0o001), group: (found.status === 0 && found.stdout.split(':')[0]) || String(gid) };
+}
+
+/** The id of group `name` (through NSS: `getent`), or undefined when there is none. */
+function groupId(name: string): number | undefined {
+  const found = spawnSync(findProgram('getent', 'libc-bin'), ['group', name], { encoding: 'utf8' });
+  const gid = Number(found.stdout.split(':')[2]);
+  return found.status === 0 && Number.isInteger(gid) ? gid : undefined;
+}
+
+function createGroup(name: string): number {
+  const groupadd = findProgram('groupadd', 'passwd (Debian, Ubuntu), shadow-utils elsewhere');
+  const run = spawnSync(groupadd, ['-f', '--system', name], { encoding: 'utf8' });
+  const gid = groupId(name);
+  if (gid === undefined) {
+    const why = run.error?.message ?? (`${run.stderr}`.trim() || `exit code ${run.status ?? run.signal}`);
+    throw new CracError(ErrorCode.ENGINE_UNAVAILABLE, `cannot create the group ${name} for CRIU (${groupadd} -f --system ${name}): ${why}`);
+  }
+  return gid;
 }
 
 /**
@@ -89,9 +160,13 @@ function refuse(what: string, stat: Stats, binary: string): never {
 }
 
 function findSetcap(): string {
-  const dirs = ['/usr/sbin', '/sbin', ...(process.env.PATH ?? '').split(delimiter).filter(isAbsolute)];
-  for (const dir of dirs) {
-    const candidate = join(dir, 'setcap');
+  return findProgram('setcap', 'libcap2-bin (Debian, Ubuntu), libcap elsewhere');
+}
+
+/** Root's `program`, from the system's directories: never from PATH, which a user may have set for root (`sudo -E`). */
+function findProgram(program: string, packages: string): string {
+  for (const dir of SYSTEM_DIRS) {
+    const candidate = join(dir, program);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -99,8 +174,5 @@ function findSetcap(): string {
       // not there
     }
   }
-  throw new CracError(
-    ErrorCode.ENGINE_UNAVAILABLE,
-    'setcap is not installed: apt-get install libcap2-bin (Debian, Ubuntu), or libcap elsewhere',
-  );
+  throw new CracError(ErrorCode.ENGINE_UNAVAILABLE, `${program} is not installed in ${SYSTEM_DIRS.join(', ')}: install ${packages}`);
 }

@@ -1,9 +1,12 @@
 /* capabilities.c - see capabilities.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -141,6 +144,28 @@ static int lacking(uint64_t have, char *names, size_t names_len, char *list, siz
 	return count;
 }
 
+int criu_not_executable(const char *path, struct crac_error *error)
+{
+	uid_t euid = geteuid();
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0 || errno != EACCES)
+		return 0;
+	struct stat st;
+	char group[64], buf[1024];
+	struct group entry, *found = NULL;
+	if (stat(path, &st) != 0)
+		return 0;
+	if (getgrgid_r(st.st_gid, &entry, buf, sizeof(buf), &found) == 0 && found)
+		snprintf(group, sizeof(group), "%s", found->gr_name);
+	else
+		snprintf(group, sizeof(group), "%u", (unsigned)st.st_gid);
+	crac_fail(error, CRAC_EUNPRIVILEGED,
+		  "uid %u may not run CRIU at %s (group %s, mode %o): a CRIU granted the capabilities is for the members "
+		  "of its group alone (see the README's Security model); as root, `usermod -aG %s <user>` makes this "
+		  "user one, from its next login",
+		  (unsigned)euid, path, group, (unsigned)(st.st_mode & 07777), group);
+	return 1;
+}
+
 int criu_capability_problem(const char *path, uid_t euid, const struct privileges *p, const struct file_caps *file,
 			    char *missing, size_t missing_len, struct crac_error *error)
 {
@@ -174,6 +199,8 @@ int criu_capability_problem(const char *path, uid_t euid, const struct privilege
 				 "or as root",
 				 path);
 	}
+	if (euid == geteuid() && criu_not_executable(path, error))
+		return -1;
 	/* without the effective flag CRIU runs with none of them effective: it never raises its own */
 	uint64_t have = file->present && file->effective ? file->permitted : 0;
 	if (!lacking(have, names, sizeof(names), missing, missing_len))

@@ -48,10 +48,17 @@ int criu_runs_unprivileged(void);
  * Whether the CRIU binary at `path` can run unprivileged for a process of `euid` and `p`, whose
  * file capabilities are `file` (a container's root runs it with its own capabilities, exec keeps
  * them): 0, or -1 with CRAC_ECRIU_CAPS naming the missing ones (also in `missing`, comma-separated,
- * when not NULL) and the fix.
+ * when not NULL) and the fix; -1 with CRAC_EUNPRIVILEGED when `euid` is this process's and it may
+ * not execute the binary (a granted CRIU is for the members of its group, CRIU_GROUP).
  */
 int criu_capability_problem(const char *path, uid_t euid, const struct privileges *p, const struct file_caps *file,
 			    char *missing, size_t missing_len, struct crac_error *error);
+/*
+ * This process may not execute the CRIU at `path` (it is there, and exec would be refused): 1 with
+ * CRAC_EUNPRIVILEGED naming the group that may (the grant restricts a granted CRIU to
+ * CRIU_GROUP) and how to join it; else 0.
+ */
+int criu_not_executable(const char *path, struct crac_error *error);
 /* The same for this process and the binary's own file capabilities. */
 int assert_criu_capabilities(const char *path, struct crac_error *error);
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "criu/capabilities.h"
 #include "criu/criu_binary.h"
 #include "image/ownership.h"
 
@@ -144,6 +145,9 @@ int find_criu_in(const struct criu_search *search, struct criu_binary *criu, str
 	char refused[4096] = "", why[PATH_MAX + 100];
 	const char *configured = search->configured;
 	if (configured && *configured && geteuid() == 0 && assert_root_only(configured, error) != 0)
+		return -1;
+	/* one that is there but not for this user (a granted CRIU is its group's): said as such, not passed over */
+	if (criu_not_executable(configured && *configured ? configured : search->default_path, error))
 		return -1;
 	if (configured && *configured) {
 		if (probe(configured, "env", criu, why, sizeof(why)) == 0)
