@@ -71,6 +71,13 @@ const parentOf = (pid) => {
     return undefined;
   }
 };
+const stateOf = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ')[0];
+  } catch {
+    return '?';
+  }
+};
 const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
 const kill = (pid) => {
   try {
@@ -163,6 +170,8 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
       await sleep(50);
       left = processesOfRun();
     }
+    // what was left, said (for whoever hunts it down): command line, state, parent
+    for (const pid of left) process.stderr.write(`faults: left: pid ${pid} (${stateOf(pid)}, parent ${parentOf(pid)}): ${commandLine(pid)}\n`);
     for (const pid of left) kill(pid);
     return left.length;
   };
@@ -203,7 +212,9 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
     // a copy that survived its restorer's end would be a leftover; the one restored whole is asked to stop
     if (kind === 'restorer' || kind === 'supervisor' || kind === 'restored') await sleep(200);
     const leftProcesses = await settle();
-    const staging = readdirSync(work).filter((name) => name.includes('crac-staging')).length;
+    const stagings = readdirSync(work).filter((name) => name.includes('crac-staging'));
+    for (const name of stagings) process.stderr.write(`faults: left: staging directory ${name} (${kind} killed ${killed ? 'in time' : 'late'})\n`);
+    const staging = stagings.length;
     const mountsLeft = Math.max(0, mounts() - mountsBefore);
     const listening = (await canConnect(port)) ? 1 : 0;
     return { killed, leftProcesses, staging, mountsLeft, listening, verifies: verifies() };

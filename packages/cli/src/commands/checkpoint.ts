@@ -10,6 +10,7 @@ import {
   type DumpIdentity,
   DumpTimeoutError,
   ensureControlDir,
+  sweepControlDir,
   exitCodeOf,
   findCoordinatedProcess,
   findCriu,
@@ -74,6 +75,8 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
   const guard = requireNativeProgram('guard');
   // the app's trigger listens there: refuse a directory it would refuse, before waiting for it
   ensureControlDir();
+  // the sockets of apps that were killed (no app removes its own then)
+  await sweepControlDir();
   if ((process.env.CRAC_ENGINE ?? 'criu') === 'criu') assertCriuRuns();
   const started = performance.now();
   const startedAt = Date.now();

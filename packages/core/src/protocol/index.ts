@@ -29,6 +29,7 @@ export {
 export { type CriuRunners, grantCriuCapabilities, restrictToCriuGroup, whoMayRunCriu } from '../engine/criu/grant.js';
 export { type DumpIdentity, sealedImageOf } from './checkpoint-outcome.js';
 export { ensureControlDir, findCoordinatedProcess, LAUNCHER_PID_ENV } from './control-socket.js';
+export { type SweepOptions, sweepControlDir } from './control-sweep.js';
 export { type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { ExitCode } from './exit-codes.js';
 export { REPORT_FORMAT } from './report.js';
