@@ -57,8 +57,9 @@ export function ensureControlDir(env: NodeJS.ProcessEnv = process.env): string {
 export const MAX_CONTROL_LINE = 64 * 1024;
 
 /**
- * Calls `onLine` for each line received on `socket`; a line longer than `maxLength` ends the
- * connection (a peer that never sends a newline cannot make this process buffer without end).
+ * Calls `onLine` for each line received on `socket`; a line longer than `maxLength` (in UTF-16
+ * code units) ends the connection, and neither it nor any line after it is delivered (a peer
+ * that never sends a newline cannot make this process buffer without end).
  */
 export function readLines(socket: Socket, maxLength: number, onLine: (line: string) => void): void {
   let buffered = '';
@@ -67,6 +68,8 @@ export function readLines(socket: Socket, maxLength: number, onLine: (line: stri
     for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
+      // a line can end in the chunk that made it too long: checking only the rest let it through (found by fuzzing)
+      if (line.length > maxLength) return void socket.destroy();
       onLine(line);
     }
     if (buffered.length > maxLength) socket.destroy();

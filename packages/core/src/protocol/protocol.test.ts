@@ -7,6 +7,7 @@ import { type Manifest, writeManifest } from '../image/manifest.js';
 import { sealedImageOf } from './checkpoint-outcome.js';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import {
   CONTROL_PROTOCOL,
   controlDir,
@@ -151,6 +152,18 @@ describe('the control directory', () => {
     expect(lines).toEqual(['one', 'two']);
     expect(flood.destroyed || flood.readableEnded).toBe(true);
     server.close();
+  });
+
+  it('ends a connection whose over-long line comes whole in one chunk, delivering neither it nor the lines after it', async () => {
+    // the fuzzer's find: only the unterminated rest was measured, so a line whose newline came in
+    // the chunk that made it too long was delivered
+    const socket = new PassThrough();
+    const lines: string[] = [];
+    readLines(socket as unknown as Socket, MAX_CONTROL_LINE, (line) => lines.push(line));
+    socket.write(`one\n${'x'.repeat(MAX_CONTROL_LINE + 1)}\nafter\n`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines).toEqual(['one']);
+    expect(socket.destroyed).toBe(true);
   });
 });
 
