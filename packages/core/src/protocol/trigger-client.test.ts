@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
 import { controlSocketPath, ensureControlDir, MAX_CONTROL_LINE, readLines } from './control-socket.js';
-import { DumpTimeoutError, requestCheckpoint } from './trigger-client.js';
+import { DumpTimeoutError, parseReply, requestCheckpoint } from './trigger-client.js';
 
 let runtimeDir: string;
 const savedRuntimeDir = process.env.CRAC_RUNTIME_DIR;
@@ -78,5 +78,42 @@ describe('requestCheckpoint() while the process dumps', () => {
     await expect(requestCheckpoint(process.pid, { timeoutMs: 1_000, dumpTimeoutMs: 60_000 })).resolves.toEqual({
       outcome: 'checkpointed',
     });
+  });
+});
+
+describe('parseReply', () => {
+  const id = 'r1';
+
+  it('reads every reply the trigger writes', () => {
+    for (const reply of [
+      { event: 'accepted', id },
+      { event: 'dumping', id, imagesDir: '/images/app' },
+      { event: 'dumping', id },
+      { event: 'settled', id, outcome: 'checkpointed' },
+      { event: 'settled', id, error: { message: 'a hook failed', code: ErrorCode.CHECKPOINT } },
+      { event: 'unknown', id },
+      { event: 'refused', id: '', error: { code: ErrorCode.TRIGGER, message: 'not a request' } },
+    ]) {
+      expect(parseReply(JSON.stringify(reply))).toEqual(reply);
+    }
+  });
+
+  it('refuses a line whose fields have other types than its event’s (found by fuzzing: any event string was read)', () => {
+    for (const reply of [
+      { event: 'settleéd', id, outcome: 'checkpointed' },
+      { event: 'dumping', id, imagesDir: 7 },
+      { event: 'accepted', id: 7 },
+      { event: 'accepted' },
+      { event: 'settled', id, outcome: {} },
+      { event: 'settled', id, error: 'boom' },
+      { event: 'settled', id, error: { code: 7, message: 'boom' } },
+      { event: 'refused', id },
+      { event: 'refused', id, error: { code: ErrorCode.BUSY } },
+      [{ event: 'accepted', id }],
+      null,
+    ]) {
+      expect(parseReply(JSON.stringify(reply)), JSON.stringify(reply)).toBeUndefined();
+    }
+    expect(parseReply('not json')).toBeUndefined();
   });
 });

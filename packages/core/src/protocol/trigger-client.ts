@@ -238,13 +238,44 @@ function exchange(path: string, request: ControlRequest): Promise<ControlReply |
 /** How long a process may take to answer a request at all. */
 const REPLY_TIMEOUT_MS = 10_000;
 
-function parseReply(line: string): ControlReply | undefined {
+/** Reads one reply line of the app; undefined when it is not a reply of this protocol. Exported for its fuzz target (fuzz/). */
+export function parseReply(line: string): ControlReply | undefined {
+  let value: unknown;
   try {
-    const reply = JSON.parse(line) as ControlReply | null;
-    return reply !== null && typeof reply === 'object' && typeof reply.event === 'string' ? reply : undefined;
+    value = JSON.parse(line);
   } catch {
     return undefined;
   }
+  if (value === null || typeof value !== 'object') return undefined;
+  // Every field is checked, as the event's type has it: the requester reads them as typed (any
+  // `event` string was let through, and a `dumping` whose imagesDir was a number made a TypeError
+  // of requestCheckpoint's end; found by fuzzing).
+  const reply = value as Record<string, unknown>;
+  if (typeof reply.id !== 'string') return undefined;
+  switch (reply.event) {
+    case 'accepted':
+    case 'unknown':
+      return reply as ControlReply;
+    case 'dumping':
+      return isOptionalString(reply.imagesDir) ? (reply as ControlReply) : undefined;
+    case 'settled':
+      return isOptionalString(reply.outcome) && (reply.error === undefined || isReplyError(reply.error))
+        ? (reply as ControlReply)
+        : undefined;
+    case 'refused':
+      return isReplyError(reply.error) ? (reply as ControlReply) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const isOptionalString = (value: unknown): boolean => value === undefined || typeof value === 'string';
+
+/** An `error` of a reply: `{ code?: string, message: string }`. */
+function isReplyError(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const { code, message } = value as { code?: unknown; message?: unknown };
+  return typeof message === 'string' && isOptionalString(code);
 }
 
 function isAlive(pid: number): boolean {
