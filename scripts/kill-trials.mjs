@@ -18,7 +18,7 @@
 // or failed.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,6 +77,31 @@ const stateOf = (pid) => {
   } catch {
     return '?';
   }
+};
+/** Where a process left behind waits: its kernel stack and its descriptors (for the report). */
+const whereStuck = (pid) => {
+  const read = (file) => {
+    try {
+      return readFileSync(`/proc/${pid}/${file}`, 'latin1').trim();
+    } catch {
+      return '?';
+    }
+  };
+  let fds = '?';
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`)
+      .map((fd) => {
+        try {
+          return `${fd}=${readlinkSync(`/proc/${pid}/fd/${fd}`)}`;
+        } catch {
+          return fd;
+        }
+      })
+      .join(' ');
+  } catch {
+    // gone
+  }
+  return `  wchan ${read('wchan')}; fds ${fds}\n  ${read('stack').replaceAll('\n', '\n  ')}\n`;
 };
 const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
 const kill = (pid) => {
@@ -171,7 +196,7 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
       left = processesOfRun();
     }
     // what was left, said (for whoever hunts it down): command line, state, parent
-    for (const pid of left) process.stderr.write(`faults: left: pid ${pid} (${stateOf(pid)}, parent ${parentOf(pid)}): ${commandLine(pid)}\n`);
+    for (const pid of left) process.stderr.write(`faults: left: pid ${pid} (${stateOf(pid)}, parent ${parentOf(pid)}): ${commandLine(pid)}\n${whereStuck(pid)}`);
     for (const pid of left) kill(pid);
     return left.length;
   };

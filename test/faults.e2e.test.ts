@@ -1,5 +1,5 @@
 // A short round of the fault campaign (scripts/kill-trials.mjs, `pnpm faults` runs 200 trials of
-// each kind): SIGKILL to the app during a checkpoint, to crac restore, its supervisor
+// each kind): SIGKILL to the app and to CRIU during a checkpoint, to crac restore, its supervisor
 // and the restored app during a restore; nothing may be left behind, the image must still verify
 // and restore.
 import { spawnSync } from 'node:child_process';
@@ -14,15 +14,13 @@ describe('SIGKILL at a random moment of a checkpoint or a restore', () => {
   it('leaves no process, staging directory, mount or bound port behind, and the image still verifies and restores', {
     timeout: 600_000,
   }, () => {
-    // CRIU killed mid-dump still leaves a process behind 2 times in 200 (README, Reliability): that kind
-    // stays out of the short round until it is fixed, the campaign runs it
     const run = spawnSync(
       process.execPath,
-      [join(paths.root, 'scripts', 'kill-trials.mjs'), '--trials=3', '--only=app,restorer,supervisor,restored'],
+      [join(paths.root, 'scripts', 'kill-trials.mjs'), '--trials=3', '--only=app,criu,restorer,supervisor,restored'],
       { encoding: 'utf8' },
     );
     expect(run.status, `${run.stdout}\n${run.stderr.slice(-6000)}`).toBe(0);
-    for (const kind of ['app', 'restorer', 'supervisor', 'restored']) {
+    for (const kind of ['app', 'criu', 'restorer', 'supervisor', 'restored']) {
       expect(run.stdout).toMatch(new RegExp(`\\| ${kind} \\| 3 \\| \\d \\| 0 \\| 0 \\| 0 \\| 0 \\| 0 \\| 0 of 1 \\|`));
     }
   });

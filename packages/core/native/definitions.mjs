@@ -8,6 +8,7 @@
 //   crac/criu.h        where CRIU is looked for       from src/engine/criu/binary.ts
 //   crac/capabilities.h what an unprivileged CRIU needs from src/engine/criu/capabilities.ts
 //   crac/report.h      how the commands report        from src/protocol/report.ts
+//   crac/programs.h    the native programs' file names from src/protocol/programs.ts (NATIVE_PROGRAMS)
 //
 // Each source is read as text and only its `export const NAME = <literal>;` statements are
 // evaluated (strings, numbers, arrays, objects, a Set of them, and names defined above in the same
@@ -66,6 +67,7 @@ export function generatedHeaders(coreDir) {
     'CRIU_GROUP',
   ]);
   const { REPORT_FORMAT: report } = readConstants(src('protocol/report.ts'), ['REPORT_FORMAT']);
+  const { NATIVE_PROGRAMS: programs } = readConstants(src('protocol/programs.ts'), ['NATIVE_PROGRAMS']);
   const criu = readConstants(src('engine/criu/binary.ts'), ['DEFAULT_CRIU_PATH', 'CRIU_PATH_ENV', 'MIN_CRIU_VERSION', 'SBIN_DIRS', 'CRIU_FIX']);
   const strings = ['MANIFEST_FILE', 'DUMP_LOG', 'RESTORE_LOG', 'SEAL_CONFIG_FILE', 'HANDOFF_FILE', 'LISTEN_SLOT_PREFIX'];
   return {
@@ -103,6 +105,11 @@ export function generatedHeaders(coreDir) {
       `#define REPORT_PHASE_COLOR "\\x1b[${Number(report.phaseColor)}m"`,
       `#define REPORT_ERROR_COLOR "\\x1b[${Number(report.errorColor)}m"`,
     ]),
+    'crac/programs.h': header(
+      'CRAC_GENERATED_PROGRAMS_H',
+      'src/protocol/programs.ts',
+      Object.entries(programs).map(([name, { file }]) => `#define ${name.toUpperCase()}_PROGRAM ${quote(file)}`),
+    ),
     'crac/signals.h': header('CRAC_GENERATED_SIGNALS_H', 'src/protocol/signals.ts', [
       '#include <signal.h>',
       `#define FORWARDED_SIGNALS { ${FORWARDED_SIGNALS.join(', ')} }`,

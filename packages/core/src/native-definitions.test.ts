@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script, no types
 import { generatedHeaders, readConstants } from '../native/definitions.mjs';
 import { CRIU_GROUP, UNPRIVILEGED_CRIU_CAPABILITIES } from './engine/criu/capabilities.js';
+import { NATIVE_PROGRAMS } from './protocol/programs.js';
 import { DEFAULT_CRIU_PATH, SBIN_DIRS } from './engine/criu/binary.js';
 import { ErrorCode } from './errors.js';
 import { HANDOFF_FD, IMAGES_DIR_FD, MANIFEST_FILE, REQUIRED_CRIU_FILES, UNSEALED_FILES } from './image/layout.js';
@@ -35,6 +36,8 @@ describe('the generated C definitions', () => {
     const needed = UNPRIVILEGED_CRIU_CAPABILITIES.map(({ name, bit }) => `{ "${name}", ${bit} }`).join(', ');
     expect(headers['crac/capabilities.h']).toContain(`{ ${needed} }`);
     expect(headers['crac/capabilities.h']).toContain(`#define CRIU_GROUP "${CRIU_GROUP}"`);
+    for (const [name, { file }] of Object.entries(NATIVE_PROGRAMS))
+      expect(headers['crac/programs.h']).toContain(`#define ${name.toUpperCase()}_PROGRAM "${file}"\n`);
   });
 
   it('fails, naming the definition, when one is not a literal it can read', () => {

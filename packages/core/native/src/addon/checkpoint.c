@@ -142,18 +142,61 @@ static napi_value throw_dump_error(napi_env env, const char *images_dir, const c
 	return NULL;
 }
 
+/* How often a dump's wait looks whether CRIU still runs. */
+#define CRIU_WATCH_MS 100
+
+/* Ways wait_for_reply() ends. */
+enum reply_wait { REPLY_TIMEOUT, REPLY_READY, REPLY_CRIU_GONE };
+
+/* Field 22 of /proc/PID/stat (when the process started, in clock ticks), 'Z' in *state for a zombie; 0 when there is no such process. */
+static unsigned long long start_time_of(pid_t pid, char *state)
+{
+	char path[64], stat[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	stat[n] = '\0';
+	const char *after = strrchr(stat, ')');
+	unsigned long long start = 0;
+	if (!after || sscanf(after + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", state, &start) != 2)
+		return 0;
+	return start;
+}
+
+/* Whether CRIU, started at `start` (start_time_of), still runs. */
+static int criu_runs(pid_t pid, unsigned long long start)
+{
+	char state = '?';
+	unsigned long long now = start_time_of(pid, &state);
+	return now != 0 && now == start && state != 'Z';
+}
+
 /*
- * Waits for CRIU's reply: 1 when it can be read (or the socket closed), 0 after timeout_ms.
- * Time spent frozen by the dump counts too: a long dump may end just as the timeout expires, so
- * the reply gets a short grace before CRIU is taken for hung (it replies as it resumes us).
+ * Waits for CRIU's reply: REPLY_READY when it can be read (or the socket closed), REPLY_CRIU_GONE
+ * when CRIU (`criu_pid`, started at `criu_start`; no pid: not watched) ended without one (the socket
+ * alone would not tell while a fork of CRIU's holds its end), REPLY_TIMEOUT after timeout_ms.
+ * Watched by a look at /proc every CRIU_WATCH_MS, not a pidfd: a descriptor held through the
+ * dump would be dumped with the app. Time spent frozen by the dump counts too: a long dump may
+ * end just as the timeout expires, so the reply gets a short grace before CRIU is taken for hung
+ * (it replies as it resumes us; in a restored copy the reply is queued before it resumes).
  */
-static int wait_for_reply(int sk, uint32_t timeout_ms)
+static enum reply_wait wait_for_reply(int sk, pid_t criu_pid, unsigned long long criu_start, uint32_t timeout_ms)
 {
 	struct pollfd p = { .fd = sk, .events = POLLIN };
-	int r = TEMP_FAILURE_RETRY(poll(&p, 1, (int)timeout_ms));
-	if (r == 0)
-		r = TEMP_FAILURE_RETRY(poll(&p, 1, REPLY_GRACE_MS));
-	return r != 0; /* an error: let recv() say what it is */
+	for (uint64_t waited = 0; waited < (uint64_t)timeout_ms + REPLY_GRACE_MS; waited += CRIU_WATCH_MS) {
+		int r = TEMP_FAILURE_RETRY(poll(&p, 1, CRIU_WATCH_MS));
+		if (r != 0)
+			return REPLY_READY; /* an error: let recv() say what it is */
+		if (criu_pid > 0 && !criu_runs(criu_pid, criu_start))
+			/* a reply it sent just before is read all the same */
+			return TEMP_FAILURE_RETRY(poll(&p, 1, 0)) != 0 ? REPLY_READY : REPLY_CRIU_GONE;
+	}
+	return REPLY_TIMEOUT;
 }
 
 napi_value js_checkpoint(napi_env env, napi_callback_info info)
@@ -225,10 +268,19 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 	 *    restored copy, where CRIU queued a reply with dump.restored = true;
 	 *  - failure: success = false, or EOF if CRIU died.
 	 */
-	if (!wait_for_reply(sk, a.reply_timeout_ms)) {
+	/* CRIU is not our child (no waitpid): it is watched by pid and start time, read while it runs */
+	char criu_state = '?';
+	unsigned long long criu_start = criu_pid > 0 ? start_time_of(criu_pid, &criu_state) : 0;
+	enum reply_wait waited = wait_for_reply(sk, criu_pid, criu_start, a.reply_timeout_ms);
+	if (waited == REPLY_CRIU_GONE) {
+		/* killed, or crashed: its forks may live on, holding the staging directory and the socket */
+		stop_criu(criu_pid);
+		throw_dump_error(env, a.images_dir, a.log_file, NULL, "CRIU exited without replying");
+		goto out;
+	}
+	if (waited == REPLY_TIMEOUT) {
 		/* CRIU hangs: stop it (the process is not frozen, or we would not be here) */
-		if (criu_pid > 0)
-			kill(criu_pid, SIGKILL);
+		stop_criu(criu_pid);
 		char why[128];
 		snprintf(why, sizeof(why), "CRIU did not answer within %u ms and was stopped", a.reply_timeout_ms);
 		throw_dump_error(env, a.images_dir, a.log_file, NULL, why);
@@ -240,6 +292,8 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 		goto out;
 	}
 	if (n == 0) {
+		/* killed, or crashed: its forks may live on, holding the staging directory */
+		stop_criu(criu_pid);
 		throw_dump_error(env, a.images_dir, a.log_file, NULL, "CRIU exited without replying");
 		goto out;
 	}

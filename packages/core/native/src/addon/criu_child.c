@@ -7,7 +7,9 @@
 #define _GNU_SOURCE
 #include "exports.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "base/exit_codes.h"
 #include "criu/kdat_dir.h"
 #include "criu_child.h"
+#include "crac/programs.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -230,3 +233,55 @@ fail:
 	return -1;
 }
 
+
+/* The session of process `pid` (field 6 of /proc/PID/stat), or -1. */
+static pid_t session_of(pid_t pid)
+{
+	char path[64], stat[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	stat[n] = '\0';
+	const char *after = strrchr(stat, ')'); /* the command may hold spaces and parentheses */
+	int ppid, pgrp, session;
+	char state;
+	if (!after || sscanf(after + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4)
+		return -1;
+	return session;
+}
+
+int stop_criu(pid_t criu_pid)
+{
+	int stopped = 0;
+	if (criu_pid <= 0)
+		return 0;
+	kill(criu_pid, SIGKILL);
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	for (struct dirent *entry; (entry = readdir(proc));) {
+		char *end;
+		long pid = strtol(entry->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == criu_pid || session_of((pid_t)pid) != criu_pid)
+			continue;
+		/* the seal step CRIU started finishes its work: it puts a sealed image in place, or nothing */
+		char path[64], exe[PATH_MAX];
+		snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			const char *name = strrchr(exe, '/');
+			if (name && strcmp(name + 1, SEAL_PROGRAM) == 0)
+				continue;
+		}
+		if (kill((pid_t)pid, SIGKILL) == 0)
+			stopped++;
+	}
+	closedir(proc);
+	return stopped;
+}

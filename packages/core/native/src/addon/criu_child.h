@@ -14,5 +14,12 @@ char **criu_environment(char *const *extra, size_t extra_count, char *one_more);
  * new RPC socket. Returns our end (CLOEXEC), or -1 with an exception pending.
  */
 int start_criu(napi_env env, char *criu_path, char *const envp[], pid_t *criu_pid);
+/*
+ * Stops a CRIU that hangs or died without replying: SIGKILL to `criu_pid` and to every other
+ * process of its session (start_criu makes it a session leader) but the seal step: CRIU's forks,
+ * such as a kernel probe's ptrace target, sleep for ever once CRIU is gone, holding its end of the
+ * socket and the staging directory. Returns how many others were stopped.
+ */
+int stop_criu(pid_t criu_pid);
 
 #endif
