@@ -250,6 +250,20 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
     const copy = crac(['restore', dir, '--json'], { stdout: 'pipe' });
     expect((await copy.exited).code, copy.output()).toBe(0);
     expect(copy.events()).toContainEqual(expect.objectContaining({ ok: true, pidNamespace: true }));
+    // where CRIU's time went, from its own log: every phase, adding up to its whole
+    const result = copy.events().find((e) => e.ok === true) as { criu?: { ms: number; phases: { phase: string; ms: number }[] } };
+    expect(result.criu?.phases.map(({ phase }) => phase)).toEqual([
+      'setup',
+      'fork',
+      'mappings',
+      'files',
+      'restorer',
+      'memory',
+      'threads',
+      'resume',
+    ]);
+    const sum = result.criu?.phases.reduce((total, { ms }) => total + ms, 0) ?? 0;
+    expect(Math.abs(sum - (result.criu?.ms ?? 0))).toBeLessThan(1); // each rounded to 0.1 ms
     expectCarriedOn(copy.events(), before);
     expect((await app.exited).code, app.output()).toBe(0);
     expect(app.output()).toContain('after a leave-running checkpoint');

@@ -15,6 +15,7 @@ import { directRestore } from './direct.mjs';
 import { imageBytes } from './images.mjs';
 import { buildStartupSnapshot } from './snapshot.mjs';
 import { rawCheckpoint, rawRestore } from './raw-criu.mjs';
+import { criuPhaseMedians } from './criu-phases.mjs';
 import { steadyLatencies, timeline } from './timeline.mjs';
 
 /** The ways of starting an app, in the order a round runs them, with the chart's colours. */
@@ -143,12 +144,13 @@ async function runVariant(env, example, variant) {
   const restored = cracRestore({ image, env: { ...base, PORT: String(port) }, logFile });
   try {
     const seen = await timeline(url, started, { count: env.count, isAlive: restored.isAlive });
-    const phases = restored.report()?.phases ?? [];
+    const report = restored.report();
+    const phases = report?.phases ?? [];
     const phase = (name) => phases.find((entry) => entry.phase === name)?.ms;
     // what the restore path holds while the app runs: crac restore and its supervisor
     const restorerRssKiB = variant === 'crac' ? restorerRss(restored.child.pid) : undefined;
     const steady = variant === 'crac' ? (await steadyLatencies(url, 400)).slice(100) : undefined;
-    return { ...seen, verifyMs: phase('verify'), restorePhaseMs: phase('restore'), steady, restorerRssKiB };
+    return { ...seen, verifyMs: phase('verify'), restorePhaseMs: phase('restore'), criu: report?.criu, steady, restorerRssKiB };
   } finally {
     await stop(restored);
   }
@@ -260,6 +262,7 @@ export function summarize(example, rounds) {
       afterRestoreAndFirstResponse: restoreMs - cliMs - restorePhaseMs,
       total: restoreMs,
     },
+    criuRestoreMs: criuPhaseMedians(cracRuns.map((run) => run.criu)),
     restorerRssKiB: {
       restore: rss('restore'),
       supervisor: rss('supervisor'),

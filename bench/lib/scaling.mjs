@@ -6,6 +6,7 @@ import { cracCheckpoint, cracRestore, warmupCommand } from '../../tools/crac.mjs
 import { firstSuccess, median } from '../../tools/measure.mjs';
 import { freePort } from '../../tools/ports.mjs';
 import { stop } from '../../tools/processes.mjs';
+import { criuPhaseMedians } from './criu-phases.mjs';
 import { imageBytes } from './images.mjs';
 
 /** For each size (MB retained): image size, checkpoint time, median restore to first 200. */
@@ -27,16 +28,25 @@ export async function scaling(env, { sizes, rounds, work }) {
       logFile: join(work, `heap-${size}-checkpoint.log`),
     });
     const times = [];
+    const criu = [];
     for (let round = 0; round < rounds; round++) {
       const started = performance.now();
       const restored = cracRestore({ image, env: appEnv, logFile: join(work, `heap-${size}-restore-${round}.log`) });
       try {
         times.push((await firstSuccess(url, started, { isAlive: restored.isAlive })).ms);
+        criu.push(restored.report()?.criu);
       } finally {
         await stop(restored);
       }
     }
-    results.push({ retainedMB: size, imageBytes: imageBytes(image), checkpointMs, restoreFirstResponseMs: median(times), runs: times });
+    results.push({
+      retainedMB: size,
+      imageBytes: imageBytes(image),
+      checkpointMs,
+      restoreFirstResponseMs: median(times),
+      runs: times,
+      criuRestoreMs: criuPhaseMedians(criu),
+    });
   }
   return results;
 }

@@ -1,4 +1,5 @@
 // The benchmark's results as Markdown tables (bench/results/latest.md, the README's).
+import { CRIU_PHASES } from './criu-phases.mjs';
 import { mib } from './images.mjs';
 import { markdownTable } from './markdown.mjs';
 import { VARIANTS } from './runs.mjs';
@@ -114,6 +115,25 @@ export function markdown(results) {
     ),
     '',
   ];
+  // CRIU's restore phase by phase (its own log's timestamps): the examples, then the image sizes
+  const criuRows = [
+    ...examples.map(({ example, criuRestoreMs }) => [example, criuRestoreMs]),
+    ...results.imageSizeScaling.map((entry) => [`${entry.retainedMB} MB retained`, entry.criuRestoreMs]),
+  ].filter(([, phases]) => phases);
+  if (criuRows.length > 0) {
+    lines.push(
+      "**CRIU's restore, phase by phase** (medians, ms, from CRIU's log: setup = kernel probe and process tree; mappings = VMAs read and premapped; restorer = its blob prepared; memory = mappings put in place and pages read in)",
+      '',
+      ...markdownTable(
+        [
+          ['', 'total', ...CRIU_PHASES],
+          ...criuRows.map(([name, phases]) => [name, phases.total.toFixed(1), ...CRIU_PHASES.map((phase) => phases[phase].toFixed(1))]),
+        ],
+        right(CRIU_PHASES.length + 2),
+      ),
+      '',
+    );
+  }
   if (results.imageSizeScaling.length > 0) {
     lines.push(
       '**Restore time against image size** (fixture retaining N MB, crac checkpoint and restore)',

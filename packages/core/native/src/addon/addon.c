@@ -23,6 +23,7 @@ NAPI_MODULE_INIT()
 		{ "assertReplaceable", NULL, js_assert_replaceable, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "findCriu", NULL, js_find_criu, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "criuErrorLines", NULL, js_criu_error_lines, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "criuRestorePhases", NULL, js_criu_restore_phases, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "decodeFileCapabilities", NULL, js_decode_file_capabilities, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "fileCapabilities", NULL, js_file_capabilities, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "capabilityName", NULL, js_capability_name, NULL, NULL, NULL, napi_enumerable, NULL },

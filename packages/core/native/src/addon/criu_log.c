@@ -1,4 +1,4 @@
-/* criu_log.c - criuErrorLines(path): CRIU's own error lines of a log (lib/criu/log.c). */
+/* criu_log.c - criuErrorLines(path), criuRestorePhases(path): what CRIU's logs tell (lib/criu/log.c). */
 #define _GNU_SOURCE
 #include "exports.h"
 
@@ -23,4 +23,28 @@ napi_value js_criu_error_lines(napi_env env, napi_callback_info info)
 	if (!lines)
 		throw_last_napi_error(env);
 	return lines;
+}
+
+napi_value js_criu_restore_phases(napi_env env, napi_callback_info info)
+{
+	char *path = NULL;
+	if (get_string_arg(env, info, 0, "criuRestorePhases()", &path) != 0)
+		return NULL;
+	struct criu_phase phases[CRIU_RESTORE_PHASES];
+	double total = 0;
+	size_t count = criu_restore_phases(path, phases, &total);
+	free(path);
+	napi_value result = NULL, list = NULL, ms = NULL;
+	if (napi_create_object(env, &result) != napi_ok || napi_create_array_with_length(env, count, &list) != napi_ok ||
+	    napi_create_double(env, total, &ms) != napi_ok || napi_set_named_property(env, result, "ms", ms) != napi_ok ||
+	    napi_set_named_property(env, result, "phases", list) != napi_ok)
+		return throw_last_napi_error(env), NULL;
+	for (size_t i = 0; i < count; i++) {
+		napi_value phase = NULL, duration = NULL;
+		if (napi_create_object(env, &phase) != napi_ok || napi_create_double(env, phases[i].ms, &duration) != napi_ok ||
+		    napi_set_named_property(env, phase, "phase", make_string(env, phases[i].name)) != napi_ok ||
+		    napi_set_named_property(env, phase, "ms", duration) != napi_ok || napi_set_element(env, list, (uint32_t)i, phase) != napi_ok)
+			return throw_last_napi_error(env), NULL;
+	}
+	return result;
 }

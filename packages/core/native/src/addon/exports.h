@@ -20,6 +20,7 @@ napi_value js_read_manifest(napi_env env, napi_callback_info info); /* image.c *
 napi_value js_assert_replaceable(napi_env env, napi_callback_info info); /* image.c */
 napi_value js_find_criu(napi_env env, napi_callback_info info);     /* criu.c */
 napi_value js_criu_error_lines(napi_env env, napi_callback_info info); /* criu_log.c */
+napi_value js_criu_restore_phases(napi_env env, napi_callback_info info); /* criu_log.c */
 napi_value js_decode_file_capabilities(napi_env env, napi_callback_info info); /* capabilities.c */
 napi_value js_file_capabilities(napi_env env, napi_callback_info info);        /* capabilities.c */
 napi_value js_capability_name(napi_env env, napi_callback_info info);          /* capabilities.c */

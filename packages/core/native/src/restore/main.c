@@ -39,6 +39,7 @@
 
 #include "criu/capabilities.h"
 #include "criu/criu_binary.h"
+#include "criu/log.h"
 #include "base/exit_codes.h"
 #include "image/image.h"
 #include "supervise/listen_slots.h"
@@ -89,13 +90,30 @@ static void read_notice(struct restored_notice *n)
 	}
 }
 
-/* The "restore" phase, and with --json the result line. */
-static void report_restored(double started, long image_pid, int pidns)
+/*
+ * The "restore" phase, and with --json the result line, with CRIU's own phases read from its log
+ * in `work_dir` (read only then: the app runs already, and waits for nothing of this).
+ */
+static void report_restored(double started, long image_pid, int pidns, const char *work_dir)
 {
-	char detail[64], extra[96];
+	char detail[64], extra[1024];
 	snprintf(detail, sizeof(detail), "pid %ld%s", image_pid, pidns ? " (new pid namespace)" : "");
 	report_phase("restore", now_ms() - started, detail);
-	snprintf(extra, sizeof(extra), "\"pid\":%ld,\"pidNamespace\":%s", image_pid, pidns ? "true" : "false");
+	int n = snprintf(extra, sizeof(extra), "\"pid\":%ld,\"pidNamespace\":%s", image_pid, pidns ? "true" : "false");
+	if (report_json()) {
+		char log[PATH_MAX + 16];
+		struct criu_phase phases[CRIU_RESTORE_PHASES];
+		double total = 0;
+		snprintf(log, sizeof(log), "%s/%s", work_dir, RESTORE_LOG);
+		size_t count = criu_restore_phases(log, phases, &total);
+		if (count > 0) {
+			n += snprintf(extra + n, sizeof(extra) - (size_t)n, ",\"criu\":{\"ms\":%.1f,\"phases\":[", total);
+			for (size_t i = 0; i < count; i++)
+				n += snprintf(extra + n, sizeof(extra) - (size_t)n, "%s{\"phase\":\"%s\",\"ms\":%.1f}", i ? "," : "",
+					      phases[i].name, phases[i].ms);
+			snprintf(extra + n, sizeof(extra) - (size_t)n, "]}");
+		}
+	}
 	report_finish(1, extra, NULL);
 }
 
@@ -321,7 +339,7 @@ int main(int argc, char **argv)
 			/* outside a pid namespace the app is our grandchild: remembered, to end it should the supervisor be killed */
 			if (!pidns)
 				notice.start = start_time(notice.pid);
-			report_restored(started, image_pid, pidns);
+			report_restored(started, image_pid, pidns, work_dir);
 			/* CRIU is done: its log and pid file are not needed any more, while the app may run for months */
 			remove_work_dir(work_dir);
 		}
@@ -332,7 +350,7 @@ int main(int argc, char **argv)
 		read_notice(&notice);
 	relay_drain(relays, nrelays);
 	if (notice.pid > 0 && !notice.reported)
-		report_restored(started, image_pid, pidns);
+		report_restored(started, image_pid, pidns, work_dir);
 	pid_t restored = notice.pid;
 	unsigned long long restored_start = notice.start;
 	if (restored <= 0) {

@@ -58,6 +58,11 @@ static void tenths(char *out, size_t len, double ms)
 		out[n - 2] = '\0';
 }
 
+int report_json(void)
+{
+	return json_mode;
+}
+
 void report_phase(const char *phase, double ms, const char *detail)
 {
 	char quoted_phase[64], quoted_detail[1024], number[32];

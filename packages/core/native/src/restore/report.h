@@ -11,6 +11,8 @@
 #include "base/crac_error.h"
 
 void report_init(int json);
+/* Whether --json was given. */
+int report_json(void);
 void report_phase(const char *phase, double ms, const char *detail);
 void report_info(const char *message);
 void report_error(const struct crac_error *error);

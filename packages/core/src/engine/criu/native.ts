@@ -2,6 +2,14 @@ import { createRequire } from 'node:module';
 import { CracError, ErrorCode } from '../../errors.js';
 import { requireNativeProgram } from '../../protocol/programs.js';
 
+/** Where a CRIU restore's time went (crac restore --json's `criu`; see criuRestorePhases()). */
+export interface CriuRestorePhases {
+  /** From CRIU's start to its last line. */
+  ms: number;
+  /** In order; a phase whose first line is not in the log counts in the one before. */
+  phases: { phase: 'setup' | 'fork' | 'mappings' | 'files' | 'restorer' | 'memory' | 'threads' | 'resume'; ms: number }[];
+}
+
 /** Options of the native self-dump (see native/README-native.md). */
 export interface NativeCheckpointOptions {
   criuPath: string;
@@ -76,6 +84,7 @@ export interface NativeBinding {
   openImageDir(dir: string, uid: number): number;
   /** CRIU's own `Error (...)` lines of the log at `path` (none when it cannot be read). */
   criuErrorLines(path: string): string[];
+  criuRestorePhases(path: string): CriuRestorePhases;
   /** A `security.capability` value decoded (`CRAC_EIO` for one no kernel writes). */
   decodeFileCapabilities(value: Buffer): NativeFileCapabilities;
   /** The file capabilities of `path` (following links), null when it has none. */
