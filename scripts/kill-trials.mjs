@@ -196,7 +196,8 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
       left = processesOfRun();
     }
     // what was left, said (for whoever hunts it down): command line, state, parent
-    for (const pid of left) process.stderr.write(`faults: left: pid ${pid} (${stateOf(pid)}, parent ${parentOf(pid)}): ${commandLine(pid)}\n${whereStuck(pid)}`);
+    for (const pid of left)
+      process.stderr.write(`faults: left: pid ${pid} (${stateOf(pid)}, parent ${parentOf(pid)}): ${commandLine(pid)}\n${whereStuck(pid)}`);
     for (const pid of left) kill(pid);
     return left.length;
   };
@@ -238,7 +239,8 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
     if (kind === 'restorer' || kind === 'supervisor' || kind === 'restored') await sleep(200);
     const leftProcesses = await settle();
     const stagings = readdirSync(work).filter((name) => name.includes('crac-staging'));
-    for (const name of stagings) process.stderr.write(`faults: left: staging directory ${name} (${kind} killed ${killed ? 'in time' : 'late'})\n`);
+    for (const name of stagings)
+      process.stderr.write(`faults: left: staging directory ${name} (${kind} killed ${killed ? 'in time' : 'late'})\n`);
     const staging = stagings.length;
     const mountsLeft = Math.max(0, mounts() - mountsBefore);
     const listening = (await canConnect(port)) ? 1 : 0;
