@@ -383,6 +383,16 @@ function capabilitySets(status: string): Record<string, bigint> {
   return Object.fromEntries([...status.matchAll(/^(Cap\w+):\s+([0-9a-f]+)$/gm)].map(([, name, hex]) => [name, BigInt(`0x${hex}`)]));
 }
 
+/** The capability sets the loop reports next in `file` (emptied first by the caller), read once whole. */
+async function nextReport(file: string): Promise<Record<string, bigint>> {
+  for (let tries = 0; tries < 200; tries++) {
+    const text = readFileSync(file, 'utf8');
+    if (text.includes('CapAmb')) return capabilitySets(text);
+    await sleep(50);
+  }
+  throw new Error(`no capabilities reported in ${file} within 10 s`);
+}
+
 describe("the grant is the group crac's", () => {
   /** cap_setpcap (8) and cap_checkpoint_restore (40): what a granted CRIU holds. */
   const GRANTED_CAPABILITIES = (1n << 8n) | (1n << 40n);
@@ -393,7 +403,11 @@ describe("the grant is the group crac's", () => {
     mkdirSync(dir);
     const report = join(dir, 'capabilities');
     writeFileSync(report, '');
-    writeFileSync(join(dir, 'loop.sh'), `while :; do grep ^Cap /proc/self/status > ${report}; sleep 0.1; done\n`);
+    // each report whole: written aside, then renamed over the last one
+    writeFileSync(
+      join(dir, 'loop.sh'),
+      `while :; do grep ^Cap /proc/self/status > ${report}.new && mv ${report}.new ${report}; sleep 0.1; done\n`,
+    );
     execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
     const shell = spawn(SETPRIV, [...asUserIds({ inGroup: false }), '/bin/bash', join(dir, 'loop.sh')], {
       stdio: 'ignore',
@@ -401,8 +415,7 @@ describe("the grant is the group crac's", () => {
     });
     let restored: number | undefined;
     try {
-      for (let tries = 0; tries < 100 && !readFileSync(report, 'utf8').includes('CapAmb'); tries++) await sleep(50);
-      expect(capabilitySets(readFileSync(report, 'utf8')).CapAmb).toBe(0n);
+      expect((await nextReport(report)).CapAmb).toBe(0n);
       const loop = shell.pid as number; // setpriv executed bash in its place
       expect(readFileSync(`/proc/${loop}/cmdline`, 'utf8')).toContain('loop.sh');
 
@@ -441,8 +454,7 @@ describe("the grant is the group crac's", () => {
         CapAmb: GRANTED_CAPABILITIES,
       });
       writeFileSync(report, '');
-      for (let tries = 0; tries < 100 && !readFileSync(report, 'utf8').includes('CapAmb'); tries++) await sleep(50);
-      expect(capabilitySets(readFileSync(report, 'utf8'))).toMatchObject({ CapEff: GRANTED_CAPABILITIES, CapAmb: GRANTED_CAPABILITIES });
+      expect(await nextReport(report)).toMatchObject({ CapEff: GRANTED_CAPABILITIES, CapAmb: GRANTED_CAPABILITIES });
     } finally {
       if (restored) process.kill(restored, 'SIGKILL');
       for (const pid of descendants(shell.pid as number)) process.kill(pid, 'SIGKILL');
