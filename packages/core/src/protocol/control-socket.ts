@@ -57,9 +57,9 @@ export function ensureControlDir(env: NodeJS.ProcessEnv = process.env): string {
 export const MAX_CONTROL_LINE = 64 * 1024;
 
 /**
- * Calls `onLine` for each line received on `socket`; a line longer than `maxLength` (in UTF-16
- * code units) ends the connection, and neither it nor any line after it is delivered (a peer
- * that never sends a newline cannot make this process buffer without end).
+ * Calls `onLine` for each line received on `socket`; a line longer than `maxLength` bytes (of
+ * UTF-8, as PROTOCOL.md counts it) ends the connection, and neither it nor any line after it is
+ * delivered (a peer that never sends a newline cannot make this process buffer without end).
  */
 export function readLines(socket: Socket, maxLength: number, onLine: (line: string) => void): void {
   let buffered = '';
@@ -69,10 +69,11 @@ export function readLines(socket: Socket, maxLength: number, onLine: (line: stri
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
       // a line can end in the chunk that made it too long: checking only the rest let it through (found by fuzzing)
-      if (line.length > maxLength) return void socket.destroy();
+      if (Buffer.byteLength(line) > maxLength) return void socket.destroy();
       onLine(line);
     }
-    if (buffered.length > maxLength) socket.destroy();
+    // characters first: a string never has more of them than its UTF-8 has bytes
+    if (buffered.length > maxLength || Buffer.byteLength(buffered) > maxLength) socket.destroy();
   });
 }
 
@@ -128,7 +129,15 @@ export type ControlReply =
   | { event: 'unknown'; id: string }
   | { event: 'refused'; id: string; error: { code?: string; message: string } };
 
-/** Reads one request line; undefined when it is not a request of this protocol. */
+/** The longest request id accepted (the CLI's are UUIDs). */
+const MAX_REQUEST_ID = 128;
+/** The longest hold a `prepare` request may ask for: a day. */
+const MAX_HOLD_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Reads one request line; undefined when it is not a request of this protocol (an empty or
+ * over-long id, a field of the wrong type, a hold longer than a day). Only the known fields are kept.
+ */
 export function parseControlRequest(line: string): ControlRequest | undefined {
   let value: unknown;
   try {
@@ -138,18 +147,29 @@ export function parseControlRequest(line: string): ControlRequest | undefined {
   }
   if (value === null || typeof value !== 'object') return undefined;
   const request = value as Partial<ControlRequest>;
-  if (request.protocol !== CONTROL_PROTOCOL || typeof request.id !== 'string') return undefined;
-  if (request.command === 'status') return request as ControlRequest;
+  // a request's id is never empty: a refusal of a line that is no request at all answers with id ''
+  const { protocol, id } = request;
+  if (protocol !== CONTROL_PROTOCOL || typeof id !== 'string' || id.length === 0 || id.length > MAX_REQUEST_ID) return undefined;
+  if (request.command === 'status') return { protocol, id, command: 'status' };
   if (request.command === 'prepare') {
     const { holdMs } = request as { holdMs?: unknown };
-    if (holdMs !== undefined && !(typeof holdMs === 'number' && Number.isFinite(holdMs) && holdMs > 0)) return undefined;
-    return request as ControlRequest;
+    if (holdMs === undefined) return { protocol, id, command: 'prepare' };
+    // a timer longer than 2^31 - 1 ms would fire at once (Node's setTimeout)
+    if (!(typeof holdMs === 'number' && Number.isFinite(holdMs) && holdMs > 0 && holdMs <= MAX_HOLD_MS)) return undefined;
+    return { protocol, id, command: 'prepare', holdMs };
   }
   if (request.command !== 'checkpoint') return undefined;
   const { imagesDir, leaveRunning } = request as { imagesDir?: unknown; leaveRunning?: unknown };
   if (imagesDir !== undefined && typeof imagesDir !== 'string') return undefined;
   if (leaveRunning !== undefined && typeof leaveRunning !== 'boolean') return undefined;
-  return request as ControlRequest;
+  // only the known fields go on
+  return {
+    protocol,
+    id,
+    command: 'checkpoint',
+    ...(imagesDir === undefined ? {} : { imagesDir }),
+    ...(leaveRunning === undefined ? {} : { leaveRunning }),
+  };
 }
 
 /**

@@ -87,9 +87,18 @@ describe('control requests', () => {
       JSON.stringify({ protocol: 99, id, command: 'status' }),
       JSON.stringify({ protocol: CONTROL_PROTOCOL, id, command: 'reboot' }),
       JSON.stringify({ protocol: CONTROL_PROTOCOL, id, command: 'checkpoint', imagesDir: 7 }),
+      // an empty id is a refused line's (the requester could not tell them apart), an id is not a payload
+      JSON.stringify({ protocol: CONTROL_PROTOCOL, id: '', command: 'status' }),
+      JSON.stringify({ protocol: CONTROL_PROTOCOL, id: 'x'.repeat(129), command: 'status' }),
+      // a hold past 2^31 - 1 ms would end at once (Node's setTimeout): a day at most
+      JSON.stringify({ protocol: CONTROL_PROTOCOL, id, command: 'prepare', holdMs: 86_400_001 }),
     ]) {
       expect(parseControlRequest(line), line).toBeUndefined();
     }
+    // only the known fields go on
+    expect(
+      parseControlRequest(JSON.stringify({ protocol: CONTROL_PROTOCOL, id, command: 'prepare', holdMs: 60_000, extra: { deep: 1 } })),
+    ).toEqual({ protocol: CONTROL_PROTOCOL, id, command: 'prepare', holdMs: 60_000 });
   });
 });
 
@@ -161,6 +170,17 @@ describe('the control directory', () => {
     const lines: string[] = [];
     readLines(socket as unknown as Socket, MAX_CONTROL_LINE, (line) => lines.push(line));
     socket.write(`one\n${'x'.repeat(MAX_CONTROL_LINE + 1)}\nafter\n`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines).toEqual(['one']);
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('counts the limit in bytes, as PROTOCOL.md does: a line of 3-byte characters over 64 KiB ends the connection', async () => {
+    const socket = new PassThrough();
+    const lines: string[] = [];
+    readLines(socket as unknown as Socket, MAX_CONTROL_LINE, (line) => lines.push(line));
+    const wide = '€'.repeat(Math.floor(MAX_CONTROL_LINE / 3) + 1); // fewer characters than the limit, more bytes
+    socket.write(`one\n${wide}\nafter\n`);
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines).toEqual(['one']);
     expect(socket.destroyed).toBe(true);

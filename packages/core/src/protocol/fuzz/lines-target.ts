@@ -30,7 +30,8 @@ export function controlLinesTarget(): FuzzTarget {
         const expected = referenceRead(input, maxLength);
         for (const chunks of allChunkings) {
           const read = readThroughFakeSocket(chunks, maxLength);
-          for (const line of read.lines) assert.ok(line.length <= maxLength, `a line of ${line.length} > ${maxLength} was delivered`);
+          for (const line of read.lines)
+            assert.ok(Buffer.byteLength(line) <= maxLength, `a line of ${Buffer.byteLength(line)} bytes > ${maxLength} was delivered`);
           assert.deepEqual(read, expected, `${chunks.length} chunks, maxLength ${maxLength}`);
         }
         word += `${expected.ended ? 'ended' : 'open'}:${Math.min(expected.lines.length, 3)} `;
@@ -48,7 +49,7 @@ export interface LinesRead {
 
 /**
  * The lines of the whole input, split at once: every complete line up to the first one longer
- * than `maxLength`, and whether the connection is to end (such a line, or an unterminated rest
+ * than `maxLength` bytes (of UTF-8, as decoded), and whether the connection is to end (such a line, or an unterminated rest
  * longer than `maxLength`). Decoded as a stream decoder has once every byte arrived: an
  * incomplete character at the very end is held back, not yet replaced.
  */
@@ -57,10 +58,10 @@ export function referenceRead(input: Buffer, maxLength: number): LinesRead {
   const rest = parts.pop() ?? '';
   const lines: string[] = [];
   for (const line of parts) {
-    if (line.length > maxLength) return { lines, ended: true };
+    if (Buffer.byteLength(line) > maxLength) return { lines, ended: true };
     lines.push(line);
   }
-  return { lines, ended: rest.length > maxLength };
+  return { lines, ended: Buffer.byteLength(rest) > maxLength };
 }
 
 /** A socket as far as `readLines` uses one: it takes an encoding, emits `data`, can be destroyed (and then emits nothing). */
