@@ -26,7 +26,7 @@ const published = readdirSync(packagesDir)
   .filter(({ json }) => !json.private);
 
 /** Test files and test helpers: never published. */
-const NOT_PUBLISHED = [/\.test\./, /\.bench\./, /(^|\/)test-image\./, /(^|\/)__tests__\//, /(^|\/)fixtures?\//];
+const NOT_PUBLISHED = [/\.test\./, /\.bench\./, /(^|\/)test-image\./, /(^|\/)__tests__\//, /(^|\/)fixtures?\//, /(^|\/)fuzz\//];
 
 /** Every file a package.json points at: main, types, bin, and each condition of each export. */
 function entryFiles(json: PackageJson): string[] {
