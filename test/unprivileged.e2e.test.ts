@@ -409,7 +409,9 @@ describe("the grant is the group crac's", () => {
       `while :; do grep ^Cap /proc/self/status > ${report}.new && mv ${report}.new ${report}; sleep 0.1; done\n`,
     );
     execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
+    // in its own directory: CRIU dumps the working directory, which the user must be able to reach
     const shell = spawn(SETPRIV, [...asUserIds({ inGroup: false }), '/bin/bash', join(dir, 'loop.sh')], {
+      cwd: dir,
       stdio: 'ignore',
       detached: true,
     });
