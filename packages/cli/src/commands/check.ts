@@ -5,6 +5,7 @@ import {
   CRIU_FIX,
   CRIU_GROUP,
   CRIU_PATH_ENV,
+  ErrorCode,
   assertCriuCapabilities,
   criuCapabilityStatus,
   criuRunsUnprivileged,
@@ -83,7 +84,7 @@ function runChecks(): Check[] {
   } catch (error) {
     const noBridge = findNativeProgram('addon') === undefined;
     // there, but for the members of its group alone
-    const notMember = (error as { code?: string }).code === 'CRAC_EUNPRIVILEGED';
+    const notMember = (error as { code?: string }).code === ErrorCode.UNPRIVILEGED;
     checks.push({
       name: 'criu',
       ok: false,
@@ -194,7 +195,7 @@ function privileges(unprivileged: boolean, criuPath: string | undefined): Check 
     assertCriuCapabilities(criuPath);
   } catch (error) {
     // not in the group the grant is restricted to; a missing capability is said below
-    if ((error as { code?: string }).code === 'CRAC_EUNPRIVILEGED') {
+    if ((error as { code?: string }).code === ErrorCode.UNPRIVILEGED) {
       const group = whoMayRunCriu(criuPath).group ?? CRIU_GROUP;
       return {
         name: 'privileges',
