@@ -30,6 +30,7 @@
 
 #include "criu/criu_rpc.h"
 #include "criu_child.h"
+#include "proc/proc_stat.h"
 #include "base/exit_codes.h"
 #include "criu/kdat_dir.h"
 
@@ -148,32 +149,10 @@ static napi_value throw_dump_error(napi_env env, const char *images_dir, const c
 /* Ways wait_for_reply() ends. */
 enum reply_wait { REPLY_TIMEOUT, REPLY_READY, REPLY_CRIU_GONE };
 
-/* Field 22 of /proc/PID/stat (when the process started, in clock ticks), 'Z' in *state for a zombie; 0 when there is no such process. */
-static unsigned long long start_time_of(pid_t pid, char *state)
-{
-	char path[64], stat[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	stat[n] = '\0';
-	const char *after = strrchr(stat, ')');
-	unsigned long long start = 0;
-	if (!after || sscanf(after + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", state, &start) != 2)
-		return 0;
-	return start;
-}
-
-/* Whether CRIU, started at `start` (start_time_of), still runs. */
+/* Whether CRIU, started at `start` (proc_start_time), still runs. */
 static int criu_runs(pid_t pid, unsigned long long start)
 {
-	char state = '?';
-	unsigned long long now = start_time_of(pid, &state);
-	return now != 0 && now == start && state != 'Z';
+	return proc_alive(pid) && proc_start_time(pid) == start;
 }
 
 /*
@@ -269,8 +248,7 @@ napi_value js_checkpoint(napi_env env, napi_callback_info info)
 	 *  - failure: success = false, or EOF if CRIU died.
 	 */
 	/* CRIU is not our child (no waitpid): it is watched by pid and start time, read while it runs */
-	char criu_state = '?';
-	unsigned long long criu_start = criu_pid > 0 ? start_time_of(criu_pid, &criu_state) : 0;
+	unsigned long long criu_start = criu_pid > 0 ? proc_start_time(criu_pid) : 0;
 	enum reply_wait waited = wait_for_reply(sk, criu_pid, criu_start, a.reply_timeout_ms);
 	if (waited == REPLY_CRIU_GONE) {
 		/* killed, or crashed: its forks may live on, holding the staging directory and the socket */

@@ -25,6 +25,7 @@
 #include "criu/kdat_dir.h"
 #include "criu_child.h"
 #include "crac/programs.h"
+#include "proc/proc_stat.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -234,27 +235,6 @@ fail:
 }
 
 
-/* The session of process `pid` (field 6 of /proc/PID/stat), or -1. */
-static pid_t session_of(pid_t pid)
-{
-	char path[64], stat[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	stat[n] = '\0';
-	const char *after = strrchr(stat, ')'); /* the command may hold spaces and parentheses */
-	int ppid, pgrp, session;
-	char state;
-	if (!after || sscanf(after + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4)
-		return -1;
-	return session;
-}
-
 int stop_criu(pid_t criu_pid)
 {
 	int stopped = 0;
@@ -267,7 +247,7 @@ int stop_criu(pid_t criu_pid)
 	for (struct dirent *entry; (entry = readdir(proc));) {
 		char *end;
 		long pid = strtol(entry->d_name, &end, 10);
-		if (*end || pid <= 0 || pid == criu_pid || session_of((pid_t)pid) != criu_pid)
+		if (*end || pid <= 0 || pid == criu_pid || proc_session((pid_t)pid) != criu_pid)
 			continue;
 		/* the seal step CRIU started finishes its work: it puts a sealed image in place, or nothing */
 		char path[64], exe[PATH_MAX];

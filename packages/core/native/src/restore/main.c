@@ -45,6 +45,7 @@
 #include "supervise/listen_slots.h"
 #include "package_match.h"
 #include "report.h"
+#include "proc/proc_stat.h"
 #include "restore.h"
 #include "supervise/supervise.h"
 
@@ -106,12 +107,14 @@ static void report_restored(double started, long image_pid, int pidns, const cha
 		double total = 0;
 		snprintf(log, sizeof(log), "%s/%s", work_dir, RESTORE_LOG);
 		size_t count = criu_restore_phases(log, phases, &total);
+		/* at most 8 short members: well inside `extra` */
 		if (count > 0) {
 			n += snprintf(extra + n, sizeof(extra) - (size_t)n, ",\"criu\":{\"ms\":%.1f,\"phases\":[", total);
-			for (size_t i = 0; i < count; i++)
+			for (size_t i = 0; i < count && (size_t)n < sizeof(extra); i++)
 				n += snprintf(extra + n, sizeof(extra) - (size_t)n, "%s{\"phase\":\"%s\",\"ms\":%.1f}", i ? "," : "",
 					      phases[i].name, phases[i].ms);
-			snprintf(extra + n, sizeof(extra) - (size_t)n, "]}");
+			if ((size_t)n < sizeof(extra))
+				snprintf(extra + n, sizeof(extra) - (size_t)n, "]}");
 		}
 	}
 	report_finish(1, extra, NULL);
@@ -338,7 +341,7 @@ int main(int argc, char **argv)
 			notice.reported = 1;
 			/* outside a pid namespace the app is our grandchild: remembered, to end it should the supervisor be killed */
 			if (!pidns)
-				notice.start = start_time(notice.pid);
+				notice.start = proc_start_time(notice.pid);
 			report_restored(started, image_pid, pidns, work_dir);
 			/* CRIU is done: its log and pid file are not needed any more, while the app may run for months */
 			remove_work_dir(work_dir);
@@ -367,7 +370,7 @@ int main(int argc, char **argv)
 	if (WIFSIGNALED(status) && !pidns) {
 		if (!on_terminal)
 			kill(-supervisor, SIGKILL);
-		else if (restored_start && start_time(restored) == restored_start)
+		else if (restored_start && proc_start_time(restored) == restored_start)
 			kill(restored, SIGKILL);
 	}
 	return exit_code_of(status, 1);

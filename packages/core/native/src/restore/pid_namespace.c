@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "proc/proc_stat.h"
 #include "restore.h"
 
 /* How long to wait for zombies holding the image's pids to be reaped. */
@@ -20,7 +21,7 @@ static size_t taken_ids(const struct manifest *m, long *first, int *all_dead)
 			continue;
 		if (taken++ == 0)
 			*first = m->ids[i];
-		if (alive(m->ids[i]))
+		if (proc_alive(m->ids[i]))
 			*all_dead = 0;
 	}
 	return taken;

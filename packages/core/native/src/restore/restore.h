@@ -43,10 +43,6 @@ int assert_complete(const struct image *image, struct crac_error *error);
 size_t first_of_target(const struct manifest *m, size_t i);
 int assert_own_pipes(const struct manifest *m, const struct relay *relays, size_t nrelays, struct crac_error *error);
 
-/* processes.c */
-int alive(long pid);
-unsigned long long start_time(pid_t pid);
-
 /* pid_namespace.c */
 int use_pid_namespace(const struct manifest *m, enum pid_namespace_mode mode, int on_terminal, int unprivileged,
 		      struct crac_error *error);
