@@ -199,8 +199,6 @@ int criu_capability_problem(const char *path, uid_t euid, const struct privilege
 				 "or as root",
 				 path);
 	}
-	if (euid == geteuid() && criu_not_executable(path, error))
-		return -1;
 	/* without the effective flag CRIU runs with none of them effective: it never raises its own */
 	uint64_t have = file->present && file->effective ? file->permitted : 0;
 	if (!lacking(have, names, sizeof(names), missing, missing_len))

@@ -48,15 +48,15 @@ int criu_runs_unprivileged(void);
  * Whether the CRIU binary at `path` can run unprivileged for a process of `euid` and `p`, whose
  * file capabilities are `file` (a container's root runs it with its own capabilities, exec keeps
  * them): 0, or -1 with CRAC_ECRIU_CAPS naming the missing ones (also in `missing`, comma-separated,
- * when not NULL) and the fix; -1 with CRAC_EUNPRIVILEGED when `euid` is this process's and it may
- * not execute the binary (a granted CRIU is for the members of its group, CRIU_GROUP).
+ * when not NULL) and the fix. (One this user may not execute is refused earlier, where CRIU is
+ * found: criu_not_executable().)
  */
 int criu_capability_problem(const char *path, uid_t euid, const struct privileges *p, const struct file_caps *file,
 			    char *missing, size_t missing_len, struct crac_error *error);
 /*
  * This process may not execute the CRIU at `path` (it is there, and exec would be refused): 1 with
  * CRAC_EUNPRIVILEGED naming the group that may (the grant restricts a granted CRIU to
- * CRIU_GROUP) and how to join it; else 0.
+ * CRIU_GROUP) and how to join it; else 0. find_criu_in() asks first, so a found CRIU runs.
  */
 int criu_not_executable(const char *path, struct crac_error *error);
 /* The same for this process and the binary's own file capabilities. */
