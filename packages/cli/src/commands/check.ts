@@ -101,8 +101,9 @@ function runChecks(): Check[] {
             : `\`npx crac setup\` as root installs CRIU 4.2+ (or set ${CRIU_PATH_ENV} to one)`,
     });
   }
-  checks.push(privileges(unprivileged, criuPath));
-  if (!unprivileged && criuPath) checks.push(...grantReach(criuPath));
+  const others = !unprivileged && criuPath ? forOtherUsers(criuPath) : undefined;
+  checks.push(privileges(unprivileged, criuPath, others?.detail));
+  if (criuPath && others?.everyone) checks.push(grantedToEveryone(criuPath));
   if (criuPath) {
     // as a non-root user CRIU refuses to run without --unprivileged
     const run = spawnSync(criuPath, unprivileged ? ['check', '--unprivileged'] : ['check'], { encoding: 'utf8' });
@@ -163,8 +164,8 @@ function runChecks(): Check[] {
  * Root checkpoints and restores with every capability; anybody else with CRIU's --unprivileged
  * mode, when the CRIU binary carries the file capabilities it needs and exec honours them.
  */
-function privileges(unprivileged: boolean, criuPath: string | undefined): Check {
-  if (!unprivileged) return { name: 'privileges', ok: true, detail: `root${criuPath ? `; ${forOtherUsers(criuPath)}` : ''}` };
+function privileges(unprivileged: boolean, criuPath: string | undefined, others: string | undefined): Check {
+  if (!unprivileged) return { name: 'privileges', ok: true, detail: `root${others ? `; ${others}` : ''}` };
   if (process.geteuid?.() === 0) {
     // a container's root (no cap_sys_admin): CRIU runs unprivileged with this process's capabilities
     const who = "root without cap_sys_admin (a container's), unprivileged CRIU with its own capabilities";
@@ -191,20 +192,6 @@ function privileges(unprivileged: boolean, criuPath: string | undefined): Check 
     };
   }
   if (!criuPath) return { name: 'privileges', ok: false, detail: `${who}: no CRIU to look at (see the criu check)` };
-  try {
-    assertCriuCapabilities(criuPath);
-  } catch (error) {
-    // not in the group the grant is restricted to; a missing capability is said below
-    if ((error as { code?: string }).code === ErrorCode.UNPRIVILEGED) {
-      const group = whoMayRunCriu(criuPath).group ?? CRIU_GROUP;
-      return {
-        name: 'privileges',
-        ok: false,
-        detail: `${who}: ${(error as Error).message}`,
-        fix: `as root: usermod -aG ${group} ${userInfo().username}`,
-      };
-    }
-  }
   let missing: string[];
   try {
     missing = criuCapabilityStatus(criuPath).missing.map(({ name }) => name);
@@ -220,16 +207,20 @@ function privileges(unprivileged: boolean, criuPath: string | undefined): Check 
   };
 }
 
-/** For root: whether other users can checkpoint too (the capabilities of the CRIU binary), and who. */
-function forOtherUsers(criuPath: string): string {
+/**
+ * For root: whether other users can checkpoint too (the capabilities of the CRIU binary), and who;
+ * `everyone` when every user may run a CRIU that has them.
+ */
+function forOtherUsers(criuPath: string): { detail: string; everyone: boolean } {
   try {
     const { missing } = criuCapabilityStatus(criuPath);
-    if (missing.length > 0) return 'non-root users cannot (crac check --grant-capabilities grants CRIU what they need)';
+    if (missing.length > 0)
+      return { detail: 'non-root users cannot (crac check --grant-capabilities grants CRIU what they need)', everyone: false };
     const { everyone, group } = whoMayRunCriu(criuPath);
     const who = everyone ? 'every user' : group ? `the members of the group ${group}` : 'no other user (CRIU is executable by root alone)';
-    return `${who} can checkpoint and restore too (CRIU has the capabilities they need)`;
+    return { detail: `${who} can checkpoint and restore too (CRIU has the capabilities they need)`, everyone };
   } catch {
-    return 'whether non-root users can is unknown (the native bridge is needed to read CRIU capabilities)';
+    return { detail: 'whether non-root users can is unknown (the native bridge is needed to read CRIU capabilities)', everyone: false };
   }
 }
 
@@ -237,21 +228,14 @@ function forOtherUsers(criuPath: string): string {
  * For root: a CRIU granted the capabilities that every user may run is a grant of those
  * capabilities to every user (an image's owner can keep them in a restored process): a warning.
  */
-function grantReach(criuPath: string): Check[] {
-  try {
-    if (criuCapabilityStatus(criuPath).missing.length > 0 || !whoMayRunCriu(criuPath).everyone) return [];
-  } catch {
-    return [];
-  }
-  return [
-    {
-      name: 'capability grant',
-      ok: false,
-      optional: true,
-      detail: `${criuPath} carries cap_checkpoint_restore and cap_setpcap and every user may run it: any of them can keep both in a process of theirs (CRIU restores the capabilities an image records)`,
-      fix: `crac setup --unprivileged (as root) restricts it to the group ${CRIU_GROUP}`,
-    },
-  ];
+function grantedToEveryone(criuPath: string): Check {
+  return {
+    name: 'capability grant',
+    ok: false,
+    optional: true,
+    detail: `${criuPath} carries cap_checkpoint_restore and cap_setpcap and every user may run it: any of them can keep both in a process of theirs (CRIU restores the capabilities an image records)`,
+    fix: `crac setup --unprivileged (as root) restricts it to the group ${CRIU_GROUP}`,
+  };
 }
 
 /** `--grant-capabilities`: as root, grant the CRIU binary what a non-root user needs. */

@@ -10,7 +10,6 @@ import {
   type DumpIdentity,
   DumpTimeoutError,
   ensureControlDir,
-  sweepControlDir,
   exitCodeOf,
   findCoordinatedProcess,
   findCriu,
@@ -21,6 +20,7 @@ import {
   requestCheckpoint,
   requireNativeProgram,
   sealedImageOf,
+  sweepControlDir,
   CracError,
   ErrorCode,
 } from '@crac/core/protocol';
