@@ -96,14 +96,17 @@ stamp_ok() {
   [[ -f "$STAMP" ]] && [[ "$(cat "$STAMP")" == "$BUILD_OPTIONS" ]]
 }
 
-# The installed CRIU root's and $CRIU_GROUP's, mode 0750 (the group created when missing). A
+# The group, created when missing; the installed CRIU root's and $CRIU_GROUP's, mode 0750. A
 # change of group clears file capabilities: those granted are granted again, after the mode
 # already keeps everyone else out.
+ensure_group() {
+  getent group "$CRIU_GROUP" >/dev/null || groupadd -f --system "$CRIU_GROUP" ||
+    die "could not create the group $CRIU_GROUP, which alone may run CRIU besides root."
+}
 restrict_to_group() {
   local file="$1" caps=""
   [[ "$(stat -c '%u %G %a' "$file")" == "0 $CRIU_GROUP 750" ]] && return 0
-  getent group "$CRIU_GROUP" >/dev/null || groupadd -f --system "$CRIU_GROUP" ||
-    die "could not create the group $CRIU_GROUP, which alone may run CRIU besides root."
+  ensure_group
   if command -v getcap >/dev/null; then caps="$(getcap "$file" 2>/dev/null | sed -n 's/^[^ ]* //p')"; fi
   chmod 0750 "$file"
   chown "root:$CRIU_GROUP" "$file"
@@ -226,8 +229,7 @@ fi
 #    that carries file capabilities must be one no user can replace, and runs for its group alone).
 install -d -m 0755 -o root -g root "$INSTALL_DIR"
 chmod go-w "$INSTALL_DIR"
-getent group "$CRIU_GROUP" >/dev/null || groupadd -f --system "$CRIU_GROUP" ||
-  die "could not create the group $CRIU_GROUP, which alone may run CRIU besides root."
+ensure_group
 install -m 0750 -o root -g "$CRIU_GROUP" "$srcdir/criu/criu" "$TARGET.new.$$"
 # A new file has no file capabilities: keep those granted to the old one (non-root users).
 granted=""
