@@ -15,7 +15,7 @@ import {
   noNewPrivileges,
   UNPRIVILEGED_CRIU_CAPABILITIES,
 } from './capabilities.js';
-import { grantCriuCapabilities } from './grant.js';
+import { grantCriuCapabilities, restrictToCriuGroup, whoMayRunCriu } from './grant.js';
 
 /** `getfattr -n security.capability` of CRIU after `setcap cap_checkpoint_restore,cap_setpcap+ep`: revision 2, effective. */
 const GRANTED = Buffer.from('0100000200010000000000000001000000000000', 'hex');
@@ -147,6 +147,13 @@ describe('grantCriuCapabilities', () => {
     expect(() => grantCriuCapabilities('/bin/sh', { setcap: '/bin/false', readXattr: reader(GRANTED), restrict })).toThrow(
       expect.objectContaining({ code: 'CRAC_EENGINE' }),
     );
+  });
+
+  it('refuses a path with no CRIU binary there, with a coded error, before any group is made', () => {
+    expect(() => restrictToCriuGroup('/nonexistent/criu')).toThrow(expect.objectContaining({ code: 'CRAC_EINVAL' }));
+    expect(() => restrictToCriuGroup('/usr')).toThrow(expect.objectContaining({ code: 'CRAC_EINVAL' }));
+    expect(() => whoMayRunCriu('/nonexistent/criu')).toThrow(expect.objectContaining({ code: 'CRAC_EINVAL' }));
+    expect(whoMayRunCriu('/bin/sh')).toMatchObject({ everyone: true }); // 0755
   });
 
   it("names the group crac-node's setup script installs CRIU for", () => {

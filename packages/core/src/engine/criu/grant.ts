@@ -91,13 +91,24 @@ export function grantCriuCapabilities(criuPath: string, options: GrantOptions = 
  * (system) group when it is missing: only root and the group's members can run it. As root.
  * Changing the group clears the file's capabilities: grant them after.
  * @returns the group's name.
- * @throws {@link CracError} `CRAC_EENGINE` when the group can be neither found nor created.
+ * @throws {@link CracError} `CRAC_EINVAL` when `path` is no regular file; `CRAC_EENGINE` when the
+ *   group can be neither found nor created.
  */
 export function restrictToCriuGroup(path: string): string {
+  if (!binaryStat(path).isFile()) throw new CracError(ErrorCode.INVALID_ARGUMENT, `${path} is not a regular file`);
   const gid = groupId(CRIU_GROUP) ?? createGroup(CRIU_GROUP);
   chownSync(path, 0, gid);
   chmodSync(path, 0o750);
   return CRIU_GROUP;
+}
+
+/** The stat of the CRIU binary at `path` (links followed). @throws {@link CracError} `CRAC_EINVAL` when there is none. */
+function binaryStat(path: string): Stats {
+  try {
+    return statSync(path);
+  } catch (error) {
+    throw new CracError(ErrorCode.INVALID_ARGUMENT, `no CRIU binary at ${path}: ${(error as Error).message}`);
+  }
 }
 
 /** Who, besides root, may run a CRIU binary. */
@@ -108,9 +119,9 @@ export interface CriuRunners {
   group?: string;
 }
 
-/** Who besides root may run the CRIU binary at `path` (links followed), from its mode. */
+/** Who besides root may run the CRIU binary at `path` (links followed), from its mode. @throws {@link CracError} `CRAC_EINVAL` when there is none. */
 export function whoMayRunCriu(path: string): CriuRunners {
-  const { mode, gid } = statSync(path);
+  const { mode, gid } = binaryStat(path);
   if (!(mode & 0o010)) return { everyone: Boolean(mode & 0o001) };
   const found = spawnSync(findProgram('getent', 'libc-bin'), ['group', String(gid)], { encoding: 'utf8' });
   return { everyone: Boolean(mode & 0o001), group: (found.status === 0 && found.stdout.split(':')[0]) || String(gid) };
