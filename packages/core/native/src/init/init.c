@@ -174,5 +174,5 @@ int main(int argc, char **argv)
 		supervise_msg("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
 		exit(EXIT_RESTORE_FAILED);
 	}
-	supervise_run(criu_argv, pidfile, -1, 0);
+	supervise_run(criu_argv, pidfile, -1, 0, NULL);
 }

@@ -8,6 +8,7 @@
 #include "crac/layout.h"
 #include "criu/log.h"
 #include "restore.h"
+#include "supervise/lazy_pages.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -25,7 +26,8 @@ static const char *without_slash(const char *path)
  * remapped to IMAGES_DIR_FD, its handoff file to HANDOFF_FD. The listeners' slots are appended
  * once their sockets are bound (listen_slots_bind).
  */
-char **criu_arguments(const struct manifest *m, const char *criu, const char *work_dir, const char *pidfile, int unprivileged)
+char **criu_arguments(const struct manifest *m, const char *criu, const char *work_dir, const char *pidfile, int unprivileged,
+		      int lazy)
 {
 	char **argv = calloc(32, sizeof(char *));
 	int n = 0;
@@ -47,6 +49,8 @@ char **criu_arguments(const struct manifest *m, const char *criu, const char *wo
 	argv[n++] = (char *)pidfile;
 	if (unprivileged)
 		argv[n++] = "--unprivileged";
+	if (lazy) /* the working set eager, the rest from the lazy-pages server (lazy_pages_arguments) */
+		argv[n++] = "--lazy-pages";
 	for (size_t i = 0; i < m->nstdio; i++) {
 		const struct stdio_record *r = &m->stdio[i];
 		if (strcmp(r->kind, "pipe") != 0 && strcmp(r->kind, "file") != 0 && strcmp(r->kind, "socket") != 0)
@@ -65,6 +69,32 @@ char **criu_arguments(const struct manifest *m, const char *criu, const char *wo
 		if (asprintf(&argv[n++], "fd[%d]:%s", HANDOFF_FD, without_slash(m->handoff)) < 0)
 			return NULL;
 	}
+	argv[n] = NULL;
+	return argv;
+}
+
+/*
+ * `criu lazy-pages`' arguments: the image on IMAGES_DIR_FD as CRIU's restore has it, its socket in
+ * `server_dir`, its log and ready pipe on the descriptors lazy_pages_start() gives it. `verbose`
+ * (recording a working set): -v4, which logs every page fault (`#PF at 0x...`); else errors and
+ * warnings only (a fault is not worth a line).
+ */
+char **lazy_pages_arguments(const char *criu, const char *server_dir, int unprivileged, int verbose)
+{
+	char **argv = calloc(16, sizeof(char *));
+	int n = 0;
+	if (!argv)
+		return NULL;
+	argv[n++] = (char *)criu;
+	static const char *const fixed[] = { "lazy-pages", "-D", "/proc/self/fd/" STR(IMAGES_DIR_FD),
+					     "-o", "/proc/self/fd/" STR(LAZY_PAGES_LOG_FD), "--status-fd", STR(LAZY_PAGES_STATUS_FD),
+					     "--no-default-config", "-W" };
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		argv[n++] = (char *)fixed[i];
+	argv[n++] = (char *)server_dir;
+	argv[n++] = verbose ? "-v4" : "-v2";
+	if (unprivileged)
+		argv[n++] = "--unprivileged";
 	argv[n] = NULL;
 	return argv;
 }

@@ -36,7 +36,7 @@ int print_init_args(const struct image *image, const char *criu_path, const stru
 				 "namespace");
 	char pidfile[PATH_MAX + 16];
 	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", o->init_args);
-	char **criu_argv = criu_arguments(m, criu_path, o->init_args, pidfile, unprivileged);
+	char **criu_argv = criu_arguments(m, criu_path, o->init_args, pidfile, unprivileged, 0);
 	if (!criu_argv)
 		return crac_fail(error, CRAC_ENOMEM, "out of memory");
 	int first = 1;

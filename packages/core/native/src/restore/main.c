@@ -42,6 +42,7 @@
 #include "criu/log.h"
 #include "base/exit_codes.h"
 #include "image/image.h"
+#include "supervise/lazy_pages.h"
 #include "supervise/listen_slots.h"
 #include "package_match.h"
 #include "report.h"
@@ -53,18 +54,60 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* The work directory and what CRIU left in it. */
+/* The work directory and what CRIU left in it (the lazy-pages server's directory too: one level down). */
 static void remove_work_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (d) {
 		struct dirent *e;
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-				unlinkat(dirfd(d), e->d_name, 0);
+		while ((e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno == EISDIR) {
+				char sub[PATH_MAX];
+				snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+				remove_work_dir(sub);
+			}
+		}
 		closedir(d);
 	}
 	rmdir(dir);
+}
+
+/*
+ * A working-set restore (the manifest's `workingSet`, unless --memory eager) or the recording of one
+ * (--record-working-set): CRIU's lazy-pages server, set up in `work_dir`. Recording, the server has a
+ * directory of its own (CRIU connects to the relay in the work directory) and logs every fault into
+ * the file named, which must not exist yet; else its log (errors only) is in the work directory.
+ */
+static int prepare_lazy_pages(struct lazy_pages *lp, const char *criu, const char *work_dir, const char *record, int unprivileged,
+			      struct crac_error *error)
+{
+	static char server_dir[PATH_MAX + 8], relay_socket[PATH_MAX + 32];
+	snprintf(server_dir, sizeof(server_dir), "%s%s", work_dir, record ? "/server" : "");
+	snprintf(relay_socket, sizeof(relay_socket), "%s/%s", work_dir, LAZY_PAGES_SOCKET);
+	/* a socket's path: at most 107 bytes */
+	if (strlen(server_dir) + sizeof(LAZY_PAGES_SOCKET) + 1 > 108)
+		return crac_fail(error, CRAC_EINVAL, "the work directory %s is too deep for a socket: set TMPDIR to a shorter one", work_dir);
+	if (record && mkdir(server_dir, 0700) != 0)
+		return crac_fail(error, CRAC_EIO, "cannot make %s: %s", server_dir, strerror(errno));
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	char log[PATH_MAX + 32];
+	snprintf(log, sizeof(log), "%s/lazy-pages.log", work_dir);
+	int fd = open(record ? record : log, flags, 0600);
+	if (fd < 0)
+		return crac_fail(error, record ? CRAC_EINVAL : CRAC_EIO, "cannot make %s: %s", record ? record : log, strerror(errno));
+	/* above the descriptors put in place later (the handoff's, the image's) */
+	lp->log_fd = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+	close(fd);
+	if (lp->log_fd < 0)
+		return crac_fail(error, CRAC_EIO, "fcntl: %s", strerror(errno));
+	lp->argv = lazy_pages_arguments(criu, server_dir, unprivileged, record != NULL);
+	lp->server_dir = server_dir;
+	lp->relay_socket = record ? relay_socket : NULL;
+	if (!lp->argv)
+		return crac_fail(error, CRAC_ENOMEM, "out of memory");
+	return 0;
 }
 
 /* What the supervisor writes once CRIU restored the app: "<pid>\n" (see supervise_run). */
@@ -95,12 +138,24 @@ static void read_notice(struct restored_notice *n)
  * The "restore" phase, and with --json the result line, with CRIU's own phases read from its log
  * in `work_dir` (read only then: the app runs already, and waits for nothing of this).
  */
-static void report_restored(double started, long image_pid, int pidns, const char *work_dir)
+/* The working set restored first, lazily the rest (pages); none: an eager restore. */
+struct memory_plan {
+	int lazy, has_working_set;
+	long long working_set_pages, lazy_pages;
+};
+
+static void report_restored(double started, long image_pid, int pidns, const struct memory_plan *memory, const char *work_dir)
 {
-	char detail[64], extra[1024];
-	snprintf(detail, sizeof(detail), "pid %ld%s", image_pid, pidns ? " (new pid namespace)" : "");
+	char detail[160], extra[1024], eager[32], background[32];
+	int n = snprintf(detail, sizeof(detail), "pid %ld%s", image_pid, pidns ? " (new pid namespace)" : "");
+	if (memory->lazy && memory->has_working_set) {
+		format_bytes(eager, sizeof(eager), (unsigned long long)memory->working_set_pages * 4096);
+		format_bytes(background, sizeof(background), (unsigned long long)memory->lazy_pages * 4096);
+		snprintf(detail + n, sizeof(detail) - (size_t)n, ", working set %s, %s in the background", eager, background);
+	}
 	report_phase("restore", now_ms() - started, detail);
-	int n = snprintf(extra, sizeof(extra), "\"pid\":%ld,\"pidNamespace\":%s", image_pid, pidns ? "true" : "false");
+	n = snprintf(extra, sizeof(extra), "\"pid\":%ld,\"pidNamespace\":%s,\"memory\":\"%s\"", image_pid, pidns ? "true" : "false",
+		     memory->lazy ? "working-set" : "eager");
 	if (report_json()) {
 		char log[PATH_MAX + 16];
 		struct criu_phase phases[CRIU_RESTORE_PHASES];
@@ -256,7 +311,15 @@ int main(int argc, char **argv)
 		return fail_restore(&error);
 	}
 	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", work_dir);
-	char **criu_argv = criu_arguments(m, criu.path, work_dir, pidfile, unprivileged);
+	int lazy = o.record || (m->has_working_set && !o.eager);
+	/* the manifest goes with the image once the supervisor has it: what is reported is kept */
+	struct memory_plan memory = { lazy, m->has_working_set, m->working_set_pages, m->lazy_pages };
+	struct lazy_pages lazy_pages = { .log_fd = -1 };
+	if (lazy && prepare_lazy_pages(&lazy_pages, criu.path, work_dir, o.record, unprivileged, &error) != 0) {
+		remove_work_dir(work_dir);
+		return fail_restore(&error);
+	}
+	char **criu_argv = criu_arguments(m, criu.path, work_dir, pidfile, unprivileged, lazy);
 	struct listen_spec listen_specs[LISTEN_SLOTS_MAX];
 	for (size_t i = 0; i < m->nlisteners && i < LISTEN_SLOTS_MAX; i++) {
 		const struct listener_record *r = &m->listeners[i];
@@ -296,8 +359,10 @@ int main(int argc, char **argv)
 	if (supervisor == 0) {
 		close(restored_pipe[0]);
 		relay_install(relays, nrelays);
-		supervise_run(criu_argv, pidfile, restored_pipe[1], on_terminal);
+		supervise_run(criu_argv, pidfile, restored_pipe[1], on_terminal, lazy ? &lazy_pages : NULL);
 	}
+	if (lazy_pages.log_fd >= 0)
+		close(lazy_pages.log_fd); /* the supervisor's, for the server */
 	close(restored_pipe[1]);
 	for (size_t i = 0; i < nrelays; i++)
 		close(relays[i].write_end);
@@ -342,7 +407,7 @@ int main(int argc, char **argv)
 			/* outside a pid namespace the app is our grandchild: remembered, to end it should the supervisor be killed */
 			if (!pidns)
 				notice.start = proc_start_time(notice.pid);
-			report_restored(started, image_pid, pidns, work_dir);
+			report_restored(started, image_pid, pidns, &memory, work_dir);
 			/* CRIU is done: its log and pid file are not needed any more, while the app may run for months */
 			remove_work_dir(work_dir);
 		}
@@ -353,7 +418,7 @@ int main(int argc, char **argv)
 		read_notice(&notice);
 	relay_drain(relays, nrelays);
 	if (notice.pid > 0 && !notice.reported)
-		report_restored(started, image_pid, pidns, work_dir);
+		report_restored(started, image_pid, pidns, &memory, work_dir);
 	pid_t restored = notice.pid;
 	unsigned long long restored_start = notice.start;
 	if (restored <= 0) {

@@ -26,6 +26,11 @@ static const char HELP[] =
 	"  --verify <mode>         hash only the image files touched since the\n"
 	"                          checkpoint, or all of them (choices: \"quick\", \"full\",\n"
 	"                          default: \"quick\")\n"
+	"  --memory <mode>         an image with a working set (crac checkpoint\n"
+	"                          --working-set): its pages first, the rest in the\n"
+	"                          background (auto), or every page before the app\n"
+	"                          resumes (eager) (choices: \"auto\", \"eager\",\n"
+	"                          default: \"auto\")\n"
 	"  --json                  print the result as one JSON line on stdout once\n"
 	"                          restored (default: false)\n"
 	"  -h, --help              display help for command\n";
@@ -73,12 +78,20 @@ void parse_options(int argc, char **argv, struct options *o)
 			o->init_args = argv[++i];
 			continue;
 		}
+		if (strcmp(a, "--record-working-set") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] != '/')
+				usage_error("option '--record-working-set <file>' needs an absolute path");
+			o->record = argv[++i];
+			continue;
+		}
 		const char *name = NULL, *value = NULL, *choices = NULL;
 		size_t len = 0;
 		if (strncmp(a, "--pid-namespace", 15) == 0 && (a[15] == '\0' || a[15] == '='))
 			name = "--pid-namespace <mode>", len = 15, choices = "auto, always, never";
 		else if (strncmp(a, "--verify", 8) == 0 && (a[8] == '\0' || a[8] == '='))
 			name = "--verify <mode>", len = 8, choices = "quick, full";
+		else if (strncmp(a, "--memory", 8) == 0 && (a[8] == '\0' || a[8] == '='))
+			name = "--memory <mode>", len = 8, choices = "auto, eager";
 		else
 			usage_error("unknown option '%s'", a);
 		if (a[len] == '=')
@@ -93,10 +106,14 @@ void parse_options(int argc, char **argv, struct options *o)
 			o->pid_namespace = PIDNS_ALWAYS;
 		else if (len == 15 && strcmp(value, "never") == 0)
 			o->pid_namespace = PIDNS_NEVER;
-		else if (len == 8 && strcmp(value, "quick") == 0)
+		else if (name[2] == 'v' && strcmp(value, "quick") == 0)
 			o->full = 0;
-		else if (len == 8 && strcmp(value, "full") == 0)
+		else if (name[2] == 'v' && strcmp(value, "full") == 0)
 			o->full = 1;
+		else if (name[2] == 'm' && strcmp(value, "auto") == 0)
+			o->eager = 0;
+		else if (name[2] == 'm' && strcmp(value, "eager") == 0)
+			o->eager = 1;
 		else
 			usage_error("option '%s' argument '%s' is invalid. Allowed choices are %s.", name, value, choices);
 	}
@@ -104,6 +121,8 @@ void parse_options(int argc, char **argv, struct options *o)
 		usage_error("missing required argument 'dir'");
 	if (positional > 1)
 		usage_error("too many arguments for 'restore'. Expected 1 argument but got %d.", positional);
+	if (o->record && o->eager)
+		usage_error("--record-working-set records what a lazy restore serves: not with --memory eager");
 }
 
 /* path.resolve(dir): absolute and normalized by its text (`.`, `..`, `//`, a trailing `/`), symbolic links left alone. */

@@ -24,6 +24,8 @@ struct options {
 	int full;
 	int json;
 	const char *init_args; /* --init-args <work-dir>: print crac-init's arguments, restore nothing */
+	int eager;	       /* --memory eager: every page before the app resumes, a working set or not */
+	const char *record;    /* --record-working-set <file>: the pages the app touches, logged there (crac checkpoint --working-set) */
 };
 
 /* The command line as commander parses `crac restore` (same messages); exits on --help or a usage error. */
@@ -48,7 +50,9 @@ int use_pid_namespace(const struct manifest *m, enum pid_namespace_mode mode, in
 		      struct crac_error *error);
 
 /* criu_restore.c */
-char **criu_arguments(const struct manifest *m, const char *criu, const char *work_dir, const char *pidfile, int unprivileged);
+char **criu_arguments(const struct manifest *m, const char *criu, const char *work_dir, const char *pidfile, int unprivileged,
+		      int lazy);
+char **lazy_pages_arguments(const char *criu, const char *server_dir, int unprivileged, int verbose);
 void restore_failure(const char *log_path, const char *dir, struct crac_error *error);
 
 /* init_args.c: `crac-restore --init-args WORK_DIR DIR` prints them: 0, or -1 and `error`. */

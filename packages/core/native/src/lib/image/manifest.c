@@ -111,6 +111,21 @@ static void parse_fields(const struct json *root, struct manifest *m, struct fie
 			r->port = (int)port;
 		}
 	}
+	/* a working set recorded after the checkpoint (crac checkpoint --working-set): restored lazily */
+	const struct json *working_set = json_get(root, "workingSet");
+	if (working_set && working_set->type != JSON_NULL) {
+		working_set = need(root, "workingSet", JSON_OBJECT, f);
+		double pages = need_number(working_set, "pages", "workingSet.", f);
+		double lazy = need_number(working_set, "lazyPages", "workingSet.", f);
+		if (f->why[0])
+			return;
+		if (pages < 0 || lazy < 0 || pages > 1e15 || lazy > 1e15 || pages != (double)(long long)pages ||
+		    lazy != (double)(long long)lazy)
+			snprintf(f->why, sizeof(f->why), "workingSet holds something else than page counts");
+		m->has_working_set = 1;
+		m->working_set_pages = (long long)pages;
+		m->lazy_pages = (long long)lazy;
+	}
 	const struct json *stdio = need(root, "stdio", JSON_ARRAY, f);
 	for (const struct json *e = stdio ? stdio->first : NULL; e && m->nstdio < 3; e = e->next) {
 		struct stdio_record *r = &m->stdio[m->nstdio++];

@@ -59,6 +59,8 @@ struct manifest {
 	const char *handoff; /* NULL when none */
 	struct listener_record *listeners;
 	size_t nlisteners;
+	int has_working_set; /* crac checkpoint --working-set: its pages eager, the other `lazy_pages` lazily */
+	long long working_set_pages, lazy_pages;
 	struct stdio_record stdio[3];
 	size_t nstdio;
 	int has_host;

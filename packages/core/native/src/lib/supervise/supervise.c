@@ -44,6 +44,8 @@
 #include "base/exit_codes.h"
 #include "crac/signals.h"
 #include "criu/kdat_dir.h"
+#include "criu/log.h"
+#include "supervise/lazy_pages.h"
 #include "supervise/listen_slots.h"
 #include "base/write_all.h"
 
@@ -288,8 +290,10 @@ static pid_t read_pidfile(const char *path, const char **why)
  * Exits with the restored root's exit status. A death by a signal that nobody sent to stop it
  * is said, as a shell says "Killed": otherwise only the exit code (128 + n) would tell.
  */
-static void __attribute__((noreturn)) exit_as(int status)
+static void __attribute__((noreturn)) exit_as(int status, struct lazy_pages *lazy)
 {
+	if (lazy)
+		lazy_pages_stop(lazy); /* nothing left to serve */
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		if (sig != SIGINT && sig != SIGTERM && sig != SIGPIPE)
@@ -309,7 +313,45 @@ static void notify_restored(int *fd, pid_t root)
 	*fd = -1;
 }
 
-void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int tty_shared)
+/*
+ * The lazy-pages server ended before the app had all its memory: the pages not yet in would read as
+ * zeros. The app is killed, and CRIU should it still run; in a pid namespace our exit ends every
+ * process in it, outside one what the app started is in our process group, which is killed with us.
+ */
+static void __attribute__((noreturn)) memory_lost(int status, pid_t criu, int criu_done, pid_t root, struct lazy_pages *lazy)
+{
+	if (WIFSIGNALED(status))
+		msg("the lazy-pages server was killed by signal %d before the app had all its memory: stopping the app",
+		    WTERMSIG(status));
+	else
+		msg("the lazy-pages server failed (exit code %d) before the app had all its memory: stopping the app "
+		    "(restore with --memory eager to load every page first)",
+		    WEXITSTATUS(status));
+	if (root > 0)
+		kill(root, SIGKILL);
+	if (!criu_done)
+		kill(criu, SIGKILL);
+	lazy_pages_stop(lazy);
+	char log[48];
+	snprintf(log, sizeof(log), "/proc/self/fd/%d", lazy->log_fd);
+	struct criu_log_errors errors = criu_log_errors(log);
+	for (size_t i = errors.count > 5 ? errors.count - 5 : 0; i < errors.count; i++)
+		msg("  %s", errors.lines[i]);
+	criu_log_errors_free(&errors);
+	if (getpid() != 1)
+		kill(0, SIGKILL);
+	exit(EXIT_RESTORE_FAILED);
+}
+
+/* Exits with `code`, the lazy-pages server stopped first: no process of ours outlives us. */
+static void __attribute__((noreturn)) leave(int code, struct lazy_pages *lazy)
+{
+	if (lazy)
+		lazy_pages_stop(lazy);
+	exit(code);
+}
+
+void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int tty_shared, struct lazy_pages *lazy)
 {
 	/* Children that exit before the root's pid is known (the root itself may exit right
 	 * after CRIU, before we read the pidfile). */
@@ -319,10 +361,17 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 	int queued[MAX_QUEUED];
 	unsigned nqueued = 0;
 
+	if (lazy) {
+		char why[256];
+		if (lazy_pages_start(lazy, why, sizeof(why)) != 0) {
+			msg("%s", why);
+			exit(EXIT_RESTORE_FAILED);
+		}
+	}
 	pid_t criu = fork();
 	if (criu < 0) {
 		msg("fork: %s", strerror(errno));
-		exit(EXIT_RESTORE_FAILED);
+		leave(EXIT_RESTORE_FAILED, lazy);
 	}
 	if (criu == 0) {
 		if (restored_fd >= 0)
@@ -351,9 +400,19 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 				if (errno == ECHILD && root > 0) {
 					/* the root is not our child: cannot happen unless CRIU changed how it detaches */
 					msg("restored process %d is not a child of the supervisor", (int)root);
-					exit(EXIT_RESTORE_FAILED);
+					leave(EXIT_RESTORE_FAILED, lazy);
 				}
 				break;
+			}
+			if (lazy && p == lazy->server) {
+				lazy->server = 0;
+				if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+					memory_lost(st, criu, criu_done, root, lazy);
+				continue; /* every page is in */
+			}
+			if (lazy && p == lazy->relay) {
+				lazy->relay = 0; /* the server fails without it, and says so */
+				continue;
 			}
 			if (p == criu) {
 				criu_done = 1;
@@ -363,7 +422,7 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 				listen_slots_close();
 			} else if (root > 0) {
 				if (p == root)
-					exit_as(st);
+					exit_as(st, lazy);
 			} else {
 				early[nearly % MAX_EARLY].pid = p;
 				early[nearly % MAX_EARLY].status = st;
@@ -377,19 +436,19 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 					msg("criu restore failed (killed by signal %d)", WTERMSIG(criu_status));
 				else if (WEXITSTATUS(criu_status) != EXIT_EXEC_FAILED) /* already said */
 					msg("criu restore failed (exit code %d)", WEXITSTATUS(criu_status));
-				exit(EXIT_RESTORE_FAILED);
+				leave(EXIT_RESTORE_FAILED, lazy);
 			}
 			const char *why = "";
 			root = read_pidfile(pidfile, &why);
 			if (root < 0) {
 				msg("criu succeeded but the pidfile %s is unreadable: %s", pidfile, why);
-				exit(EXIT_RESTORE_FAILED);
+				leave(EXIT_RESTORE_FAILED, lazy);
 			}
 			notify_restored(&restored_fd, root);
 			unsigned n = nearly < MAX_EARLY ? nearly : MAX_EARLY;
 			for (unsigned i = 0; i < n; i++)
 				if (early[i].pid == root)
-					exit_as(early[i].status);
+					exit_as(early[i].status, lazy);
 			for (unsigned i = 0; i < nqueued; i++)
 				forward(root, queued[i]);
 			nqueued = 0;
@@ -410,7 +469,7 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 				msg("the app did not stop within %d s of its restorer's death: killing it", SUPERVISE_GRACE_SECONDS);
 				if (root > 0)
 					kill(root, SIGKILL);
-				exit(128 + SIGKILL);
+				leave(128 + SIGKILL, lazy);
 			}
 			s = sigtimedwait(&supervise_wait_set, &si, &left);
 		} else {
@@ -420,7 +479,7 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			msg("sigwaitinfo: %s", strerror(errno));
-			exit(EXIT_RESTORE_FAILED);
+			leave(EXIT_RESTORE_FAILED, lazy);
 		}
 		if (s == SIGCHLD)
 			continue;

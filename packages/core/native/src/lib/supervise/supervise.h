@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "base/exit_codes.h" /* EXIT_RESTORE_FAILED: the runner failed, not the app (as docker run's 125) */
+#include "supervise/lazy_pages.h"
 #include "supervise/messages.h"
 
 /*
@@ -53,8 +54,11 @@ pid_t supervise_fork(int pidns, int own_session);
  * `pidfile`), then supervises the root until it exits, and exits with its status. When
  * `restored_fd` >= 0, "<pid>\n" is written to it once CRIU restored the app, then it is closed.
  * `tty_shared`: the app shares the caller's terminal and gets its signals itself (signals the
- * kernel sends, SI_KERNEL, are then not forwarded again). Never returns.
+ * kernel sends, SI_KERNEL, are then not forwarded again). `lazy`: NULL, or the lazy-pages server
+ * of a working-set restore (CRIU runs with --lazy-pages), started first and stopped last; should it
+ * end before every page is in, the app is killed (lazy_pages.h). Never returns.
  */
-void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int tty_shared) __attribute__((noreturn));
+void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int tty_shared, struct lazy_pages *lazy)
+	__attribute__((noreturn));
 
 #endif
