@@ -96,6 +96,13 @@ export interface Manifest {
   host?: HostRecord;
   /** The node binary and every file mapped into the process (format 2). */
   binaries?: BinaryRecord[];
+  /**
+   * Added after the dump by `crac checkpoint --working-set`: `pages` (4 KiB each) the app touched
+   * to answer its warm-up after a trial restore, restored with the process; `lazyPages` served by
+   * CRIU's lazy-pages server after it resumes. `crac restore` restores such an image that way
+   * unless `--memory eager`.
+   */
+  workingSet?: { pages: number; lazyPages: number };
   /** Added after the dump; an image without one is refused. */
   seal?: ImageSeal;
 }

@@ -32,6 +32,7 @@ export { ensureControlDir, findCoordinatedProcess, LAUNCHER_PID_ENV } from './co
 export { type SweepOptions, sweepControlDir } from './control-sweep.js';
 export { type RestoreInvocation, restorerArguments } from './criu-restore.js';
 export { ExitCode } from './exit-codes.js';
+export { addWorkingSet, type WorkingSetSummary } from '../image/add-working-set.js';
 export { REPORT_FORMAT } from './report.js';
 export { FORWARDED_SIGNALS } from './signals.js';
 export { exitCodeOf, type ProcessExit, processStartTime, processState, processTree } from './processes.js';
