@@ -37,6 +37,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--leave-running', 'keep the app running after the checkpoint', false)
     .option('--warmup <cmd>', 'shell command that warms the app up; the checkpoint follows when it succeeds')
     .option(
+      '--working-set',
+      'after the checkpoint, run the warm-up again against a trial restore and record the pages it touches: ' +
+        'crac restore loads those with the process and the rest in the background (for images of hundreds of MB)',
+      false,
+    )
+    .option(
       '--no-auto',
       "take care of the app's own resources and the adapters' only: no server or client made a resource without code (CRAC_AUTO=off)",
     )

@@ -28,6 +28,8 @@ import { ExitCode, formatBytes, Report } from '../output.js';
 import { stopProcessTree } from '../process-tree.js';
 import { registerPreload } from '../setup/package-files.js';
 import { forwardSignals } from '../signals.js';
+import { runWarmup } from './warmup.js';
+import { recordWorkingSet } from './working-set.js';
 
 /** Options of `crac checkpoint`. */
 export interface CheckpointCommandOptions {
@@ -38,6 +40,8 @@ export interface CheckpointCommandOptions {
   json?: boolean;
   /** false (`--no-auto`): no zero-code resources in the app, only its own and the adapters' (`CRAC_AUTO=off`). */
   auto?: boolean;
+  /** Record the pages a trial restore touches to answer the warm-up: restored first, the rest lazily (`--working-set`). */
+  workingSet?: boolean;
 }
 
 /**
@@ -48,6 +52,11 @@ export interface CheckpointCommandOptions {
 export async function checkpointCommand(command: string[], options: CheckpointCommandOptions): Promise<number> {
   const report = new Report(options.json ?? false);
   try {
+    if (options.workingSet && (options.pid !== undefined || !options.warmup || options.leaveRunning))
+      throw new CracError(
+        ErrorCode.INVALID_ARGUMENT,
+        '--working-set replays --warmup against a trial restore of the image: it needs --to, --warmup and no --leave-running',
+      );
     if (options.pid !== undefined) return await checkpointPid(options.pid, options, report);
     if (!options.to) throw new CracError(ErrorCode.INVALID_ARGUMENT, 'crac checkpoint needs --to DIR (where the image goes) or --pid PID');
     if (command.length === 0)
@@ -138,7 +147,8 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
       performance.now() - checkpointStarted,
       `${outcome}, image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`,
     );
-    report.finish({ ok: true, pid, outcome, imagesDir });
+    const workingSet = options.workingSet && outcome === 'dumped' ? await recordWorkingSet(imagesDir, options.warmup, report) : undefined;
+    report.finish({ ok: true, pid, outcome, imagesDir, ...(workingSet ? { workingSet } : {}) });
     if (outcome === 'dumped') return ExitCode.OK;
     // Left running: stay its parent, as if it had been started directly.
     return exitCodeOf(await exited, ExitCode.FAILED);
@@ -304,22 +314,6 @@ async function finishOnExit(
   report.error(error);
   report.finish({ ok: false }, error);
   return exit.code || ExitCode.FAILED;
-}
-
-/** The warm-up command, in a process group of its own so that all of it can be stopped. */
-function runWarmup(command: string): { exited: Promise<number>; stop(): void } {
-  // Its output goes to stderr: stdout is the app's.
-  const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 2, 2], detached: true });
-  return {
-    exited: new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code ?? 1))),
-    stop: () => {
-      try {
-        process.kill(-(child.pid as number), 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    },
-  };
 }
 
 function killOnce(pid: number, signal: NodeJS.Signals): void {
