@@ -1,0 +1,160 @@
+// The working-set restore with real CRIU: `crac checkpoint --working-set` records the pages a
+// trial restore touches to answer the warm-up; `crac restore` restores those with the process and
+// the rest through CRIU's lazy-pages server. Every byte must come back right: with the page
+// cache warm, cold and under pressure, and an app whose memory server dies must not run on.
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@crac/tools/ports';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started } from './helpers/harness.js';
+import { isRunning, treeOf } from './helpers/process-tree.js';
+
+const APP = join(FIXTURES, 'working-set-app.cjs');
+const WARMUP = join(FIXTURES, 'http-warmup.cjs');
+const RETAIN_MB = '64';
+
+beforeAll(() => assertRealCriuHost());
+
+async function get(port: number, path: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** An image of the app with a working set; its manifest. */
+async function checkpointWithWorkingSet(node: string, dir: string, port: number) {
+  const env = { PORT: String(port), RETAIN_MB };
+  const warmup = `${JSON.stringify(process.execPath)} ${JSON.stringify(WARMUP)} ${port} 50`;
+  const run = crac(['checkpoint', '--to', dir, '--working-set', '--json', '--warmup', warmup, '--', node, APP], { env });
+  expect((await run.exited).code, run.output()).toBe(0);
+  expect(run.events(), run.output()).toContainEqual(expect.objectContaining({ ok: true, workingSet: expect.any(Object) }));
+  return JSON.parse(readFileSync(join(dir, 'crac-manifest.json'), 'utf8')) as { workingSet: { pages: number; lazyPages: number } };
+}
+
+/** `crac restore --json` of `dir`, once the app answers. */
+async function restored(dir: string, port: number, args: string[] = []): Promise<Started> {
+  const restore = crac(['restore', dir, '--json', ...args], { env: { PORT: String(port), RETAIN_MB } });
+  await restore.waitFor((event) => event.ok === true);
+  return restore;
+}
+
+/** SIGTERM to the restore's process group (crac restore passes it to the app); resolves with its exit. */
+async function ended(restore: Started) {
+  process.kill(-(restore.child.pid as number), 'SIGTERM');
+  return restore.exited;
+}
+
+async function expectIntact(port: number, restore: Started): Promise<void> {
+  const { atStart, now } = await get(port, '/digest').catch(async (error: Error) => {
+    await sleep(1_000);
+    throw new Error(`GET /digest failed (${error.cause ?? error.message}); the restore said:\n${restore.output()}`);
+  });
+  expect(now, 'every retained byte came back as it was').toBe(atStart);
+}
+
+/** Whether the lazy-pages server `pid` has yet to say it listens (CRIU's --status-fd 5 is a pipe until then). */
+function statusPipeOpen(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/5`).startsWith('pipe:');
+  } catch {
+    return !existsSync(`/proc/${pid}/fd`); // not yet exec'd into CRIU, or gone
+  }
+}
+
+/** The pids under `restore` whose command line holds `word`. */
+function processesOf(restore: Started, word: string): number[] {
+  return treeOf(restore.child.pid as number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(word);
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe.each(NODES)('working-set restore on $name', ({ bin: node }) => {
+  it('records what the warm-up touches; restores it first and the rest lazily, every byte right; --memory eager loads all', async () => {
+    const dir = imageDir();
+    const port = await freePort();
+    const { workingSet } = await checkpointWithWorkingSet(node, dir, port);
+    // GET / touches little of the 64 MB retained: most of it is left to the background
+    expect(workingSet.pages).toBeGreaterThan(0);
+    expect(workingSet.lazyPages * 4096).toBeGreaterThan(32 * 2 ** 20);
+    expect(workingSet.lazyPages).toBeGreaterThan(workingSet.pages);
+
+    const lazy = await restored(dir, port);
+    await expectIntact(port, lazy); // at once: pages still arriving
+    await sleep(500);
+    await expectIntact(port, lazy); // once the background is done
+    expect(processesOf(lazy, 'lazy-pages'), 'the server ends once every page is in').toEqual([]);
+    await ended(lazy);
+    expect(lazy.events(), lazy.output()).toContainEqual(expect.objectContaining({ ok: true, memory: 'working-set' }));
+
+    const eager = await restored(dir, port, ['--memory', 'eager']);
+    await expectIntact(port, eager);
+    expect(processesOf(eager, 'lazy-pages')).toEqual([]);
+    await ended(eager);
+    expect(eager.events(), eager.output()).toContainEqual(expect.objectContaining({ ok: true, memory: 'eager' }));
+  });
+});
+
+describe('working-set restore, faults', () => {
+  const node = process.execPath;
+
+  it('every page arrives right from a cold page cache, while the cache is dropped again and again', async () => {
+    const dir = imageDir();
+    const port = await freePort();
+    await checkpointWithWorkingSet(node, dir, port);
+    for (let round = 0; round < 3; round++) {
+      writeFileSync('/proc/sys/vm/drop_caches', '3');
+      let pressing = true;
+      const pressure = (async () => {
+        while (pressing) {
+          writeFileSync('/proc/sys/vm/drop_caches', '1');
+          await sleep(5);
+        }
+      })();
+      try {
+        const restore = await restored(dir, port);
+        await expectIntact(port, restore);
+        await ended(restore);
+      } finally {
+        pressing = false;
+        await pressure;
+      }
+    }
+  });
+
+  it('an app whose lazy-pages server dies before every page is in is stopped, and the restore says why', async () => {
+    const dir = imageDir();
+    const port = await freePort();
+    await checkpointWithWorkingSet(node, dir, port);
+    const restore = crac(['restore', dir, '--json'], { env: { PORT: String(port), RETAIN_MB } });
+    // the server held still once it listens (it has said so: its --status-fd 5 is closed): CRIU
+    // hands it the app's memory and resumes the app, which waits on its first lazy page
+    let server: number | undefined;
+    for (let tries = 0; tries < 5000 && server === undefined; tries++) {
+      const found = processesOf(restore, 'lazy-pages')[0];
+      if (found !== undefined && !statusPipeOpen(found)) server = found;
+      else await sleep(1);
+    }
+    expect(server, restore.output()).toBeDefined();
+    process.kill(server as number, 'SIGSTOP');
+    const app = await restore.waitFor((event) => event.ok === true && typeof event.pid === 'number');
+    expect(app.memory).toBe('working-set');
+    const appPids = processesOf(restore, APP);
+    expect(appPids.length, restore.output()).toBeGreaterThan(0);
+    process.kill(server as number, 'SIGKILL');
+    const exit = await restore.exited;
+    expect(exit.code, restore.output()).not.toBe(0);
+    expect(restore.output()).toMatch(/lazy-pages server was killed by signal 9 before the app had all its memory: stopping the app/);
+    for (const pid of appPids) expect(isRunning(pid), `app process ${pid}`).toBe(false);
+  });
+
+  it('--working-set without --warmup is refused before anything starts', async () => {
+    const run = crac(['checkpoint', '--to', imageDir(), '--working-set', '--', node, APP], { env: { PORT: '1', RETAIN_MB } });
+    expect((await run.exited).code).toBe(2);
+    expect(run.output()).toMatch(/CRAC_EINVAL.*--working-set replays --warmup/);
+  });
+});
