@@ -209,6 +209,24 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
       ['port 80.5', listener({ port: 80.5 }), 'listeners[].port is not a port'],
       ['an empty host', listener({ host: '' }), 'listeners[].host is empty'],
       ['a relative slot', listener({ slot: 'crac-listen-0' }), 'listeners[].slot is not an absolute path'],
+      ['a working set', (m) => Object.assign(m, { workingSet: { pages: 3, lazyPages: 10 } }), undefined],
+      ['workingSet a number', (m) => Object.assign(m, { workingSet: 3 }), 'workingSet is not an object'],
+      [
+        'workingSet.pages as text',
+        (m) => Object.assign(m, { workingSet: { pages: '3', lazyPages: 1 } }),
+        'workingSet.pages is not a number',
+      ],
+      ['no lazyPages', (m) => Object.assign(m, { workingSet: { pages: 3 } }), 'workingSet.lazyPages is not a number'],
+      [
+        'negative pages',
+        (m) => Object.assign(m, { workingSet: { pages: -1, lazyPages: 1 } }),
+        'workingSet holds something else than page counts',
+      ],
+      [
+        'a half page',
+        (m) => Object.assign(m, { workingSet: { pages: 1, lazyPages: 0.5 } }),
+        'workingSet holds something else than page counts',
+      ],
       [
         '65 listeners',
         (m) => Object.assign(m, { listeners: Array.from({ length: 65 }, () => (m.listeners as object[])[0]) }),
