@@ -2,12 +2,13 @@
 // trial restore touches to answer the warm-up; `crac restore` restores those with the process and
 // the rest through CRIU's lazy-pages server. Every byte must come back right: with the page
 // cache warm, cold and under pressure, and an app whose memory server dies must not run on.
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@crac/tools/ports';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started } from './helpers/harness.js';
+import { paths } from '@crac/tools/paths';
+import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started, start } from './helpers/harness.js';
 import { isRunning, treeOf } from './helpers/process-tree.js';
 
 const APP = join(FIXTURES, 'working-set-app.cjs');
@@ -51,6 +52,16 @@ async function expectIntact(port: number, restore: Started): Promise<void> {
     throw new Error(`GET /digest failed (${error.cause ?? error.message}); the restore said:\n${restore.output()}`);
   });
   expect(now, 'every retained byte came back as it was').toBe(atStart);
+}
+
+/** The start time of `pid` (field 22 of /proc/PID/stat), or undefined once it is gone. */
+function startOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the lazy-pages server `pid` has yet to say it listens (CRIU's --status-fd 5 is a pipe until then). */
@@ -150,6 +161,71 @@ describe('working-set restore, faults', () => {
     expect(exit.code, restore.output()).not.toBe(0);
     expect(restore.output()).toMatch(/lazy-pages server was killed by signal 9 before the app had all its memory: stopping the app/);
     for (const pid of appPids) expect(isRunning(pid), `app process ${pid}`).toBe(false);
+  });
+
+  it('a checkpoint killed during its trial restore takes the trial copy with it', async () => {
+    const dir = imageDir();
+    const port = await freePort();
+    const marker = `working-set-${process.pid}-${Date.now()}`;
+    const flag = join(dir, '..', 'warmed-once');
+    // the second warm-up (against the trial copy) hangs: the checkpoint is killed meanwhile
+    const warmup = `${JSON.stringify(process.execPath)} ${JSON.stringify(WARMUP)} ${port} 20 && if [ -e ${flag} ]; then sleep 60; fi; touch ${flag}`;
+    // not under a package manager: crac-restore would end with its parent for that reason alone
+    const unset = ['npm_lifecycle_event', 'npm_config_user_agent'].flatMap((name) => ['-u', name]);
+    const checkpoint = [process.execPath, paths.cli, 'checkpoint', '--to', dir, '--working-set', '--warmup', warmup, '--', node, APP];
+    const run = start('/usr/bin/env', [...unset, ...checkpoint], { env: { PORT: String(port), RETAIN_MB, CRAC_TEST_MARKER: marker } });
+    // the trial copy: the node process under the trial's crac-restore (by its name: the command
+    // line of a process whose pages are lazy may not be readable yet)
+    const comm = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+      } catch {
+        return '';
+      }
+    };
+    const trialCopies = () => {
+      const restorer = treeOf(run.child.pid as number).find((pid) => comm(pid) === 'crac-restore');
+      return restorer === undefined ? [] : treeOf(restorer).filter((pid) => comm(pid) === 'node');
+    };
+    try {
+      for (let tries = 0; tries < 600 && !/crac: restore /.test(run.output()); tries++) await sleep(100);
+      expect(run.output()).toMatch(/crac: restore /);
+      expect(trialCopies().length, `the trial copy runs: ${run.output()}`).toBeGreaterThan(0);
+      // SIGKILL to crac checkpoint itself (the node process under the harness's shell)
+      const copies = trialCopies().map((pid) => ({ pid, started: startOf(pid) }));
+      const cli = treeOf(run.child.pid as number).find((pid) =>
+        readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[1]?.endsWith('cli.js'),
+      );
+      process.kill(cli as number, 'SIGKILL');
+      const running = () => copies.filter(({ pid, started }) => isRunning(pid) && startOf(pid) === started);
+      for (let tries = 0; tries < 150 && running().length > 0; tries++) await sleep(100);
+      const describe = (pid: string) => {
+        try {
+          const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+          const wchan = readFileSync(`/proc/${pid}/wchan`, 'latin1');
+          const stack = readFileSync(`/proc/${pid}/stack`, 'latin1').split('\n').slice(0, 6).join(' | ');
+          const blocked = status.match(/SigBlk:.*|SigPnd:.*|ShdPnd:.*/g)?.join(', ');
+          return `${pid}: ${status.match(/State:.*|PPid:.*|NSpid:.*/g)?.join(', ')}, wchan ${wchan}, ${blocked}, ${stack}`;
+        } catch {
+          return `${pid}: gone`;
+        }
+      };
+      expect(
+        running().map(({ pid }) => describe(String(pid))),
+        'no trial copy outlives the checkpoint',
+      ).toEqual([]);
+      expect(JSON.parse(readFileSync(join(dir, 'crac-manifest.json'), 'utf8')).workingSet, 'the image is left without one').toBeUndefined();
+    } finally {
+      // the hanging warm-up is a process group of its own, which a SIGKILLed crac checkpoint cannot stop
+      for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+        try {
+          const ours = readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker);
+          if (ours && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(flag)) process.kill(-Number(pid), 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
   });
 
   it('--working-set without --warmup is refused before anything starts', async () => {

@@ -220,6 +220,21 @@ static void end_with_launcher(void)
 		raise(SIGTERM);
 }
 
+/*
+ * A trial restore for `crac checkpoint --working-set` ends with the checkpoint that started it,
+ * even one killed by SIGKILL: its death kills this process, which the supervisor takes as its
+ * restorer's death (SIGTERM to the app, SIGKILL SUPERVISE_GRACE_SECONDS later). Not a SIGTERM
+ * passed on: nothing would then end a copy that lost it.
+ */
+static void end_with_recorder(void)
+{
+	pid_t parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		return;
+	if (getppid() != parent)
+		raise(SIGKILL);
+}
+
 int main(int argc, char **argv)
 {
 	double started = now_ms();
@@ -228,7 +243,9 @@ int main(int argc, char **argv)
 	if (!o.inspect && !o.init_args)
 		supervise_hold_signals();
 	report_init(o.json);
-	if (!o.inspect)
+	if (o.record)
+		end_with_recorder();
+	else if (!o.inspect)
 		end_with_launcher();
 	supervise_prefix = "crac";
 	/* Our output's reader may go away (a log shipper, `| head`): a write then fails with EPIPE and
