@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -16,6 +17,9 @@
 
 #include "base/write_all.h"
 #include "supervise/lazy_pages.h"
+
+/* The server's nice value (0 is the app's). */
+#define LAZY_PAGES_NICE 10
 
 /* How long the server may take to listen: its kernel probe, or the image's pagemaps read. */
 #define READY_TIMEOUT_MS 10000
@@ -152,6 +156,9 @@ int lazy_pages_start(struct lazy_pages *lp, char *why, size_t why_len)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
+		/* its background copying yields to the app's first requests; a fault the app waits on finds its core idle */
+		if (!lp->relay_socket)
+			setpriority(PRIO_PROCESS, 0, LAZY_PAGES_NICE);
 		int keep[] = { lp->log_fd, status[1] }; /* LAZY_PAGES_LOG_FD, LAZY_PAGES_STATUS_FD */
 		keep_only(keep, 2);
 		execv(lp->argv[0], lp->argv);
