@@ -118,6 +118,27 @@ describe('markWorkingSet', () => {
     expect({ eagerPages, lazyPages }).toEqual({ eagerPages: 0, lazyPages: 11 });
   });
 
+  it('gives an image back byte for byte with an empty set', () => {
+    const { image, eagerPages, lazyPages } = markWorkingSet(pagemap, new Set());
+    expect(image.equals(pagemap)).toBe(true);
+    expect({ eagerPages, lazyPages }).toEqual({ eagerPages: 0, lazyPages: 11 });
+  });
+
+  it('never merges entries, even adjacent runs of the same flags', () => {
+    const adjacent = framed([head, entry(BASE, 2), entry(BASE + 2 * PAGE, 2)]);
+    expect(entries(markWorkingSet(adjacent, new Set([BASE + PAGE, BASE + 2 * PAGE])).image)).toEqual([
+      [BASE, 1, LAZY],
+      [BASE + PAGE, 1, PRESENT],
+      [BASE + 2 * PAGE, 1, PRESENT],
+      [BASE + 3 * PAGE, 1, LAZY],
+    ]);
+    const all = new Set([BASE, BASE + PAGE, BASE + 2 * PAGE, BASE + 3 * PAGE]);
+    expect(entries(markWorkingSet(adjacent, all).image)).toEqual([
+      [BASE, 2, PRESENT],
+      [BASE + 2 * PAGE, 2, PRESENT],
+    ]);
+  });
+
   it('is idempotent: marking the marked image again gives the same bytes', () => {
     const set = new Set([BASE + PAGE, BASE + 65 * PAGE]);
     const once = markWorkingSet(pagemap, set).image;
@@ -162,6 +183,16 @@ describe('markWorkingSet', () => {
     ['an entry of no pages', framed([head, entry(BASE, 0)])],
     ['an address not at a page start', framed([head, entry(BASE + 12, 1)])],
     ['no address', framed([head, message([[2, 1]])])],
+    [
+      'an address beyond 2^53',
+      framed([
+        head,
+        message([
+          [1, 2 ** 53],
+          [2, 1],
+        ]),
+      ]),
+    ],
     ['a varint of 11 bytes', framed([head, Buffer.from([0x08, ...Array(10).fill(0xff), 0x01])])],
   ])('refuses a pagemap with %s (CRAC_EIMAGE)', (_what, image) => {
     expect(() => markWorkingSet(image, new Set([BASE]))).toThrow(CracError);

@@ -28,6 +28,7 @@ export function parseFaultLog(text: string): Map<number, Set<number>> {
  * A pagemap (`pagemap-<pid>.img`) whose lazy pages in `pages` are made eager: CRIU's restore reads
  * them with the process, and leaves the others to its lazy-pages server. Entries are split, never
  * merged or reordered, so the image's pages file is read in the same order.
+ * @param pages - page-aligned addresses, as {@link parseFaultLog} gives them; others are ignored.
  * @example
  * ```ts
  * const { image, eagerPages } = markWorkingSet(readFileSync('pagemap-42.img'), parseFaultLog(log).get(42) ?? new Set());
@@ -111,10 +112,11 @@ function decodeEntry(message: Buffer): Map<number, number> {
   const fields = new Map<number, number>();
   for (let at = 0; at < message.length; ) {
     const [key, afterKey] = readVarint(message, at);
-    const [value, afterValue] = readVarint(message, afterKey);
     const field = Math.floor(key / 8);
+    // checked before the value is read: a field of another wire type is not a varint to read
     if (key % 8 !== 0) throw damaged(`field ${field} is not a varint`);
     if (!KNOWN_FIELDS.has(field)) throw damaged(`unknown field ${field} in an entry`);
+    const [value, afterValue] = readVarint(message, afterKey);
     fields.set(field, value);
     at = afterValue;
   }
