@@ -5,6 +5,7 @@
 // touch, through userfaultfd, and pushes the rest in the background). With a warm page cache, and
 // a cold one (caches dropped before each restore: an image just copied to the host) when root.
 // Prints a Markdown table; writes bench/results/lazy-pages.md. Options: --only=heavy-start,
+// --heap-sizes=200,500 (the scaling fixture retaining that many MB; none by default),
 // --rounds=N (5), --out=DIR.
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,7 +31,16 @@ const option = (name, fallback) => process.argv.find((arg) => arg.startsWith(`--
 const only = option('only', 'heavy-start,express-pg').split(',');
 const rounds = Number(option('rounds', '5'));
 const out = option('out', join(bench, 'results'));
+const heapSizes = option('heap-sizes', '').split(',').filter(Boolean);
 const caches = process.getuid?.() === 0 ? ['warm', 'cold'] : ['warm'];
+
+/** The scaling fixture (bench/fixtures/heap-app.mjs) as an example. */
+const heapConfig = {
+  start: ['node', join(bench, 'fixtures', 'heap-app.mjs')],
+  services: [],
+  warmup: { path: '/', requests: 20 },
+  probe: '/',
+};
 
 /** crac-init + CRIU restoring `image`, eagerly or lazily; resolves to the handle and what to stop after. */
 async function restore(image, { lazy, env, work }) {
@@ -57,9 +67,12 @@ await runScript({ progress: (message) => process.stderr.write(`lazy-pages: ${mes
   atEnd(remove);
   const services = {};
   const rows = [];
-  for (const example of only) {
-    const config = exampleConfig(example);
-    const env = { ...process.env, NODE_ENV: 'production' };
+  const runs = [
+    ...only.map((example) => ({ example, config: exampleConfig(example), cwd: exampleDir(example), extra: {} })),
+    ...heapSizes.map((size) => ({ example: `heap-${size}`, config: heapConfig, cwd: bench, extra: { HEAP_MB: size } })),
+  ];
+  for (const { example, config, cwd, extra } of runs) {
+    const env = { ...process.env, NODE_ENV: 'production', ...extra };
     if (config.services.includes('postgres')) {
       services.postgres ??= await startPostgres();
       env.DATABASE_URL = services.postgres.url;
@@ -75,7 +88,7 @@ await runScript({ progress: (message) => process.stderr.write(`lazy-pages: ${mes
     await cracCheckpoint({
       node: command === 'node' ? process.execPath : command,
       args,
-      cwd: exampleDir(example),
+      cwd,
       env,
       image,
       warmup: warmupCommand(`http://127.0.0.1:${port}${config.warmup.path}`, config.warmup.requests),

@@ -24,9 +24,11 @@ export function cracCheckpoint(options: {
   /** A shell command (see `warmupCommand`); without it the app checkpoints itself. */
   warmup?: string;
   logFile: string;
+  /** Options before `--`, such as `--working-set`. */
+  options?: string[];
 }): Promise<{ checkpointMs: number; phases: Phase[] }>;
-/** Starts `crac restore --json IMAGE`, its output and the app's on `logFile` (stopped at the end of the run). */
-export function cracRestore(options: { image: string; env?: NodeJS.ProcessEnv; logFile: string }): Started & {
+/** Starts `crac restore --json [OPTIONS] IMAGE`, its output and the app's on `logFile` (stopped at the end of the run). */
+export function cracRestore(options: { image: string; env?: NodeJS.ProcessEnv; logFile: string; options?: string[] }): Started & {
   report(): Report | undefined;
 };
 /** The shell command that warms an app up: bench/warmup.mjs URL COUNT. */

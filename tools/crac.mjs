@@ -16,12 +16,14 @@ export function reportOf(output) {
 /**
  * `crac checkpoint --to IMAGE --json --warmup WARMUP -- NODE ARGS`, its output and the app's on
  * `logFile`; `env` reaches the app (PORT, services, CRAC_SHRINK). Without `warmup` the app
- * checkpoints itself. Resolves with the report's phases and the checkpoint phase in ms.
+ * checkpoints itself; `options` go before `--` (`--working-set`). Resolves with the report's phases
+ * and the checkpoint phase in ms.
  */
-export async function cracCheckpoint({ node, args, cwd, env, image, warmup, logFile }) {
+export async function cracCheckpoint({ node, args, cwd, env, image, warmup, logFile, options = [] }) {
   const log = openSync(logFile, 'w');
   const warmupArgs = warmup === undefined ? [] : ['--warmup', warmup];
-  const checkpoint = launch(process.execPath, [paths.cli, 'checkpoint', '--to', image, '--json', ...warmupArgs, '--', node, ...args], {
+  const command = [paths.cli, 'checkpoint', '--to', image, '--json', ...warmupArgs, ...options, '--', node, ...args];
+  const checkpoint = launch(process.execPath, command, {
     cwd,
     env,
     stdio: ['ignore', log, log],
@@ -35,13 +37,13 @@ export async function cracCheckpoint({ node, args, cwd, env, image, warmup, logF
 }
 
 /**
- * Starts `crac restore --json IMAGE` (its stdout and the app's on `logFile`). The handle's
+ * Starts `crac restore --json [OPTIONS] IMAGE` (its stdout and the app's on `logFile`). The handle's
  * `report()` gives the restorer's JSON report (phases verify, restore) once it was printed.
  */
-export function cracRestore({ image, env, logFile }) {
+export function cracRestore({ image, env, logFile, options = [] }) {
   const log = openSync(logFile, 'a');
   // as a user runs it: the launcher execs the native restorer, no Node starts
-  const handle = launch(paths.crac, ['restore', '--json', image], { env, stdio: ['ignore', log, log] });
+  const handle = launch(paths.crac, ['restore', '--json', ...options, image], { env, stdio: ['ignore', log, log] });
   closeSync(log);
   return { ...handle, report: () => reportOf(readFileSync(logFile, 'utf8')) };
 }

@@ -34,7 +34,7 @@ export function responseChart({ title, subtitle, panels }) {
 export function benchChart(results) {
   const { machine } = results;
   return responseChart({
-    title: 'Response time after start: cold start vs. restore (first requests, last round)',
+    title: 'Response time after start: cold start vs. restore (first requests, median round)',
     subtitle: `${machine.cpu}, ${machine.kernel}, Node ${machine.nodes.node20} (crac, plain CRIU, cold) and ${machine.nodes.node24} (compile cache); x: time since the command was started`,
     panels: results.examples.map((example) => ({ name: example.example, series: example.chart })),
   });

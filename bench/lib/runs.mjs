@@ -242,7 +242,6 @@ export function summarize(example, rounds) {
   const restorePhaseMs = median(cracRuns.map((run) => run.restorePhaseMs ?? 0));
   const { cliMs } = example.cliStartMs;
   const rss = (key) => median(cracRuns.map((run) => run.restorerRssKiB?.[key]).filter((kib) => kib !== undefined));
-  const last = rounds.at(-1);
   return {
     example: example.name,
     variants,
@@ -269,10 +268,18 @@ export function summarize(example, rounds) {
       restorePss: rss('restorePss'),
       supervisorPss: rss('supervisorPss'),
     },
+    // each variant's median round (by its first 200), not whichever round came last
     chart: ['cold', 'compileCache', 'raw', 'crac']
-      .filter((variant) => last[variant] && !last[variant].error)
-      .map((variant) => ({ ...VARIANTS[variant], firstMs: last[variant].firstMs, requests: last[variant].requests })),
+      .map((variant) => [variant, medianRun(rounds.map((round) => round[variant]).filter((run) => run && !run.error))])
+      .filter(([, run]) => run)
+      .map(([variant, run]) => ({ ...VARIANTS[variant], firstMs: run.firstMs, requests: run.requests })),
   };
+}
+
+/** The run whose first response is the median of `runs` (the lower middle one of an even count). */
+function medianRun(runs) {
+  const sorted = [...runs].sort((a, b) => a.firstMs - b.firstMs);
+  return sorted[Math.ceil(sorted.length / 2) - 1];
 }
 
 function round1(value) {

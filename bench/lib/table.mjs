@@ -136,24 +136,44 @@ export function markdown(results) {
   }
   if (results.imageSizeScaling.length > 0) {
     lines.push(
-      '**Restore time against image size** (fixture retaining N MB, crac checkpoint and restore)',
+      "**Restore time against image size** (fixture retaining N MB, `crac checkpoint --working-set`; the image restored in turns eagerly, `--memory eager`, and with its working set first, the rest through CRIU's lazy-pages server; p99: of the first 100 requests after the first 200, against the 300 after them)",
       '',
       ...markdownTable(
         [
-          ['retained', 'image', 'checkpoint', 'restore: first 200'],
+          [
+            'retained',
+            'image',
+            'checkpoint',
+            'working set',
+            'eager: first 200',
+            'working set: first 200',
+            'speed-up',
+            'p99 first / steady: eager',
+            'working set',
+          ],
           ...results.imageSizeScaling.map((entry) => [
             `${entry.retainedMB} MB`,
             mib(entry.imageBytes),
             ms(entry.checkpointMs),
+            entry.workingSetBytes === undefined ? 'n/a' : `${mib(entry.workingSetBytes)} (${ms(entry.workingSetMs)})`,
             ms(entry.restoreFirstResponseMs),
+            entry.workingSet ? ms(entry.workingSet.firstResponseMs) : 'n/a',
+            entry.workingSet ? x(entry.restoreFirstResponseMs / entry.workingSet.firstResponseMs) : 'n/a',
+            entry.eager ? p99Ratio(entry.eager) : 'n/a',
+            entry.workingSet ? p99Ratio(entry.workingSet) : 'n/a',
           ]),
         ],
-        ['r', 'r', 'r', 'r'],
+        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
       ),
       '',
     );
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** `1.10x (2.31 / 2.10 ms)`: the p99 of the first 100 requests after a restore against the steady state's. */
+function p99Ratio({ p99FirstMs, p99SteadyMs }) {
+  return `${(p99FirstMs / p99SteadyMs).toFixed(2)}x (${p99FirstMs.toFixed(2)} / ${p99SteadyMs.toFixed(2)} ms)`;
 }
 
 /** `1.9 + 1.5 MiB (PSS 0.2 + 0.2)`: the resident memory of crac restore and of its supervisor while the app runs. */
