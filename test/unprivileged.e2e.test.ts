@@ -324,6 +324,35 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
     },
   );
 
+  it("a working set as the user: CRIU's unprivileged mode has no lazy pages; recording is refused, a restore goes eager", async () => {
+    const port = await freePort();
+    const image = join(home, 'image-working-set');
+    const env = { CRAC_CRIU_PATH: criu.granted, PORT: String(port) };
+    const warmup = `curl -sf --retry 30 --retry-connrefused --retry-delay 0 http://127.0.0.1:${port}/`;
+    const refused = await finished(
+      asUser(['checkpoint', '--to', image, '--working-set', '--warmup', warmup, '--', process.execPath, 'server.cjs'], env),
+    );
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.output).toContain("[CRAC_EUNPRIVILEGED] recording a working set needs CRIU's lazy pages");
+    const manifestPath = join(image, 'crac-manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+    expect(manifest.workingSet, 'the image is kept, without one').toBeUndefined();
+
+    // an image that has one (the manifest is the user's to edit: the seal covers the files CRIU wrote)
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, workingSet: { pages: 1, lazyPages: 1 } }, null, 2), { mode: 0o600 });
+    chownSync(manifestPath, user.uid, user.gid);
+    await sleep(1_500); // the dumped app's pid must be free: no pid namespace for the user
+    const restore = asUser(['restore', image], env);
+    await waitForPort(port, restore);
+    expect((await get(port)).uid).toBe(user.uid);
+    for (let tries = 0; tries < 100 && !/crac: restore .* pid \d+$/m.test(restore.output()); tries++) await sleep(50);
+    expect(restore.output(), 'restored eagerly').toMatch(/crac: restore .* pid \d+$/m);
+    expect(restore.output(), restore.output()).toContain(
+      "warning: the image's working set is not used (CRIU's unprivileged mode has no lazy pages)",
+    );
+    expect(await stopRestore(restore)).toBe(0);
+  });
+
   it("refuses at once what it cannot do: root's pipe, a pid namespace, a CRIU without cap_setpcap, another user's image", async () => {
     const port = await freePort();
     const image = join(home, 'image-refusals');

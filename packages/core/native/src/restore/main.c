@@ -116,6 +116,7 @@ struct restored_notice {
 	char line[32];
 	size_t len;
 	int done, reported;
+	int eager_instead; /* the supervisor restored eagerly: the lazy-pages server did not start */
 	pid_t pid;
 	unsigned long long start;
 };
@@ -131,6 +132,7 @@ static void read_notice(struct restored_notice *n)
 		n->done = 1;
 		n->line[n->len] = '\0';
 		n->pid = (pid_t)atoi(n->line);
+		n->eager_instead = strstr(n->line, " eager") != NULL;
 	}
 }
 
@@ -329,6 +331,20 @@ int main(int argc, char **argv)
 	}
 	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", work_dir);
 	int lazy = o.record || (m->has_working_set && !o.eager);
+	/* CRIU 4.2's unprivileged mode has no lazy pages (kerndat_uffd() leaves userfaultfd to root) */
+	if (lazy && (unprivileged || lazy_pages_available() != 0)) {
+		const char *why = unprivileged ? "CRIU's unprivileged mode has no lazy pages" : strerror(errno);
+		if (o.record) {
+			remove_work_dir(work_dir);
+			crac_fail(&error, CRAC_EUNPRIVILEGED, "recording a working set needs CRIU's lazy pages (%s): record it as root", why);
+			return fail_restore(&error);
+		}
+		char line[320];
+		snprintf(line, sizeof(line),
+			 "warning: the image's working set is not used (%s): every page is restored first (restore as root to use it)", why);
+		report_info(line);
+		lazy = 0;
+	}
 	/* the manifest goes with the image once the supervisor has it: what is reported is kept */
 	struct memory_plan memory = { lazy, m->has_working_set, m->working_set_pages, m->lazy_pages };
 	struct lazy_pages lazy_pages = { .log_fd = -1 };
@@ -421,6 +437,7 @@ int main(int argc, char **argv)
 		}
 		if (notice.pid > 0 && !notice.reported) {
 			notice.reported = 1;
+			memory.lazy &= !notice.eager_instead;
 			/* outside a pid namespace the app is our grandchild: remembered, to end it should the supervisor be killed */
 			if (!pidns)
 				notice.start = proc_start_time(notice.pid);
@@ -434,6 +451,8 @@ int main(int argc, char **argv)
 	while (!notice.done)
 		read_notice(&notice);
 	relay_drain(relays, nrelays);
+	if (notice.eager_instead)
+		memory.lazy = 0;
 	if (notice.pid > 0 && !notice.reported)
 		report_restored(started, image_pid, pidns, &memory, work_dir);
 	pid_t restored = notice.pid;

@@ -194,6 +194,15 @@ int lazy_pages_start(struct lazy_pages *lp, char *why, size_t why_len)
 	return 0;
 }
 
+int lazy_pages_available(void)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 void lazy_pages_stop(struct lazy_pages *lp)
 {
 	pid_t *children[] = { &lp->server, &lp->relay };

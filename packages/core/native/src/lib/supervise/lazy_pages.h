@@ -41,6 +41,9 @@ struct lazy_pages {
  */
 int lazy_pages_start(struct lazy_pages *lp, char *why, size_t why_len);
 
+/* Whether this process may open a userfaultfd (as CRIU's restorer will for the app): 0, or -1 with errno. */
+int lazy_pages_available(void);
+
 /* Ends the server and the relay (SIGKILL) and reaps them; nothing when they ended already. */
 void lazy_pages_stop(struct lazy_pages *lp);
 

@@ -302,21 +302,46 @@ static void __attribute__((noreturn)) exit_as(int status, struct lazy_pages *laz
 	exit(exit_code_of(status, EXIT_RESTORE_FAILED));
 }
 
-static void notify_restored(int *fd, pid_t root)
+static void notify_restored(int *fd, pid_t root, int eager_instead)
 {
 	if (*fd < 0)
 		return;
 	char line[24];
-	int n = snprintf(line, sizeof(line), "%d\n", (int)root);
+	int n = snprintf(line, sizeof(line), "%d%s\n", (int)root, eager_instead ? " eager" : "");
 	(void)write_all(*fd, line, (size_t)n);
 	close(*fd);
 	*fd = -1;
 }
 
+/* The last error lines of a CRIU log open on `fd`. */
+static void log_errors(int fd)
+{
+	char log[48];
+	snprintf(log, sizeof(log), "/proc/self/fd/%d", fd);
+	struct criu_log_errors errors = criu_log_errors(log);
+	for (size_t i = errors.count > 5 ? errors.count - 5 : 0; i < errors.count; i++)
+		msg("  %s", errors.lines[i]);
+	criu_log_errors_free(&errors);
+}
+
+/* CRIU's arguments without --lazy-pages: 1, or 0 when it was not there. */
+static int without_lazy_pages(char **argv)
+{
+	for (char **arg = argv; *arg; arg++) {
+		if (strcmp(*arg, "--lazy-pages") != 0)
+			continue;
+		for (; *arg; arg++)
+			arg[0] = arg[1];
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * The lazy-pages server ended before the app had all its memory: the pages not yet in would read as
  * zeros. The app is killed, and CRIU should it still run; in a pid namespace our exit ends every
- * process in it, outside one what the app started is in our process group, which is killed with us.
+ * process in it, outside one what the app started is in our process group (in our own session),
+ * which is killed with us.
  */
 static void __attribute__((noreturn)) memory_lost(int status, pid_t criu, int criu_done, pid_t root, struct lazy_pages *lazy)
 {
@@ -332,13 +357,10 @@ static void __attribute__((noreturn)) memory_lost(int status, pid_t criu, int cr
 	if (!criu_done)
 		kill(criu, SIGKILL);
 	lazy_pages_stop(lazy);
-	char log[48];
-	snprintf(log, sizeof(log), "/proc/self/fd/%d", lazy->log_fd);
-	struct criu_log_errors errors = criu_log_errors(log);
-	for (size_t i = errors.count > 5 ? errors.count - 5 : 0; i < errors.count; i++)
-		msg("  %s", errors.lines[i]);
-	criu_log_errors_free(&errors);
-	if (getpid() != 1)
+	log_errors(lazy->log_fd);
+	/* our process group is the app's only in a session of our own (not for an image on a terminal:
+	 * then it is crac restore's, and its caller's job) */
+	if (getpid() != 1 && getsid(0) == getpid())
 		kill(0, SIGKILL);
 	exit(EXIT_RESTORE_FAILED);
 }
@@ -361,11 +383,19 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 	int queued[MAX_QUEUED];
 	unsigned nqueued = 0;
 
+	int eager_instead = 0; /* the lazy-pages server did not start: restored eagerly */
 	if (lazy) {
 		char why[256];
 		if (lazy_pages_start(lazy, why, sizeof(why)) != 0) {
-			msg("%s", why);
-			exit(EXIT_RESTORE_FAILED);
+			log_errors(lazy->log_fd);
+			if (lazy->relay_socket || !without_lazy_pages(criu_argv)) {
+				msg("%s", why);
+				exit(EXIT_RESTORE_FAILED);
+			}
+			/* nothing is restored yet: the app is, eagerly */
+			msg("warning: %s: every page is restored first", why);
+			lazy = NULL;
+			eager_instead = 1;
 		}
 	}
 	pid_t criu = fork();
@@ -444,7 +474,7 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 				msg("criu succeeded but the pidfile %s is unreadable: %s", pidfile, why);
 				leave(EXIT_RESTORE_FAILED, lazy);
 			}
-			notify_restored(&restored_fd, root);
+			notify_restored(&restored_fd, root, eager_instead);
 			unsigned n = nearly < MAX_EARLY ? nearly : MAX_EARLY;
 			for (unsigned i = 0; i < n; i++)
 				if (early[i].pid == root)

@@ -52,7 +52,8 @@ pid_t supervise_fork(int pidns, int own_session);
 /*
  * In the supervisor: runs CRIU (`criu_argv`, which writes the restored root's pid into
  * `pidfile`), then supervises the root until it exits, and exits with its status. When
- * `restored_fd` >= 0, "<pid>\n" is written to it once CRIU restored the app, then it is closed.
+ * `restored_fd` >= 0, "<pid>\n" is written to it once CRIU restored the app ("<pid> eager\n" when the
+ * lazy-pages server did not start and the app was restored eagerly instead), then it is closed.
  * `tty_shared`: the app shares the caller's terminal and gets its signals itself (signals the
  * kernel sends, SI_KERNEL, are then not forwarded again). `lazy`: NULL, or the lazy-pages server
  * of a working-set restore (CRIU runs with --lazy-pages), started first and stopped last; should it
