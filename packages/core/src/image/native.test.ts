@@ -516,7 +516,8 @@ exit 1
   });
 
   it("reports the restore, then exits with the app's exit code", () => {
-    const run = restore(fakeCriu('sh -c "exit 7"'), ['--json']);
+    // the app outlives the stand-in (which would reap it, as CRIU's detached restore never does)
+    const run = restore(fakeCriu('sh -c "sleep 0.3; exit 7"'), ['--json']);
     expect(run.status, run.stderr).toBe(7);
     expect(JSON.parse(run.stdout)).toMatchObject({
       ok: true,
