@@ -2,7 +2,8 @@
 // trial restore touches to answer the warm-up; `crac restore` restores those with the process and
 // the rest through CRIU's lazy-pages server. Every byte must come back right: with the page
 // cache warm, cold and under pressure, and an app whose memory server dies must not run on.
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@crac/tools/ports';
@@ -197,6 +198,9 @@ describe('working-set restore, faults', () => {
       const restorer = treeOf(run.child.pid as number).find((pid) => comm(pid) === 'crac-restore');
       return restorer === undefined ? [] : treeOf(restorer).filter((pid) => comm(pid) === 'node');
     };
+    // what the killed checkpoint cannot remove itself: its trial's directory
+    const trialDirs = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('crac-working-set-')));
+    const before = trialDirs();
     try {
       for (let tries = 0; tries < 600 && !/crac: restore /.test(run.output()); tries++) await sleep(100);
       expect(run.output()).toMatch(/crac: restore /);
@@ -226,6 +230,7 @@ describe('working-set restore, faults', () => {
       ).toEqual([]);
       expect(JSON.parse(readFileSync(join(dir, 'crac-manifest.json'), 'utf8')).workingSet, 'the image is left without one').toBeUndefined();
     } finally {
+      for (const name of trialDirs()) if (!before.has(name)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
       // the hanging warm-up is a process group of its own, which a SIGKILLed crac checkpoint cannot stop
       for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
         try {
