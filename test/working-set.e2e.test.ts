@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@crac/tools/ports';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { processStartTime } from '@crac/core/protocol';
 import { paths } from '@crac/tools/paths';
 import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started, start } from './helpers/harness.js';
 import { isRunning, treeOf } from './helpers/process-tree.js';
@@ -62,16 +63,6 @@ async function expectIntact(port: number, restore: Started): Promise<void> {
     throw new Error(`GET /digest failed (${error.cause ?? error.message}); the restore said:\n${restore.output()}`);
   });
   expect(now, 'every retained byte came back as it was').toBe(atStart);
-}
-
-/** The start time of `pid` (field 22 of /proc/PID/stat), or undefined once it is gone. */
-function startOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether the lazy-pages server `pid` has yet to say it listens (CRIU's --status-fd 5 is a pipe until then). */
@@ -206,14 +197,14 @@ describe('working-set restore, faults', () => {
       expect(run.output()).toMatch(/crac: restore /);
       expect(trialCopies().length, `the trial copy runs: ${run.output()}`).toBeGreaterThan(0);
       // SIGKILL to crac checkpoint itself (the node process under the harness's shell)
-      const copies = trialCopies().map((pid) => ({ pid, started: startOf(pid) }));
+      const copies = trialCopies().map((pid) => ({ pid, started: processStartTime(pid) }));
       const cli = treeOf(run.child.pid as number).find((pid) =>
         readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[1]?.endsWith('cli.js'),
       );
       process.kill(cli as number, 'SIGKILL');
-      const running = () => copies.filter(({ pid, started }) => isRunning(pid) && startOf(pid) === started);
+      const running = () => copies.filter(({ pid, started }) => isRunning(pid) && processStartTime(pid) === started);
       for (let tries = 0; tries < 150 && running().length > 0; tries++) await sleep(100);
-      const describe = (pid: string) => {
+      const statusOf = (pid: string) => {
         try {
           const status = readFileSync(`/proc/${pid}/status`, 'latin1');
           const wchan = readFileSync(`/proc/${pid}/wchan`, 'latin1');
@@ -225,7 +216,7 @@ describe('working-set restore, faults', () => {
         }
       };
       expect(
-        running().map(({ pid }) => describe(String(pid))),
+        running().map(({ pid }) => statusOf(String(pid))),
         'no trial copy outlives the checkpoint',
       ).toEqual([]);
       expect(JSON.parse(readFileSync(join(dir, 'crac-manifest.json'), 'utf8')).workingSet, 'the image is left without one').toBeUndefined();
