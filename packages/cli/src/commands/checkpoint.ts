@@ -137,7 +137,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     const checkpointStarted = performance.now();
     let outcome: string;
     try {
-      ({ outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false }));
+      ({ outcome } = await requestCheckpoint(pid, { imagesDir, leaveRunning: options.leaveRunning ?? false, ended: appEnded }));
     } catch (error) {
       if (error instanceof DumpTimeoutError) return await afterDumpTimeout(error, launcher, exited, options, report, checkpointStarted);
       return await afterFailedCheckpoint(error as Error, exited, options, report);
