@@ -1,4 +1,15 @@
-import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +29,9 @@ function fakeCriu(version: string): string {
   chmodSync(join(dir, 'criu'), 0o755);
   return dir;
 }
+
+/** CRIU's kernel-probe cache directory (native/src/lib/criu/kdat_dir.h), where root keeps CRIU's version too. */
+const KDAT_DIR = '/dev/shm/crac-criu';
 
 // no sbin directories: this host's own CRIU packages must not change the answers
 const nowhere = '/nonexistent/crac/criu';
@@ -111,5 +125,44 @@ describe('findCriu', () => {
         }),
       );
     else expect(find().path).toBe(criu);
+  });
+
+  it("as root, runs a CRIU's --version once per file as it is: again only once the file changed", () => {
+    const root = process.geteuid?.() === 0;
+    // the cache lives in CRIU's kernel-probe directory, which the first restore makes
+    if (root && !existsSync(KDAT_DIR)) mkdirSync(KDAT_DIR, { mode: 0o700 });
+    const dir = fakeCriu('4.2.1');
+    const criu = join(dir, 'criu');
+    const runs = join(dir, 'runs');
+    const script = (version: string) => `#!/bin/sh\necho run >> ${runs}\necho "Version: ${version}"\n`;
+    writeFileSync(criu, script('4.2.1'));
+    const find = () => findCriu({ CRAC_CRIU_PATH: criu }, { defaultPath: nowhere, sbinDirs: [] }).version;
+    const timesRun = () => readFileSync(runs, 'utf8').split('\n').filter(Boolean).length;
+    expect(find()).toBe('4.2.1');
+    expect(find()).toBe('4.2.1');
+    // not root: no cache, every search runs it
+    expect(timesRun()).toBe(root ? 1 : 2);
+    writeFileSync(criu, script('4.3'));
+    expect(find()).toBe('4.3');
+    expect(timesRun()).toBe(root ? 2 : 3);
+  });
+
+  it.runIf(process.geteuid?.() === 0)('as root, reads no cached version from a file root does not own', () => {
+    if (!existsSync(KDAT_DIR)) mkdirSync(KDAT_DIR, { mode: 0o700 });
+    const dir = fakeCriu('4.2.1');
+    const criu = join(dir, 'criu');
+    const st = statSync(criu, { bigint: true });
+    const time = (ns: bigint) => `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+    const key = `${criu}\t${st.dev} ${st.ino} ${st.size} ${time(st.mtimeNs)} ${time(st.ctimeNs)}\t`;
+    const cache = join(KDAT_DIR, 'criu.version');
+    try {
+      writeFileSync(cache, `${key}9.9\n`, { mode: 0o600 });
+      // root's own line is read: the proof that the key above is the one the search computes
+      expect(findCriu({ CRAC_CRIU_PATH: criu }, { defaultPath: nowhere, sbinDirs: [] }).version).toBe('9.9');
+      chownSync(cache, 65534, 65534);
+      expect(findCriu({ CRAC_CRIU_PATH: criu }, { defaultPath: nowhere, sbinDirs: [] }).version).toBe('4.2.1');
+    } finally {
+      rmSync(cache, { force: true });
+    }
   });
 });

@@ -13,6 +13,7 @@
 
 #include "criu/capabilities.h"
 #include "criu/criu_binary.h"
+#include "criu/version_cache.h"
 #include "image/ownership.h"
 
 #include "crac/criu.h"
@@ -21,18 +22,12 @@
 #define STR(x) STR_(x)
 #define MIN_VERSION STR(MIN_CRIU_VERSION_MAJOR) "." STR(MIN_CRIU_VERSION_MINOR)
 
-/* A usable CRIU at `path` (0), or why not in `why` (-1). */
-static int probe(const char *path, const char *from, struct criu_binary *criu, char *why, size_t why_len)
+/* What `path --version` printed, as "MAJOR.MINOR[.PATCH]" in `version`: 0, or -1 when it printed no version. */
+static int run_version(const char *path, char *version, size_t version_len)
 {
-	if (access(path, X_OK) != 0) {
-		snprintf(why, why_len, "no executable CRIU at %s", path);
-		return -1;
-	}
 	int out[2];
-	if (pipe2(out, O_CLOEXEC) != 0) {
-		snprintf(why, why_len, "%s --version did not print a CRIU version", path);
+	if (pipe2(out, O_CLOEXEC) != 0)
 		return -1;
-	}
 	pid_t child = fork();
 	if (child == 0) {
 		dup2(out[1], 1);
@@ -79,15 +74,36 @@ static int probe(const char *path, const char *from, struct criu_binary *criu, c
 				parts = 3;
 		}
 	}
-	if (parts < 2) {
-		snprintf(why, why_len, "%s --version did not print a CRIU version", path);
+	if (parts < 2)
+		return -1;
+	if (parts == 3)
+		snprintf(version, version_len, "%u.%u.%u", major, minor, patch);
+	else
+		snprintf(version, version_len, "%u.%u", major, minor);
+	return 0;
+}
+
+/*
+ * A usable CRIU at `path` (0), or why not in `why` (-1). Its version comes from the cache when the
+ * file is as it was when the version was last read (version_cache.h), else from `path --version`.
+ */
+static int probe(const char *path, const char *from, struct criu_binary *criu, char *why, size_t why_len)
+{
+	struct stat st;
+	if (access(path, X_OK) != 0 || stat(path, &st) != 0) {
+		snprintf(why, why_len, "no executable CRIU at %s", path);
 		return -1;
 	}
-	if (parts == 3)
-		snprintf(criu->version, sizeof(criu->version), "%u.%u.%u", major, minor, patch);
-	else
-		snprintf(criu->version, sizeof(criu->version), "%u.%u", major, minor);
-	if (major < MIN_CRIU_VERSION_MAJOR || (major == MIN_CRIU_VERSION_MAJOR && minor < MIN_CRIU_VERSION_MINOR)) {
+	if (criu_version_cached(path, &st, criu->version, sizeof(criu->version)) != 0) {
+		if (run_version(path, criu->version, sizeof(criu->version)) != 0) {
+			snprintf(why, why_len, "%s --version did not print a CRIU version", path);
+			return -1;
+		}
+		criu_version_remember(path, &st, criu->version);
+	}
+	unsigned major = 0, minor = 0;
+	if (sscanf(criu->version, "%u.%u", &major, &minor) != 2 || major < MIN_CRIU_VERSION_MAJOR ||
+	    (major == MIN_CRIU_VERSION_MAJOR && minor < MIN_CRIU_VERSION_MINOR)) {
 		snprintf(why, why_len, "CRIU %s at %s is too old (" MIN_VERSION " or newer is needed)", criu->version, path);
 		return -1;
 	}
