@@ -3,9 +3,7 @@ export { IMAGE_PATHS } from './rootfs.mjs';
 
 /** Where the warm image lives inside the OCI image. */
 export const WARM_IMAGE_DIR: string;
-/** How many processes the build step forks first, so that the app's pids are free in a restoring container. */
-export const PID_FLOOR: number;
-/** The build step's shell command: move the pid counter, then `crac checkpoint --to WARM_IMAGE_DIR --warmup W -- START`. */
+/** The build step's shell command: `crac checkpoint --to WARM_IMAGE_DIR --warmup W -- START`, nothing else. */
 export function checkpointCommand(options: { warmup: string; start: readonly string[] }): string;
 /** Runs the build step in a container of `image` and commits it as `name` (entrypoint `crac restore`); resolves with its output. */
 export function bakeWarmImage(options: {

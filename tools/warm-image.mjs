@@ -10,21 +10,12 @@ import { CRIU_CAPABILITIES, capabilityFlags, DEFAULT_SECCOMP_PROFILE, podman, RU
 export const WARM_IMAGE_DIR = '/var/lib/crac/image';
 
 /**
- * How many processes the build step forks before it starts the app: the app's pids (and its
- * threads' ids), which CRIU gives back at the restore, must be free in the restoring container,
- * where the entrypoint (crac restore and its threads, crac-init, CRIU) takes the lowest ones. A
- * container's root cannot create a pid namespace (no cap_sys_admin) nor write ns_last_pid
- * (/proc/sys is read-only there): forking is what moves the counter.
+ * The build step's command: `crac checkpoint`, nothing else (it starts the app above the pids a
+ * restoring container's entrypoint takes: packages/cli/src/commands/pid-floor.ts).
  */
-export const PID_FLOOR = 300;
-
-/** The shell command of the build step: move the pid counter past PID_FLOOR, then `crac checkpoint`. */
 export function checkpointCommand({ warmup, start }) {
   const quoted = (word) => `'${word.replaceAll("'", `'\\''`)}'`;
-  return [
-    `i=0; while [ $i -lt ${PID_FLOOR} ]; do (:); i=$((i+1)); done;`,
-    `exec crac checkpoint --to ${WARM_IMAGE_DIR} --warmup ${quoted(warmup)} -- ${start.map(quoted).join(' ')}`,
-  ].join(' ');
+  return `exec crac checkpoint --to ${WARM_IMAGE_DIR} --warmup ${quoted(warmup)} -- ${start.map(quoted).join(' ')}`;
 }
 
 /**

@@ -28,6 +28,7 @@ import { ExitCode, formatBytes, Report } from '../output.js';
 import { stopProcessTree } from '../process-tree.js';
 import { registerPreload } from '../setup/package-files.js';
 import { forwardSignals } from '../signals.js';
+import { raisePidCounter } from './pid-floor.js';
 import { runWarmup } from './warmup.js';
 import { recordWorkingSet } from './working-set.js';
 
@@ -87,6 +88,9 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
   // the sockets of apps that were killed (no app removes its own then)
   await sweepControlDir();
   if ((process.env.CRAC_ENGINE ?? 'criu') === 'criu') assertCriuRuns();
+  // the app's pids must be free where a container restores it
+  const lowPids = raisePidCounter(guard);
+  if (lowPids) report.info(`warning: ${lowPids}`);
   const started = performance.now();
   const startedAt = Date.now();
   const launched = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir, options) });

@@ -2,6 +2,7 @@
  * crac-guard - run a command with io_uring disabled, so that CRIU can dump it.
  *
  *   crac-guard [--seccomp] [--] <cmd> [args...]
+ *   crac-guard --advance-pids N
  *
  * Node >= 22 (libuv >= 1.50) creates an io_uring instance per event loop at
  * start-up, even with UV_USE_IO_URING=0, and CRIU cannot dump io_uring fds
@@ -22,6 +23,14 @@
  * PTRACE_O_SUSPEND_SECCOMP that CRIU needs: a process started this way can
  * only be dumped by a CRIU started OUTSIDE it (`criu dump -t PID`).
  *
+ * --advance-pids N: forks (children that exit at once) until a new process gets
+ * a pid of N or more in this pid namespace, then exits: the next process, the
+ * app, gets a higher one. In a container the restore's own processes (crac
+ * restore, its threads, CRIU) take the lowest pids, and CRIU must give the app
+ * its pid and thread ids back; a container's root can neither create a pid
+ * namespace nor write ns_last_pid, so forking is what moves the counter.
+ * Outside a fresh pid namespace one fork shows the counter is past N already.
+ *
  * Exit status: the command's (it is exec'd); 126 if the guard cannot be set
  * up, 127 if the command cannot be executed, 2 on usage errors.
  */
@@ -36,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/exit_codes.h"
@@ -131,9 +141,41 @@ static int install_preload(void)
 	return 0;
 }
 
+/* --advance-pids: 0 once a child got a pid >= floor; -1 (said on stderr) when fork fails first. */
+static int advance_pids(long floor)
+{
+	/* bounded: pids only grow until they wrap, past pid_max, far above any floor */
+	for (long forks = 0; forks <= floor + 64; forks++) {
+		pid_t child = fork();
+		if (child < 0) {
+			fprintf(stderr, "crac-guard: --advance-pids: fork: %s\n", strerror(errno));
+			return -1;
+		}
+		if (child == 0)
+			_exit(0);
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
+		}
+		if (child >= floor)
+			return 0;
+	}
+	fprintf(stderr, "crac-guard: --advance-pids: no pid of %ld or more after %ld forks\n", floor, floor + 64);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1, seccomp = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "--advance-pids")) {
+		char *end;
+		errno = 0;
+		long floor = strtol(argv[2], &end, 10);
+		if (errno || *end || end == argv[2] || floor < 1 || floor > 1L << 22) {
+			fprintf(stderr, "crac-guard: --advance-pids takes a pid from 1 to 4194304, not '%s'\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		return advance_pids(floor) ? EXIT_GUARD_FAILED : 0;
+	}
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -150,10 +192,13 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc) {
 		fprintf(stderr, "usage: crac-guard [--seccomp] [--] <command> [args...]\n"
+				"       crac-guard --advance-pids N\n"
 				"Runs <command> with io_uring_setup(2) failing with ENOSYS, so that\n"
 				"CRIU can checkpoint it. Default: LD_PRELOAD shim (%s next to\n"
 				"this executable; compatible with self-checkpoint). --seccomp: a seccomp\n"
-				"filter instead (only an outside CRIU can then dump the process).\n",
+				"filter instead (only an outside CRIU can then dump the process).\n"
+				"--advance-pids N: forks until a new process gets a pid of N or more, then\n"
+				"exits (the next process started gets a higher one).\n",
 			SHIM_NAME);
 		return EXIT_USAGE;
 	}
