@@ -189,6 +189,16 @@ describe('path 1: a warm image baked into an OCI image', () => {
     expect(output).toContain('--cap-add CHECKPOINT_RESTORE');
   });
 
+  it('under --cap-drop ALL (CHECKPOINT_RESTORE and SETPCAP added) fails at once, naming the capabilities the app had', async () => {
+    const capabilities = ['--cap-drop', 'ALL', '--cap-add', 'CHECKPOINT_RESTORE', '--cap-add', 'SETPCAP'];
+    const flags = [...RUN_FLAGS, ...capabilities, '--security-opt', `seccomp=${seccompProfile}`];
+    // before the check, CRIU stopped every thread of the app mid-restore and waited for them forever
+    const { code, output } = await runToEnd(`crac-e2e-capdrop-${process.pid}`, flags);
+    expect(code).toBe(125);
+    expect(output).toContain('CRAC_ECRIU_CAPS');
+    expect(output).toMatch(/the app of this image had cap_chown, .*give the container --cap-add CHOWN --cap-add DAC_OVERRIDE/);
+  });
+
   it("needs vmsplice, which podman's default seccomp profile refuses: the restore fails there", async () => {
     const flags = restoreFlags(seccompProfile).filter((flag) => !flag.startsWith('seccomp=') && flag !== '--security-opt');
     const { code, output } = await runToEnd(`crac-e2e-seccomp-${process.pid}`, flags);

@@ -41,6 +41,7 @@
 #include "criu/criu_binary.h"
 #include "criu/log.h"
 #include "base/exit_codes.h"
+#include "image/core_caps.h"
 #include "image/image.h"
 #include "supervise/lazy_pages.h"
 #include "supervise/listen_slots.h"
@@ -312,6 +313,15 @@ int main(int argc, char **argv)
 	format_bytes(bytes, sizeof(bytes), check.bytes_hashed);
 	snprintf(detail, sizeof(detail), "%zu files as sealed, %zu hashed (%s)", check.files, check.hashed, bytes);
 	report_phase("verify", opened + (now_ms() - verifying), detail);
+	/* Unprivileged (a container's root: its own set), the app's capabilities must be ours to give:
+	 * read once the image is verified, refused before CRIU would hang on them */
+	if (unprivileged) {
+		struct core_caps caps;
+		struct privileges own = privileges_of(NULL);
+		if (image_core_caps(image.fd, image.dir, &caps, &error) != 0 ||
+		    restore_capability_problem(caps.permitted, caps.inheritable, &own, &error) != 0)
+			return fail_restore(&error);
+	}
 
 	int on_terminal = 0;
 	for (size_t i = 0; i < m->nstdio; i++)

@@ -82,7 +82,7 @@ int read_file_caps(const char *path, struct file_caps *caps, struct crac_error *
 
 struct privileges privileges_of(const char *status)
 {
-	struct privileges p = { 0, 0, 0 };
+	struct privileges p = { 0 };
 	char *own = NULL;
 	if (!status) {
 		FILE *f = fopen("/proc/self/status", "re");
@@ -102,7 +102,12 @@ struct privileges privileges_of(const char *status)
 		else if (strncmp(line, "CapEff:", 7) == 0) {
 			p.effective = strtoull(line + 7, NULL, 16);
 			p.caps_known = 1;
-		}
+		} else if (strncmp(line, "CapPrm:", 7) == 0)
+			p.permitted = strtoull(line + 7, NULL, 16);
+		else if (strncmp(line, "CapInh:", 7) == 0)
+			p.inheritable = strtoull(line + 7, NULL, 16);
+		else if (strncmp(line, "CapBnd:", 7) == 0)
+			p.bounding = strtoull(line + 7, NULL, 16);
 	}
 	free(own);
 	return p;
@@ -208,6 +213,44 @@ int criu_capability_problem(const char *path, uid_t euid, const struct privilege
 			 "CRIU at %s lacks %s, which a non-root user's checkpoint and restore need: as root, run `setcap %s+ep %s` (or "
 			 "`crac check --grant-capabilities`)",
 			 path, names, granted, path);
+}
+
+/* "--cap-add CHOWN": the container engine's flag for capability `bit` into `out`. */
+static void cap_add_flag(int bit, char *out, size_t len)
+{
+	char buf[16];
+	const char *name = capability_name(bit, buf, sizeof(buf)) + 4; /* past "cap_" */
+	size_t n = (size_t)snprintf(out, len, "--cap-add ");
+	for (; *name && n + 1 < len; name++)
+		out[n++] = (char)(*name >= 'a' && *name <= 'z' ? *name - 'a' + 'A' : *name);
+	out[n < len ? n : len - 1] = '\0';
+}
+
+int restore_capability_problem(uint64_t permitted, uint64_t inheritable, const struct privileges *p, struct crac_error *error)
+{
+	/* capset(2): permitted within ours; inheritable within ours and the bounding set */
+	uint64_t missing = (permitted & ~p->permitted) | (inheritable & ~(p->inheritable | p->bounding));
+	if (!p->caps_known || !missing)
+		return 0;
+	char names[1024] = "", flags[1024] = "";
+	int count = 0;
+	for (int bit = 0; bit < 64; bit++) {
+		if (!(missing >> bit & 1))
+			continue;
+		char buf[16], flag[48];
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof(names) - used, "%s%s", count ? ", " : "", capability_name(bit, buf, sizeof(buf)));
+		cap_add_flag(bit, flag, sizeof(flag));
+		used = strlen(flags);
+		snprintf(flags + used, sizeof(flags) - used, "%s%s", count ? " " : "", flag);
+		count++;
+	}
+	return crac_fail(error, CRAC_ECRIU_CAPS,
+			 "the app of this image had %s, which this process lacks and so cannot give back (CRIU's restore would stop "
+			 "every thread of the app mid-way and wait for them forever): restore with the capabilities the image was "
+			 "made with: give the container %s (Kubernetes: securityContext.capabilities.add), or make the image with "
+			 "those the restore will have",
+			 names, flags);
 }
 
 int assert_criu_capabilities(const char *path, struct crac_error *error)

@@ -36,6 +36,7 @@ struct privileges {
 	int no_new_privs; /* NoNewPrivs: 1: exec ignores file capabilities */
 	int caps_known;	  /* CapEff was read */
 	uint64_t effective;
+	uint64_t permitted, inheritable, bounding; /* CapPrm, CapInh, CapBnd */
 };
 /* From the text of a /proc/PID/status; NULL: this process's own. */
 struct privileges privileges_of(const char *status);
@@ -53,6 +54,13 @@ int criu_runs_unprivileged(void);
  */
 int criu_capability_problem(const char *path, uid_t euid, const struct privileges *p, const struct file_caps *file,
 			    char *missing, size_t missing_len, struct crac_error *error);
+/*
+ * Whether this process (`p`) can give the app of an image the capabilities it had (`permitted`,
+ * `inheritable`: image/core_caps.h): CRIU's restorer sets them with capset(2), which may not raise
+ * a permitted capability, and without one every thread stops mid-restore while CRIU waits for
+ * them. 0, or -1 with CRAC_ECRIU_CAPS naming the missing ones and the flags that add them.
+ */
+int restore_capability_problem(uint64_t permitted, uint64_t inheritable, const struct privileges *p, struct crac_error *error);
 /*
  * This process may not execute the CRIU at `path` (it is there, and exec would be refused): 1 with
  * CRAC_EUNPRIVILEGED naming the group that may (the grant restricts a granted CRIU to
