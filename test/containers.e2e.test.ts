@@ -2,7 +2,7 @@
 // without a registry from this machine's node and CRIU, tools/rootfs.mjs), its warm image baked in
 // by a build step (tools/warm-image.mjs), then containers started from it: each a restored copy
 // with its own PORT, its own DATABASE_URL and its own randomness, none --privileged.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from '@crac/tools/paths';
 import { assertContainerHost, podman, removeContainers, RUN_FLAGS } from '@crac/tools/podman';
@@ -155,6 +155,32 @@ describe('path 1: a warm image baked into an OCI image', () => {
     },
     BUILD_TIMEOUT_MS,
   );
+
+  it("keeps CRIU's kernel probe in a host tmpfs directory mounted at /dev/shm/crac-criu: probed once, then read by the next container", async () => {
+    const shared = join('/dev/shm', `crac-e2e-kdat-${process.pid}`);
+    mkdirSync(shared, { mode: 0o700 });
+    const written: number[] = [];
+    try {
+      for (const copy of [1, 2]) {
+        const port = await freePort();
+        const name = await startCopy(`crac-e2e-kdat-${process.pid}-${copy}`, { PORT: String(port), DATABASE_URL: postgres.url }, [
+          ...restoreFlags(seccompProfile),
+          '--volume',
+          `${shared}:/dev/shm/crac-criu`,
+        ]);
+        await healthy(name, port);
+        // unprivileged CRIU keeps it only in $XDG_RUNTIME_DIR: crac restore gave it this directory
+        const kdat = statSync(join(shared, 'criu.kdat'));
+        expect({ uid: kdat.uid, mode: (kdat.mode & 0o777).toString(8) }).toEqual({ uid: 0, mode: '600' });
+        written.push(kdat.ino);
+        await podman(['rm', '--force', name], { check: false });
+      }
+      // CRIU writes the file anew (a rename) only when it probed: the second container read it
+      expect(written[1]).toBe(written[0]);
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
+  });
 
   it('cannot checkpoint under a seccomp filter: the build step needs seccomp unconfined', async () => {
     const port = await freePort();

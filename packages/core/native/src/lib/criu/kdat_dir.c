@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "criu/capabilities.h"
 #include "criu/kdat_dir.h"
 
 /* 1: `st` is a directory only we can write to. */
@@ -64,7 +65,14 @@ int crac_user_kdat_env(char *env_entry, size_t len)
 	struct stat st;
 	char dir[64];
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	if (geteuid() == 0 || (xdg && *xdg))
+	if (geteuid() == 0) {
+		/* a container's root: unprivileged CRIU keeps its cache only in $XDG_RUNTIME_DIR; root's
+		 * own directory (crac_kdat_dir_prepare), never one the environment names */
+		if (!criu_runs_unprivileged() || lstat(CRAC_KDAT_DIR, &st) != 0 || !crac_kdat_dir_is_ours(&st))
+			return -1;
+		return snprintf(env_entry, len, "XDG_RUNTIME_DIR=%s", CRAC_KDAT_DIR) < (int)len ? 0 : -1;
+	}
+	if (xdg && *xdg)
 		return -1;
 	snprintf(dir, sizeof(dir), CRAC_USER_KDAT_DIR_FMT, (unsigned)geteuid());
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)

@@ -43,9 +43,11 @@ int crac_kdat_dir_prepare(char *why, size_t why_len);
 /*
  * For an unprivileged run without $XDG_RUNTIME_DIR: writes "XDG_RUNTIME_DIR=<dir>"
  * into `env_entry`, dir being CRAC_USER_KDAT_DIR_FMT made ours (0700), and
- * returns 0; the caller puts it into CRIU's environment. Returns -1 when there
- * is nothing to do (root, or the variable is set: CRIU uses it) or no such
- * directory can be ours.
+ * returns 0; the caller puts it into CRIU's environment. A container's root
+ * (unprivileged CRIU too, which keeps its cache only in $XDG_RUNTIME_DIR) gets
+ * CRAC_KDAT_DIR, once crac_kdat_dir_prepare() made it root's, whatever the
+ * environment says. Returns -1 when there is nothing to do (privileged root,
+ * or the variable is set: CRIU uses it) or no such directory can be ours.
  */
 int crac_user_kdat_env(char *env_entry, size_t len);
 
