@@ -94,11 +94,11 @@ async function healthy(name: string, port: number): Promise<void> {
 }
 
 /** Runs a container of the warm image to its end; resolves with its exit code and output. */
-async function runToEnd(name: string, flags: string[]): Promise<{ code: number | null; output: string }> {
+async function runToEnd(name: string, flags: string[], from = warmImage): Promise<{ code: number | null; output: string }> {
   containers.push(name);
   const port = await freePort();
   const { code, stdout, stderr } = await podman(
-    ['run', '--name', name, ...flags, '--env', `PORT=${port}`, '--env', `DATABASE_URL=${postgres.url}`, warmImage],
+    ['run', '--name', name, ...flags, '--env', `PORT=${port}`, '--env', `DATABASE_URL=${postgres.url}`, from],
     { check: false },
   );
   return { code, output: `${stdout}${stderr}` };
@@ -223,6 +223,38 @@ describe('path 1: a warm image baked into an OCI image', () => {
     expect(code).toBe(125);
     expect(output).toContain('CRAC_ECRIU_CAPS');
     expect(output).toMatch(/the app of this image had cap_chown, .*give the container --cap-add CHOWN --cap-add DAC_OVERRIDE/);
+  });
+
+  it('refuses, in a fresh container, an image whose page file was altered in a later layer: the app never runs', async () => {
+    // a derived image: one byte of pages-1.img flipped (same size), committed as a new layer
+    const editor = `crac-e2e-tamper-${process.pid}`;
+    containers.push(editor);
+    const flip = [
+      "const fs = require('node:fs');",
+      `const fd = fs.openSync('${WARM_IMAGE_DIR}/pages-1.img', 'r+');`,
+      'const at = Math.floor(fs.fstatSync(fd).size / 2), byte = Buffer.alloc(1);',
+      'fs.readSync(fd, byte, 0, 1, at); byte[0] ^= 1; fs.writeSync(fd, byte, 0, 1, at);',
+    ].join(' ');
+    await podman(['run', '--name', editor, ...RUN_FLAGS, '--entrypoint', 'node', warmImage, '-e', flip]);
+    const tampered = `${warmImage}-tampered`;
+    warmImages.push(tampered);
+    await podman([
+      'commit',
+      '--quiet',
+      '--change',
+      `ENTRYPOINT=["crac","restore","${WARM_IMAGE_DIR}"]`,
+      '--change',
+      'CMD=[]',
+      editor,
+      tampered,
+    ]);
+    const { code, output } = await runToEnd(`crac-e2e-tampered-${process.pid}`, restoreFlags(seccompProfile), tampered);
+    expect(code).toBe(125);
+    expect(output).toContain('[CRAC_EIMAGE_CORRUPT]');
+    expect(output).toMatch(/pages-1\.img changed since the checkpoint \(its SHA-256 differs\)/);
+    // hashed while CRIU restored, and the app never resumed: no restore line, no line of the app's
+    expect(output).toMatch(/1 page file \([^)]*\) while CRIU restores/);
+    expect(output).not.toMatch(/crac: restore |"event"/);
   });
 
   it("needs vmsplice, which podman's default seccomp profile refuses: the restore fails there", async () => {

@@ -144,3 +144,17 @@ void restore_failure(const char *log_path, const char *dir, struct crac_error *e
 	const char *advice = restore_advice(all);
 	crac_fail(error, CRAC_ECRIU_RESTORE, "cannot restore %s:\n  %s%s%s", dir, detail, advice ? "\n  fix: " : "", advice ? advice : "");
 }
+
+char **criu_with_action_script(char **argv, const char *script)
+{
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	char **out = realloc(argv, (n + 3) * sizeof(*out));
+	if (!out)
+		return NULL;
+	out[n] = "--action-script";
+	out[n + 1] = (char *)script;
+	out[n + 2] = NULL;
+	return out;
+}

@@ -50,6 +50,7 @@
 #include "proc/proc_stat.h"
 #include "restore.h"
 #include "supervise/supervise.h"
+#include "verify_gate.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -240,6 +241,10 @@ static void end_with_recorder(void)
 
 int main(int argc, char **argv)
 {
+	/* run by CRIU as its action script, the gate of the page files hashed meanwhile */
+	int gate_code;
+	if (verify_gate_script(&gate_code))
+		return gate_code;
 	double started = now_ms();
 	struct options o = { 0 };
 	parse_options(argc, argv, &o);
@@ -301,17 +306,25 @@ int main(int argc, char **argv)
 	double verifying = now_ms();
 	char warnings[2048] = "";
 	struct seal_check check;
+	/* the page files are hashed while CRIU restores, unless pages are read lazily (the lazy-pages server reads them too) */
+	static struct deferred_hashes deferred;
+	int may_defer = !o.record && !(m->has_working_set && !o.eager);
 	if (verify_host_and_binaries(&image, criu.version, warnings, sizeof(warnings), &error) != 0 ||
-	    verify_seal(&image, o.full, &check, &error) != 0)
+	    verify_seal_deferring(&image, o.full, may_defer ? &deferred : NULL, &check, &error) != 0)
 		return fail_restore(&error);
 	for (char *save = NULL, *w = strtok_r(warnings, "\n", &save); w; w = strtok_r(NULL, "\n", &save)) {
 		char line[600];
 		snprintf(line, sizeof(line), "warning: %s", w);
 		report_info(line);
 	}
-	char bytes[32], detail[160];
+	char bytes[32], detail[224];
 	format_bytes(bytes, sizeof(bytes), check.bytes_hashed);
-	snprintf(detail, sizeof(detail), "%zu files as sealed, %zu hashed (%s)", check.files, check.hashed, bytes);
+	int n_detail = snprintf(detail, sizeof(detail), "%zu files as sealed, %zu hashed (%s)", check.files, check.hashed, bytes);
+	if (deferred.count > 0) {
+		format_bytes(bytes, sizeof(bytes), deferred.bytes);
+		snprintf(detail + n_detail, sizeof(detail) - (size_t)n_detail, ", %zu page file%s (%s) while CRIU restores", deferred.count,
+			 deferred.count == 1 ? "" : "s", bytes);
+	}
 	report_phase("verify", opened + (now_ms() - verifying), detail);
 	/* Unprivileged (a container's root: its own set), the app's capabilities must be ours to give:
 	 * read once the image is verified, refused before CRIU would hang on them */
@@ -363,6 +376,15 @@ int main(int argc, char **argv)
 		return fail_restore(&error);
 	}
 	char **criu_argv = criu_arguments(m, criu.path, work_dir, pidfile, unprivileged, lazy);
+	/* the page files left to hash: CRIU runs this program at each of its actions, and at
+	 * post-restore it waits for their verdict (verify_gate.h) */
+	int gated = deferred.count > 0; /* hash_deferred() empties the list */
+	static char self[PATH_MAX];
+	ssize_t self_len = gated ? readlink("/proc/self/exe", self, sizeof(self) - 1) : 0;
+	if (gated && criu_argv) {
+		self[self_len > 0 ? self_len : 0] = '\0';
+		criu_argv = self_len > 0 ? criu_with_action_script(criu_argv, self) : NULL;
+	}
 	struct listen_spec listen_specs[LISTEN_SLOTS_MAX];
 	for (size_t i = 0; i < m->nlisteners && i < LISTEN_SLOTS_MAX; i++) {
 		const struct listener_record *r = &m->listeners[i];
@@ -384,6 +406,11 @@ int main(int argc, char **argv)
 	 * the port rule reads the restoring environment, which only a handoff gives the app. */
 	if (m->handoff && m->nlisteners > 0)
 		criu_argv = listen_slots_bind(criu_argv, listen_specs, (int)m->nlisteners);
+	struct verify_gate gate = { .fifo = -1 };
+	if (gated && verify_gate_open(&gate, &deferred, image.dir, work_dir, &error) != 0) {
+		remove_work_dir(work_dir);
+		return fail_restore(&error);
+	}
 	int restored_pipe[2];
 	int piped = pipe2(restored_pipe, O_CLOEXEC) == 0;
 	for (size_t i = 0; piped && i < nrelays; i++)
@@ -401,9 +428,12 @@ int main(int argc, char **argv)
 	pid_t supervisor = supervise_fork(pidns, !on_terminal);
 	if (supervisor == 0) {
 		close(restored_pipe[0]);
+		verify_gate_leave(&gate); /* the verdict is crac restore's to give: should it die, the script reads the end */
 		relay_install(relays, nrelays);
 		supervise_run(criu_argv, pidfile, restored_pipe[1], on_terminal, lazy ? &lazy_pages : NULL);
 	}
+	if (gated)
+		verify_gate_start(&gate);
 	if (lazy_pages.log_fd >= 0)
 		close(lazy_pages.log_fd); /* the supervisor's, for the server */
 	close(restored_pipe[1]);
@@ -447,6 +477,11 @@ int main(int argc, char **argv)
 		}
 		if (notice.pid > 0 && !notice.reported) {
 			notice.reported = 1;
+			/* CRIU resumed the app only after the script's "ok": the verdict is in, and good */
+			if (gated && verify_gate_wait(&gate) != 0) {
+				kill(supervisor, SIGKILL);
+				break;
+			}
 			memory.lazy &= !notice.eager_instead;
 			/* outside a pid namespace the app is our grandchild: remembered, to end it should the supervisor be killed */
 			if (!pidns)
@@ -467,6 +502,13 @@ int main(int argc, char **argv)
 		report_restored(started, image_pid, pidns, &memory, work_dir);
 	pid_t restored = notice.pid;
 	unsigned long long restored_start = notice.start;
+	/* a page file that did not verify: CRIU aborted the restore at post-restore, the app never ran */
+	if (gated && verify_gate_wait(&gate) != 0) {
+		if (restored > 0 && !pidns)
+			kill(restored, SIGKILL);
+		remove_work_dir(work_dir);
+		return fail_restore(&gate.error);
+	}
 	if (restored <= 0) {
 		char log[PATH_MAX + 16];
 		snprintf(log, sizeof(log), "%s/%s", work_dir, RESTORE_LOG);

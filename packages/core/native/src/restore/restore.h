@@ -52,6 +52,8 @@ int use_pid_namespace(const struct manifest *m, enum pid_namespace_mode mode, in
 /* criu_restore.c */
 char **criu_arguments(const struct manifest *m, const char *criu, const char *work_dir, const char *pidfile, int unprivileged,
 		      int lazy);
+/* `argv` with `--action-script SCRIPT` appended (realloc'ed); NULL when out of memory. */
+char **criu_with_action_script(char **argv, const char *script);
 char **lazy_pages_arguments(const char *criu, const char *server_dir, int unprivileged, int verbose);
 void restore_failure(const char *log_path, const char *dir, struct crac_error *error);
 

@@ -30,6 +30,24 @@ struct seal_check {
 };
 int verify_seal(const struct image *image, int full, struct seal_check *check, struct crac_error *error);
 
+/* The page files (pages-*.img) a verification left to hash later, each checked (owner, mode, size)
+ * and held open: CRIU reads them meanwhile, and the app may not resume before they hashed right. */
+#define DEFERRED_MAX 16
+struct deferred_hashes {
+	size_t count;
+	unsigned long long bytes;
+	struct {
+		int fd;
+		char name[64];
+		char sha256[65];
+	} files[DEFERRED_MAX];
+};
+/* verify_seal(), the page files that need hashing left in `deferred` (the rest hashed now). */
+int verify_seal_deferring(const struct image *image, int full, struct deferred_hashes *deferred, struct seal_check *check,
+			  struct crac_error *error);
+/* Hashes what verify_seal_deferring() left (and closes it): 0, or -1 and CRAC_EIMAGE_CORRUPT naming the file. */
+int hash_deferred(struct deferred_hashes *deferred, const char *dir, struct crac_error *error);
+
 /* host_check.c: the host and binaries. Warnings are appended to `warnings`, one a line. */
 int verify_host_and_binaries(const struct image *image, const char *criu_version, char *warnings, size_t warnings_len,
 			     struct crac_error *error);

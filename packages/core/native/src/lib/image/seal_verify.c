@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,11 +94,26 @@ static int by_size_descending(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* A page file (pages-<n>.img): only CRIU's restorer reads it, as data copied into memory. */
+static int page_file(const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(name, "pages-", 6) == 0 && n > 10 && n < 64 && strcmp(name + n - 4, ".img") == 0;
+}
+
 int verify_seal(const struct image *image, int full, struct seal_check *check, struct crac_error *error)
+{
+	return verify_seal_deferring(image, full, NULL, check, error);
+}
+
+int verify_seal_deferring(const struct image *image, int full, struct deferred_hashes *deferred, struct seal_check *check,
+			  struct crac_error *error)
 {
 	const struct manifest *m = &image->manifest;
 	const char *dir = image->dir;
 	memset(check, 0, sizeof(*check));
+	if (deferred)
+		memset(deferred, 0, sizeof(*deferred));
 	if (!m->seal_algorithm || strcmp(m->seal_algorithm, "sha256") != 0)
 		return crac_fail(error, CRAC_EIMAGE_CORRUPT,
 				 "%s is not sealed: its dump did not finish, or an older crac-node made it; checkpoint again", dir);
@@ -132,7 +148,14 @@ int verify_seal(const struct image *image, int full, struct seal_check *check, s
 				  sealed->name, (long long)st.st_size, sealed->size, truncated ? "truncated" : "altered");
 			goto out;
 		}
-		if (full || !untouched(&st, sealed)) {
+		if ((full || !untouched(&st, sealed)) && deferred && page_file(sealed->name) && deferred->count < DEFERRED_MAX) {
+			/* hashed while CRIU restores, before the app may resume (hash_deferred) */
+			size_t k = deferred->count++;
+			deferred->files[k].fd = fd;
+			snprintf(deferred->files[k].name, sizeof(deferred->files[k].name), "%s", sealed->name);
+			snprintf(deferred->files[k].sha256, sizeof(deferred->files[k].sha256), "%s", sealed->sha256);
+			deferred->bytes += (unsigned long long)sealed->size;
+		} else if (full || !untouched(&st, sealed)) {
 			struct to_hash *h = &queue[queued++];
 			h->sealed = sealed;
 			h->dev = st.st_dev;
@@ -185,6 +208,31 @@ out:
 		if (queue[i].fd >= 0)
 			close(queue[i].fd);
 	free(queue);
+	free(buffer);
+	if (result != 0 && deferred) {
+		for (size_t k = 0; k < deferred->count; k++)
+			close(deferred->files[k].fd);
+		deferred->count = 0;
+	}
+	return result;
+}
+
+int hash_deferred(struct deferred_hashes *deferred, const char *dir, struct crac_error *error)
+{
+	char *buffer = deferred->count > 0 ? malloc(CHUNK) : NULL;
+	int result = deferred->count > 0 && !buffer ? crac_fail(error, CRAC_EIMAGE, "out of memory") : 0;
+	for (size_t k = 0; k < deferred->count; k++) {
+		char digest[65];
+		if (result == 0 && sha256_fd(deferred->files[k].fd, buffer, CHUNK, digest) != 0)
+			result = crac_fail(error, CRAC_EIMAGE, "cannot read %s/%s (%s)", dir, deferred->files[k].name, strerror(errno));
+		else if (result == 0 && strcmp(digest, deferred->files[k].sha256) != 0)
+			result = crac_fail(error, CRAC_EIMAGE_CORRUPT,
+					   "%s/%s changed since the checkpoint (its SHA-256 differs): the image is damaged or was altered; "
+					   "checkpoint again",
+					   dir, deferred->files[k].name);
+		close(deferred->files[k].fd);
+	}
+	deferred->count = 0;
 	free(buffer);
 	return result;
 }
