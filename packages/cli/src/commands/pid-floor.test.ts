@@ -36,7 +36,7 @@ describe('the pid floor of the app crac checkpoint starts', () => {
       guard,
     )
       .split('\n')
-      .map(Number);
+      .map(Number) as [number, number];
     expect(second - first).toBe(3);
   });
 
