@@ -9,7 +9,14 @@ import { assertContainerHost, podman, removeContainers, RUN_FLAGS } from '@crac/
 import { freePort } from '@crac/tools/ports';
 import { buildAppImage } from '@crac/tools/rootfs';
 import { type Service, startPostgres } from '@crac/tools/services';
-import { bakeWarmImage, IMAGE_PATHS, restoreFlags, WARM_IMAGE_DIR, writeRestoreSeccompProfile } from '@crac/tools/warm-image';
+import {
+  bakeWarmImage,
+  commitWarmImage,
+  IMAGE_PATHS,
+  restoreFlags,
+  WARM_IMAGE_DIR,
+  writeRestoreSeccompProfile,
+} from '@crac/tools/warm-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, FIXTURES, ROOT, run, tempDir } from './helpers/harness.js';
 
@@ -238,16 +245,7 @@ describe('path 1: a warm image baked into an OCI image', () => {
     await podman(['run', '--name', editor, ...RUN_FLAGS, '--entrypoint', 'node', warmImage, '-e', flip]);
     const tampered = `${warmImage}-tampered`;
     warmImages.push(tampered);
-    await podman([
-      'commit',
-      '--quiet',
-      '--change',
-      `ENTRYPOINT=["crac","restore","${WARM_IMAGE_DIR}"]`,
-      '--change',
-      'CMD=[]',
-      editor,
-      tampered,
-    ]);
+    await commitWarmImage(editor, tampered);
     const { code, output } = await runToEnd(`crac-e2e-tampered-${process.pid}`, restoreFlags(seccompProfile), tampered);
     expect(code).toBe(125);
     expect(output).toContain('[CRAC_EIMAGE_CORRUPT]');

@@ -17,6 +17,8 @@ export function bakeWarmImage(options: {
   seccomp?: string;
   progress?: (message: string) => void;
 }): Promise<string>;
+/** Commits `container` (its warm image in WARM_IMAGE_DIR) as image `name`, whose entrypoint restores it. */
+export function commitWarmImage(container: string, name: string): Promise<void>;
 /** Writes the restoring containers' seccomp profile (podman's default with vmsplice allowed) to `path`. */
 export function writeRestoreSeccompProfile(path: string, defaults?: string): string;
 /** `podman run` options of a restoring container. */

@@ -56,21 +56,26 @@ export async function bakeWarmImage({
     );
     const output = `${run.stdout}${run.stderr}`;
     if (run.code !== 0) throw new Error(`the build step's checkpoint failed (exit code ${run.code}):\n${output.slice(-3000)}`);
-    await podman([
-      'commit',
-      '--quiet',
-      '--change',
-      `ENTRYPOINT=["crac","restore","${WARM_IMAGE_DIR}"]`,
-      '--change',
-      'CMD=[]',
-      builder,
-      name,
-    ]);
+    await commitWarmImage(builder, name);
     progress(`committed ${name}`);
     return output;
   } finally {
     await removeContainers([builder]);
   }
+}
+
+/** Commits `container` (its warm image in WARM_IMAGE_DIR) as image `name`, whose entrypoint restores it. */
+export async function commitWarmImage(container, name) {
+  await podman([
+    'commit',
+    '--quiet',
+    '--change',
+    `ENTRYPOINT=["crac","restore","${WARM_IMAGE_DIR}"]`,
+    '--change',
+    'CMD=[]',
+    container,
+    name,
+  ]);
 }
 
 /**

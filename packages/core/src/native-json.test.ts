@@ -3,23 +3,16 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compileCTest } from './native-c-test.js';
 
-const native = join(dirname(fileURLToPath(import.meta.url)), '..', 'native');
 const work = mkdtempSync(join(tmpdir(), 'crac-json-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Compiles native/test/json_check.c with the reader, under ASan and UBSan when the compiler has them. */
+/** native/test/json_check.c with the reader (the sanitizers' findings are checked below). */
 function build(): string {
-  const binary = join(work, 'json_check');
-  const sources = [join(native, 'test', 'json_check.c'), join(native, 'src', 'lib', 'json', 'json.c'), '-I', join(native, 'src', 'lib')];
-  const cc = process.env.CC || 'cc';
-  for (const flags of [['-fsanitize=address,undefined'], []]) {
-    if (spawnSync(cc, ['-Wall', '-Wextra', '-g', ...flags, '-o', binary, ...sources]).status === 0) return binary;
-  }
-  throw new Error(`cannot compile native/test/json_check.c with ${cc}`);
+  return compileCTest(work, 'json_check', ['json/json.c']).binary;
 }
 
 /** What the native reader says of each text. */

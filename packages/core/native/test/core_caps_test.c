@@ -11,42 +11,7 @@
 
 #include "criu/capabilities.h"
 #include "image/core_caps.h"
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
-
-struct msg {
-	uint8_t b[4096];
-	size_t n;
-};
-
-static void varint(struct msg *m, uint64_t v)
-{
-	do {
-		uint8_t byte = v & 0x7f;
-		v >>= 7;
-		m->b[m->n++] = byte | (v ? 0x80 : 0);
-	} while (v);
-}
-
-static void key(struct msg *m, uint32_t field, uint32_t wire)
-{
-	varint(m, (uint64_t)field << 3 | wire);
-}
-
-static void bytes(struct msg *m, uint32_t field, const struct msg *sub)
-{
-	key(m, field, 2);
-	varint(m, sub->n);
-	memcpy(m->b + m->n, sub->b, sub->n);
-	m->n += sub->n;
-}
+#include "test_support.h"
 
 static void le32(struct msg *m, uint32_t v)
 {
@@ -64,17 +29,17 @@ static struct msg core_image(uint64_t prm, uint64_t inh, int packed)
 	if (packed) {
 		struct msg words = { .n = 0 };
 		varint(&words, prm & 0xffffffff), varint(&words, prm >> 32);
-		bytes(&creds, 10, &words);
+		bytes(&creds, 10, words.b, words.n);
 	} else {
 		key(&creds, 10, 0), varint(&creds, prm & 0xffffffff);
 		key(&creds, 10, 0), varint(&creds, prm >> 32);
 	}
 	key(&creds, 13, 0), varint(&creds, 0); /* secbits */
 	key(&thread, 1, 0), varint(&thread, 42); /* futex_rla */
-	bytes(&thread, 10, &creds);
+	bytes(&thread, 10, creds.b, creds.n);
 	key(&core, 1, 0), varint(&core, 1); /* mtype */
 	key(&core, 6, 5), le32(&core, 7);   /* a fixed32 to skip */
-	bytes(&core, 5, &thread);
+	bytes(&core, 5, thread.b, thread.n);
 	le32(&image, 0x54564319), le32(&image, 0x55053847), le32(&image, (uint32_t)core.n);
 	memcpy(image.b + image.n, core.b, core.n);
 	image.n += core.n;
