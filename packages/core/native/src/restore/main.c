@@ -56,26 +56,6 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* The work directory and what CRIU left in it (the lazy-pages server's directory too: one level down). */
-static void remove_work_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno == EISDIR) {
-				char sub[PATH_MAX];
-				snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
-				remove_work_dir(sub);
-			}
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 /*
  * A working-set restore (the manifest's `workingSet`, unless --memory eager) or the recording of one
  * (--record-working-set): CRIU's lazy-pages server, set up in `work_dir`. Recording, the server has a
@@ -308,9 +288,9 @@ int main(int argc, char **argv)
 	struct seal_check check;
 	/* the page files are hashed while CRIU restores, unless pages are read lazily (the lazy-pages server reads them too) */
 	static struct deferred_hashes deferred;
-	int may_defer = !o.record && !(m->has_working_set && !o.eager);
+	int lazy = o.record || (m->has_working_set && !o.eager);
 	if (verify_host_and_binaries(&image, criu.version, warnings, sizeof(warnings), &error) != 0 ||
-	    verify_seal_deferring(&image, o.full, may_defer ? &deferred : NULL, &check, &error) != 0)
+	    verify_seal_deferring(&image, o.full, lazy ? NULL : &deferred, &check, &error) != 0)
 		return fail_restore(&error);
 	for (char *save = NULL, *w = strtok_r(warnings, "\n", &save); w; w = strtok_r(NULL, "\n", &save)) {
 		char line[600];
@@ -353,12 +333,12 @@ int main(int argc, char **argv)
 		return fail_restore(&error);
 	}
 	snprintf(pidfile, sizeof(pidfile), "%s/restored.pid", work_dir);
-	int lazy = o.record || (m->has_working_set && !o.eager);
+	supervise_remove_if_orphaned(work_dir);
 	/* CRIU 4.2's unprivileged mode has no lazy pages (kerndat_uffd() leaves userfaultfd to root) */
 	if (lazy && (unprivileged || lazy_pages_available() != 0)) {
 		const char *why = unprivileged ? "CRIU's unprivileged mode has no lazy pages" : strerror(errno);
 		if (o.record) {
-			remove_work_dir(work_dir);
+			supervise_remove_dir(work_dir);
 			crac_fail(&error, CRAC_EUNPRIVILEGED, "recording a working set needs CRIU's lazy pages (%s): record it as root", why);
 			return fail_restore(&error);
 		}
@@ -372,7 +352,7 @@ int main(int argc, char **argv)
 	struct memory_plan memory = { lazy, m->has_working_set, m->working_set_pages, m->lazy_pages };
 	struct lazy_pages lazy_pages = { .log_fd = -1 };
 	if (lazy && prepare_lazy_pages(&lazy_pages, criu.path, work_dir, o.record, unprivileged, &error) != 0) {
-		remove_work_dir(work_dir);
+		supervise_remove_dir(work_dir);
 		return fail_restore(&error);
 	}
 	char **criu_argv = criu_arguments(m, criu.path, work_dir, pidfile, unprivileged, lazy);
@@ -381,9 +361,16 @@ int main(int argc, char **argv)
 	int gated = deferred.count > 0; /* hash_deferred() empties the list */
 	static char self[PATH_MAX];
 	ssize_t self_len = gated ? readlink("/proc/self/exe", self, sizeof(self) - 1) : 0;
-	if (gated && criu_argv) {
-		self[self_len > 0 ? self_len : 0] = '\0';
-		criu_argv = self_len > 0 ? criu_with_action_script(criu_argv, self) : NULL;
+	if (gated && self_len <= 0) {
+		/* no path CRIU could run: hashed now, before CRIU starts */
+		gated = 0;
+		if (hash_deferred(&deferred, image.dir, &error) != 0) {
+			supervise_remove_dir(work_dir);
+			return fail_restore(&error);
+		}
+	} else if (gated && criu_argv) {
+		self[self_len] = '\0';
+		criu_argv = criu_with_action_script(criu_argv, self);
 	}
 	struct listen_spec listen_specs[LISTEN_SLOTS_MAX];
 	for (size_t i = 0; i < m->nlisteners && i < LISTEN_SLOTS_MAX; i++) {
@@ -392,7 +379,7 @@ int main(int argc, char **argv)
 		listen_spec_of_record(r->host, r->port, r->port_env, r->port_env_value, r->slot, &listen_specs[i]);
 	}
 	if (!criu_argv || image_on_fd3(&image, &error) != 0) {
-		remove_work_dir(work_dir);
+		supervise_remove_dir(work_dir);
 		if (!criu_argv)
 			crac_fail(&error, CRAC_EIO, "out of memory");
 		return fail_restore(&error);
@@ -408,7 +395,7 @@ int main(int argc, char **argv)
 		criu_argv = listen_slots_bind(criu_argv, listen_specs, (int)m->nlisteners);
 	struct verify_gate gate = { .fifo = -1 };
 	if (gated && verify_gate_open(&gate, &deferred, image.dir, work_dir, &error) != 0) {
-		remove_work_dir(work_dir);
+		supervise_remove_dir(work_dir);
 		return fail_restore(&error);
 	}
 	int restored_pipe[2];
@@ -416,7 +403,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; piped && i < nrelays; i++)
 		piped = relay_open(&relays[i]) == 0;
 	if (!piped) {
-		remove_work_dir(work_dir);
+		supervise_remove_dir(work_dir);
 		crac_fail(&error, CRAC_EIO, "pipe: %s", strerror(errno));
 		return fail_restore(&error);
 	}
@@ -488,7 +475,7 @@ int main(int argc, char **argv)
 				notice.start = proc_start_time(notice.pid);
 			report_restored(started, image_pid, pidns, &memory, work_dir);
 			/* CRIU is done: its log and pid file are not needed any more, while the app may run for months */
-			remove_work_dir(work_dir);
+			supervise_remove_dir(work_dir);
 		}
 	}
 	/* the supervisor may have said so just before it ended (an app that exited at once): its
@@ -506,17 +493,17 @@ int main(int argc, char **argv)
 	if (gated && verify_gate_wait(&gate) != 0) {
 		if (restored > 0 && !pidns)
 			kill(restored, SIGKILL);
-		remove_work_dir(work_dir);
+		supervise_remove_dir(work_dir);
 		return fail_restore(&gate.error);
 	}
 	if (restored <= 0) {
 		char log[PATH_MAX + 16];
 		snprintf(log, sizeof(log), "%s/%s", work_dir, RESTORE_LOG);
 		restore_failure(log, dir, &error);
-		remove_work_dir(work_dir);
+		supervise_remove_dir(work_dir);
 		return fail_restore(&error);
 	}
-	remove_work_dir(work_dir);
+	supervise_remove_dir(work_dir);
 	/* The supervisor killed: in a pid namespace the app died with it (the kernel ends a namespace
 	 * whose pid 1 dies); outside one, nobody else knows the app: it is in the supervisor's
 	 * process group with its own children (not on a terminal), or else alone. */

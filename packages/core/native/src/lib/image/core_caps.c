@@ -86,6 +86,14 @@ static int sub_message(struct slice s, unsigned number, struct slice *sub)
 	return found;
 }
 
+/* Word `*word` of a capability set (low first) into `mask`; words past the second name no capability. */
+static void add_word(uint64_t *mask, unsigned *word, uint64_t value)
+{
+	if (*word < 2)
+		*mask |= (value & 0xffffffffu) << (32 * *word);
+	(*word)++;
+}
+
 /* The repeated uint32 `number` of `s` (the capability words, low first), packed or not, into a mask. */
 static int cap_words(struct slice s, unsigned number, uint64_t *mask)
 {
@@ -98,20 +106,14 @@ static int cap_words(struct slice s, unsigned number, uint64_t *mask)
 			return -1;
 		if (field != number)
 			continue;
-		if (wire == 0) {
-			if (word < 2)
-				*mask |= (value & 0xffffffffu) << (32 * word);
-			word++;
-		} else if (wire == 2) {
-			while (bytes.p < bytes.end) {
-				if (varint(&bytes, &value) != 0)
-					return -1;
-				if (word < 2)
-					*mask |= (value & 0xffffffffu) << (32 * word);
-				word++;
-			}
-		} else {
+		if (wire == 0)
+			add_word(mask, &word, value);
+		else if (wire != 2)
 			return -1;
+		while (wire == 2 && bytes.p < bytes.end) {
+			if (varint(&bytes, &value) != 0)
+				return -1;
+			add_word(mask, &word, value);
 		}
 	}
 	return 0;

@@ -148,14 +148,16 @@ int verify_seal_deferring(const struct image *image, int full, struct deferred_h
 				  sealed->name, (long long)st.st_size, sealed->size, truncated ? "truncated" : "altered");
 			goto out;
 		}
-		if ((full || !untouched(&st, sealed)) && deferred && page_file(sealed->name) && deferred->count < DEFERRED_MAX) {
+		if (!full && untouched(&st, sealed)) {
+			close(fd);
+		} else if (deferred && page_file(sealed->name) && deferred->count < DEFERRED_MAX) {
 			/* hashed while CRIU restores, before the app may resume (hash_deferred) */
 			size_t k = deferred->count++;
 			deferred->files[k].fd = fd;
 			snprintf(deferred->files[k].name, sizeof(deferred->files[k].name), "%s", sealed->name);
 			snprintf(deferred->files[k].sha256, sizeof(deferred->files[k].sha256), "%s", sealed->sha256);
 			deferred->bytes += (unsigned long long)sealed->size;
-		} else if (full || !untouched(&st, sealed)) {
+		} else {
 			struct to_hash *h = &queue[queued++];
 			h->sealed = sealed;
 			h->dev = st.st_dev;
@@ -163,8 +165,6 @@ int verify_seal_deferring(const struct image *image, int full, struct deferred_h
 			h->fd = queued <= KEPT_OPEN ? fd : -1;
 			if (h->fd < 0)
 				close(fd);
-		} else {
-			close(fd);
 		}
 	}
 	qsort(queue, queued, sizeof(*queue), by_size_descending);
