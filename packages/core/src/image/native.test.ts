@@ -561,3 +561,46 @@ exit 1
     expect({ code, signal }, stderr).toEqual({ code: 143, signal: null });
   });
 });
+
+describe("crac-restore as CRIU's post-restore action script (the gate of the page files hashed meanwhile)", () => {
+  /** crac-restore run as CRIU runs its scripts, at `action`, with the gate's FIFO at `path`. */
+  const asScript = (action: string, path: string) =>
+    spawnSync(restorer, [], { encoding: 'utf8', env: { ...process.env, CRTOOLS_SCRIPT_ACTION: action, CRAC_VERIFY_GATE: path } });
+
+  it('lets every other action pass at once, and resumes the app only on "ok" in its own FIFO', () => {
+    const fifo = join(outside, 'verify-gate');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    chmodSync(outside, 0o700);
+    expect(asScript('pre-restore', fifo).status).toBe(0);
+    // the verdict written into the FIFO, held open by a writer (as crac restore holds it)
+    const gate = (verdict: string) =>
+      spawnSync(
+        'sh',
+        ['-c', `exec 3<>"$0"; printf %s "$1" >&3; CRTOOLS_SCRIPT_ACTION=post-restore CRAC_VERIFY_GATE="$0" "$2"`, fifo, verdict, restorer],
+        {
+          encoding: 'utf8',
+        },
+      );
+    expect(gate('ok').status).toBe(0);
+    const refused = gate('no');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("the image's page files did not verify: the app is not resumed");
+  });
+
+  it('opens nothing but a FIFO of its own in a private directory: a path from elsewhere fails the gate', () => {
+    const file = join(outside, 'verdict');
+    writeFileSync(file, 'ok');
+    chmodSync(outside, 0o700);
+    // a regular file saying "ok", a device, a FIFO in a directory others may enter: all refused
+    expect(asScript('post-restore', file).status).toBe(1);
+    expect(asScript('post-restore', '/dev/zero').status).toBe(1);
+    const open = mkdtempSync(join(tmpdir(), 'crac-gate-open-'));
+    try {
+      chmodSync(open, 0o755);
+      execFileSync('mkfifo', ['-m', '600', join(open, 'verify-gate')]);
+      expect(asScript('post-restore', join(open, 'verify-gate')).status).toBe(1);
+    } finally {
+      rmSync(open, { recursive: true, force: true });
+    }
+  });
+});

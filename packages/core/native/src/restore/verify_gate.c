@@ -13,6 +13,21 @@
 #define VERDICT_OK "ok"
 #define VERDICT_NO "no"
 
+/* `path` is a FIFO of ours, in a directory of ours that nobody else may enter (the work directory). */
+static int our_fifo(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+	if (path[0] != '/' || !slash || (size_t)(slash - path) >= sizeof(dir))
+		return 0;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		return 0;
+	return lstat(path, &st) == 0 && S_ISFIFO(st.st_mode) && st.st_uid == geteuid();
+}
+
 int verify_gate_script(int *code)
 {
 	const char *action = getenv("CRTOOLS_SCRIPT_ACTION");
@@ -23,8 +38,9 @@ int verify_gate_script(int *code)
 	if (strcmp(action, "post-restore") != 0)
 		return 1; /* CRIU runs its scripts at every action: only this one waits */
 	*code = 1;
-	/* our own FIFO, in the work directory only we can enter */
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* The variable could come from elsewhere than CRIU (sudo -E): only our own FIFO, in a directory
+	 * only we can enter, is opened; anything else fails the gate. */
+	int fd = our_fifo(path) ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 	struct stat st;
 	char verdict[sizeof(VERDICT_OK)] = "";
 	size_t len = 0;
