@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '@crac/tools/paths';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -269,9 +270,22 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
     expect(app.output()).toContain('after a leave-running checkpoint');
   });
 
+  /** crac restore's work directories (CRIU's log and pid file) in the temporary directory. */
+  const workDirs = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('crac-restore-')));
+  /** Those made since `before` that are still there after a few seconds (the supervisor removes an orphaned one at its exit). */
+  async function leftSince(before: Set<string>): Promise<string[]> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const left = [...workDirs()].filter((name) => !before.has(name));
+      if (left.length === 0 || Date.now() > deadline) return left;
+      await sleep(100);
+    }
+  }
+
   it('ends the restored app when crac restore itself is killed (SIGKILL), in and out of a pid namespace', async () => {
     const { dir } = await checkpointWarm({ FIXTURE_AFTER_TICKS: '600' });
     await sleep(1_600);
+    const before = workDirs();
     for (const mode of ['never', 'always']) {
       const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout: 'file' });
       await restore.waitFor((e) => e.event === 'after-restore');
@@ -283,6 +297,7 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
       expect(restore.events(), `${mode}: the app was told to stop`).toContainEqual(expect.objectContaining({ event: 'sigterm' }));
       expect(await waitUntilGone(path), `${mode}: processes of the restore still running`).toEqual([]);
     }
+    expect(await leftSince(before), 'work directories left behind').toEqual([]);
   });
 
   it('ends the restored app when any process of its restore path is killed (SIGKILL): its supervisor, pid 1 of its pid namespace', async () => {
@@ -294,6 +309,7 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
       { mode: 'never', name: 'the supervisor (a subreaper)', depth: 1 },
       { mode: 'always', name: 'the supervisor, pid 1 of the pid namespace', depth: 1 },
     ];
+    const before = workDirs();
     for (const { mode, name, depth } of victims) {
       const restore = crac(['restore', dir, '--pid-namespace', mode], { stdout: 'file' });
       await restore.waitFor((e) => e.event === 'after-restore');
@@ -307,6 +323,7 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
       expect(exit.code, `${name}: crac restore reports the kill\n${restore.output()}`).toBe(137);
       expect(await waitUntilGone(path), `${name}: processes of the restore still running`).toEqual([]);
     }
+    expect(await leftSince(before), 'work directories left behind').toEqual([]);
   });
 
   it('forwards SIGTERM from crac restore to the app, and exits with its exit code', async () => {

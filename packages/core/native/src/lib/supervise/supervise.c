@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include "supervise/supervise.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -37,6 +38,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -365,6 +367,42 @@ static void __attribute__((noreturn)) memory_lost(int status, pid_t criu, int cr
 	exit(EXIT_RESTORE_FAILED);
 }
 
+void supervise_remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno == EISDIR) {
+				char sub[PATH_MAX];
+				snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+				supervise_remove_dir(sub);
+			}
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+/* A work directory its maker removes, or we do should it die first (supervise_remove_if_orphaned). */
+static char work_dir[PATH_MAX];
+
+void supervise_remove_if_orphaned(const char *dir)
+{
+	snprintf(work_dir, sizeof(work_dir), "%s", dir);
+}
+
+/* At our exit after crac restore died (killed before it could clean up): its work directory,
+ * while still ours alone (a name in /tmp that someone else took since is left alone). */
+static void remove_orphaned_work_dir(void)
+{
+	struct stat st;
+	if (work_dir[0] && lstat(work_dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 077) == 0)
+		supervise_remove_dir(work_dir);
+}
+
 /* Exits with `code`, the lazy-pages server stopped first: no process of ours outlives us. */
 static void __attribute__((noreturn)) leave(int code, struct lazy_pages *lazy)
 {
@@ -516,6 +554,7 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 		if (s == SUPERVISE_PARENT_DIED) {
 			/* the restore path above us is gone: stop the app, as a SIGTERM would */
 			if (!kill_at.tv_sec) {
+				atexit(remove_orphaned_work_dir);
 				clock_gettime(CLOCK_MONOTONIC, &kill_at);
 				kill_at.tv_sec += SUPERVISE_GRACE_SECONDS;
 			}

@@ -62,4 +62,11 @@ pid_t supervise_fork(int pidns, int own_session);
 void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int tty_shared, struct lazy_pages *lazy)
 	__attribute__((noreturn));
 
+/* Removes the directory `dir` and what is in it (CRIU's work directory: its log, pid file, one
+ * level of subdirectories for the lazy-pages server's). */
+void supervise_remove_dir(const char *dir);
+/* `dir` (crac restore's private work directory) is removed by the supervisor at its exit should
+ * crac restore die first (SIGKILL: nothing else would), if it is still ours alone then. */
+void supervise_remove_if_orphaned(const char *dir);
+
 #endif
