@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# setup-podman.sh: podman and runc for the container suite and `pnpm demo:container`
-# (docs/containers.md). Fast path: both on PATH, nothing to do. Else, as root on a Debian-based
-# system: apt-get install podman runc (runc, not crun: crun refuses hybrid cgroups, and the suite
-# runs podman with --runtime runc). CRIU comes from packages/cli/scripts/setup-criu.sh, not from
+# setup-podman.sh: podman and runc for the container suites and `pnpm demo:container`
+# (docs/containers.md), catatonit (the pause process of the pods `podman kube play` makes: no
+# registry to pull a pause image from) and the CNCF distribution registry (Debian's
+# docker-registry) the registry round trip pushes to. Fast path: all there, nothing to do. Else, as root on a
+# Debian-based system: apt-get install them (runc, not crun: crun refuses hybrid cgroups, and the
+# suite runs podman with --runtime runc). The registry package's own service is not started: the
+# tests start a throwaway registry on a free port. CRIU comes from packages/cli/scripts/setup-criu.sh, not from
 # the distribution (Debian 12's criu 3.17 fails on these kernels): runc is given it with
 # --runtime-flag criu=PATH.
 set -euo pipefail
@@ -10,21 +13,34 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
 for program in podman runc; do command -v "$program" >/dev/null || missing+=("$program"); done
+for file in docker-registry catatonit; do [[ -x "/usr/bin/$file" ]] || missing+=("$file"); done
 if ((${#missing[@]} == 0)); then
-  echo "setup-podman: podman $(podman --version | awk '{print $3}') and runc present" >&2
+  echo "setup-podman: podman $(podman --version | awk '{print $3}'), runc, catatonit and docker-registry present" >&2
   exit 0
 fi
 die() {
   printf 'setup-podman: ERROR: %s\n' "$*" >&2
   exit 1
 }
-[[ "$(id -u)" == 0 ]] || die "${missing[*]} missing; installing needs root: sudo apt-get install podman runc"
-command -v apt-get >/dev/null || die "${missing[*]} missing and apt-get not found: install podman and runc with your distribution's package manager"
+[[ "$(id -u)" == 0 ]] || die "${missing[*]} missing; installing needs root: sudo apt-get install ${missing[*]}"
+command -v apt-get >/dev/null || die "${missing[*]} missing and apt-get not found: install ${missing[*]} with your distribution's package manager"
 export DEBIAN_FRONTEND=noninteractive
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-echo "setup-podman: installing podman runc (apt-get)..." >&2
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+cleanup() {
+  rm -f "$log"
+  if ((made_policy)); then rm -f "$policy"; fi
+}
+trap cleanup EXIT
+# docker-registry's package would start its registry on :5000 for good: services may not start
+if [[ ! -e "$policy" ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  made_policy=1
+fi
+echo "setup-podman: installing ${missing[*]} (apt-get)..." >&2
 apt-get -qq update >"$log" 2>&1 || { cat "$log" >&2; die "apt-get update failed (see above)"; }
-apt-get -qq install -y --no-install-recommends podman runc >"$log" 2>&1 ||
-  { cat "$log" >&2; die "apt-get install podman runc failed (see above)"; }
-echo "setup-podman: podman $(podman --version | awk '{print $3}') installed" >&2
+apt-get -qq install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
+  { cat "$log" >&2; die "apt-get install ${missing[*]} failed (see above)"; }
+echo "setup-podman: podman $(podman --version | awk '{print $3}'), runc, catatonit and docker-registry installed" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Brings a checkout to a runnable state, on a fresh machine too: dependencies, CRIU (built
-// from Debian's source when missing), podman and runc (apt-get, for the container suite), MariaDB's server
+// from Debian's source when missing), podman, runc, catatonit and docker-registry (apt-get, for the container suites), MariaDB's server
 // (apt-get, for the @crac/mysql2 tests), clang with libFuzzer (apt-get, for the fuzz targets), then the packages' builds (the native bridge included). Idempotent and quick when there is nothing to do, so `pnpm test` and
 // `pnpm demo:checkpoint` run it first. Plain Node, no dependencies: it runs before they exist
 // (tools/ is imported by relative path).
@@ -41,7 +41,7 @@ if (process.platform === 'linux') {
     why: ': the real-CRIU suites will fail; see the messages above',
   });
   // Not fatal either: the container suite then fails, naming what is missing.
-  step('podman and runc ready', 'bash', [join(root, 'scripts', 'setup-podman.sh')], {
+  step('podman and the registry ready', 'bash', [join(root, 'scripts', 'setup-podman.sh')], {
     optional: true,
     why: ': the container suite will fail; see the messages above',
   });

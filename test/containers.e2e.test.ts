@@ -18,6 +18,7 @@ import {
   writeRestoreSeccompProfile,
 } from '@crac/tools/warm-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLD_START_LINE, get, healthy, RESTORED_LINE } from './helpers/containers.js';
 import { assertRealCriuHost, FIXTURES, ROOT, run, tempDir } from './helpers/harness.js';
 
 /** Building the image the first time (pnpm pack, npm install, podman import) and the build step. */
@@ -77,29 +78,6 @@ async function startCopy(name: string, env: Record<string, string>, flags: strin
   return name;
 }
 
-/** GET over plain HTTP from the host (the containers share its network). */
-async function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`);
-    return { status: response.status, body: await response.text() };
-  } catch {
-    return { status: 0, body: '' };
-  }
-}
-
-/** Waits for `/health` to answer 200 while the container runs; throws with its log otherwise. */
-async function healthy(name: string, port: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if ((await get(port, '/health')).status === 200) return;
-    const state = await podman(['inspect', '--format', '{{.State.Running}}', name]);
-    if (state.stdout.trim() !== 'true') break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const logs = await podman(['logs', name], { check: false });
-  throw new Error(`container ${name} never answered on port ${port}:\n${logs.stdout}${logs.stderr}`);
-}
-
 /** Runs a container of the warm image to its end; resolves with its exit code and output. */
 async function runToEnd(name: string, flags: string[], from = warmImage): Promise<{ code: number | null; output: string }> {
   containers.push(name);
@@ -143,8 +121,8 @@ describe('path 1: a warm image baked into an OCI image', () => {
       for (const name of names) {
         // restored, not started cold: crac restore's phases, and no app start-up line
         const logs = await podman(['logs', name]);
-        expect(`${logs.stdout}${logs.stderr}`).toMatch(/crac: restore\s+[\d.]+ ms {2}pid \d+/);
-        expect(logs.stdout).not.toContain('"event":"listening"');
+        expect(`${logs.stdout}${logs.stderr}`).toMatch(RESTORED_LINE);
+        expect(logs.stdout).not.toContain(COLD_START_LINE);
         const inspected = JSON.parse((await podman(['inspect', name])).stdout)[0];
         expect(inspected.HostConfig.Privileged).toBe(false);
         expect(inspected.EffectiveCaps).toContain('CAP_CHECKPOINT_RESTORE');

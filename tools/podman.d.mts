@@ -14,10 +14,10 @@ export function capabilityFlags(capabilities?: readonly string[]): string[];
 export function missingForContainers(): string[];
 /** Throws naming what is missing for the container suites. */
 export function assertContainerHost(): void;
-/** Runs `podman GLOBAL ARGS` to its end; rejects on a non-zero exit unless `check` is false. */
+/** Runs `podman GLOBAL ARGS` to its end; rejects on a non-zero exit unless `check` is false; `env` adds to its environment. */
 export function podman(
   args: readonly string[],
-  options?: { check?: boolean; input?: string },
+  options?: { check?: boolean; input?: string; env?: Record<string, string> },
 ): Promise<{ code: number | null; stdout: string; stderr: string }>;
 /** Whether the image (or container) exists. */
 export function exists(name: string, kind?: 'image' | 'container'): Promise<boolean>;

@@ -78,13 +78,13 @@ export function assertContainerHost() {
 
 /**
  * Runs `podman GLOBAL ARGS` to its end; resolves with its exit code and output (stdout and stderr
- * apart). Rejects when it exits non-zero, unless `check` is false.
+ * apart). Rejects when it exits non-zero, unless `check` is false. `env` adds to its environment.
  */
-export function podman(args, { check = true, input } = {}) {
+export function podman(args, { check = true, input, env = {} } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn('podman', [...globalFlags(), ...args], {
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: podmanEnv(),
+      env: { ...podmanEnv(), ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -3,7 +3,7 @@
 export interface Service {
   readonly host: '127.0.0.1';
   readonly port: number;
-  /** A connection URL (`postgres://postgres@127.0.0.1:PORT/postgres`, `redis://127.0.0.1:PORT`). */
+  /** A connection URL (`postgres://postgres@127.0.0.1:PORT/postgres`, `redis://127.0.0.1:PORT`, `http://127.0.0.1:PORT`). */
   readonly url: string;
   /** The server's pid while it runs. */
   readonly pid: number | undefined;
@@ -16,8 +16,20 @@ export interface Service {
   dispose(): Promise<void>;
 }
 
+/** A throwaway PostgreSQL server this process started. */
+export interface PostgresService extends Service {
+  /** The directory of its Unix socket (`.s.PGSQL.PORT`): `?host=DIR&port=PORT` in a connection URL. */
+  readonly socketDir: string;
+}
 /** A throwaway PostgreSQL 15 on a free port of 127.0.0.1 (trust auth, user and database `postgres`). */
-export function startPostgres(options?: { port?: number }): Promise<Service>;
+export function startPostgres(options?: { port?: number }): Promise<PostgresService>;
+/** Where Debian's `docker-registry` puts the CNCF distribution registry. */
+export const REGISTRY_BIN: string;
+/**
+ * A throwaway OCI registry (Debian's `docker-registry`) on a free port of 127.0.0.1: plain HTTP,
+ * no authentication; images are `127.0.0.1:PORT/NAME:TAG`, pushed and pulled with `--tls-verify=false`.
+ */
+export function startRegistry(options?: { port?: number }): Promise<Service>;
 /** A throwaway Redis on a free port of 127.0.0.1, without persistence. */
 export function startRedis(options?: { port?: number }): Promise<Service>;
 /** A node of a {@link RedisCluster}: a Redis server with its cluster-bus port. */

@@ -1,9 +1,9 @@
-// Throwaway PostgreSQL and Redis servers for tests and demos: each on a free port of
+// Throwaway PostgreSQL, Redis and OCI registry servers for tests and demos: each on a free port of
 // 127.0.0.1, with its own data directory, stopped and started again at will (same port, same
 // data). Plain JavaScript (types in services.d.mts), no test framework: the suites, the benchmark
 // and `pnpm demo:checkpoint` share it.
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -134,6 +134,48 @@ export async function startPostgres(options = {}) {
       }
     },
     'SIGINT', // fast shutdown: disconnects the clients
+    dir,
+  );
+  // its Unix socket, .s.PGSQL.PORT, is there (a container reaches it through a mount)
+  service.socketDir = dir;
+  return started(service);
+}
+
+/** Where Debian's package `docker-registry` (the CNCF distribution registry) puts the server. */
+export const REGISTRY_BIN = '/usr/bin/docker-registry';
+
+/**
+ * A throwaway OCI registry (the CNCF distribution registry of Debian's `docker-registry`): plain
+ * HTTP on 127.0.0.1 on a free port, its blobs in a fresh directory, no authentication. Images are
+ * named `127.0.0.1:PORT/NAME:TAG` (`host:port` of the service); podman pushes and pulls them with
+ * `--tls-verify=false`.
+ */
+export async function startRegistry(options = {}) {
+  if (!existsSync(REGISTRY_BIN))
+    throw new Error(`${REGISTRY_BIN} is missing: the Debian package docker-registry (pnpm bootstrap installs it)`);
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'crac-registry-'));
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: { level: warn, accesslog: { disabled: true } }',
+      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
+      `http: { addr: "127.0.0.1:${port}" }`,
+      '',
+    ].join('\n'),
+  );
+  const service = managed(
+    (p) => `http://127.0.0.1:${p}`,
+    port,
+    () => spawnProcess(REGISTRY_BIN, ['serve', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }),
+    async (p) => {
+      // the distribution API's base endpoint answers 200 once the registry serves
+      const response = await fetch(`http://127.0.0.1:${p}/v2/`);
+      if (response.status !== 200) throw new Error(`the registry on port ${p} answered /v2/ with ${response.status}`);
+    },
+    'SIGTERM',
     dir,
   );
   return started(service);
