@@ -7,9 +7,13 @@ import {
   appendFileSync,
   chmodSync,
   copyFileSync,
+  existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   truncateSync,
   writeFileSync,
@@ -25,6 +29,9 @@ import { describeHost as describeHostHere } from './host.js';
 import { inspectImage, verifyImage } from './inspect.js';
 import { type ImageSeal, type ListenerRecord, type Manifest, readManifest, type SealedFile, writeManifest } from './manifest.js';
 import { writeTestImage } from './test-image.js';
+
+/** Root's caches beside CRIU's kernel probe (CRAC_KDAT_DIR of native/src/lib/criu/kdat_dir.h). */
+const KDAT_DIR = '/dev/shm/crac-criu';
 
 let restorer: string;
 let sealer: string;
@@ -84,8 +91,8 @@ type Inspection = {
   error?: { code: string; message: string };
 };
 
-function inspect(dir: string): { code: number | null; report: Inspection } {
-  const run = spawnSync(restorer, ['--inspect', dir], { encoding: 'utf8', timeout: 10_000 });
+function inspect(dir: string, env: NodeJS.ProcessEnv = process.env): { code: number | null; report: Inspection } {
+  const run = spawnSync(restorer, ['--inspect', dir], { encoding: 'utf8', timeout: 10_000, env });
   return { code: run.status, report: JSON.parse(run.stdout) as Inspection };
 }
 
@@ -379,6 +386,44 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
       message: expect.stringContaining(`${node} (node) is missing on this host`),
     });
   });
+
+  it.runIf(process.geteuid?.() === 0)(
+    "as root, keeps binaries' digests beside CRIU's kdat, never where the environment says: a digest planted there passes no changed binary",
+    () => {
+      const node = join(outside, 'node');
+      writeFileSync(node, 'node binary');
+      const dir = sealed('root-cache', {
+        prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, []) })),
+      });
+      const recorded = readManifest(dir).binaries?.[0]?.sha256 as string;
+      /** `node` replaced by a new file (another inode, as in a pulled image): hashed, not taken as the same file. */
+      const replace = (content: string) => {
+        writeFileSync(`${node}.new`, content);
+        renameSync(`${node}.new`, node);
+      };
+      const planted = join(outside, 'planted');
+      mkdirSync(join(planted, '.cache', 'crac'), { recursive: true });
+      const env = { ...process.env, CRAC_CACHE_DIR: planted, XDG_CACHE_HOME: join(planted, '.cache'), HOME: planted };
+      const rootCache = join(KDAT_DIR, 'digests.json');
+
+      replace('node binary');
+      expect(inspect(dir, env).report.verification).toMatchObject({ ok: true });
+      const kept = JSON.parse(readFileSync(rootCache, 'utf8'))[node];
+      expect(kept).toMatchObject({ ino: statSync(node).ino, sha256: recorded });
+      expect(statSync(rootCache).mode & 0o777).toBe(0o600);
+      expect(existsSync(join(planted, 'digests.json'))).toBe(false);
+
+      // the same size, other content; a cache naming this very file with the recorded digest, wherever the environment points
+      replace('NODE binary');
+      const st = statSync(node);
+      const lie = JSON.stringify({ [node]: { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha256: recorded } });
+      for (const file of [join(planted, 'digests.json'), join(planted, '.cache', 'crac', 'digests.json')]) writeFileSync(file, lie);
+      expect(inspect(dir, env).report.verification?.error).toMatchObject({
+        code: 'CRAC_EIMAGE_FOREIGN',
+        message: expect.stringContaining(`${node} (node) is not the file the image was made with`),
+      });
+    },
+  );
 
   it('inspectImage() and verifyImage() of @crac/core/image report what crac-restore --inspect does', async () => {
     const dir = sealed('api');

@@ -64,7 +64,7 @@ int inspect(const char *dir)
 		printf("}\n");
 		return 1;
 	}
-	int failed = verify_host_and_binaries(&image, have_criu ? criu.version : NULL, warnings, sizeof(warnings), &error) != 0 ||
+	int failed = verify_host_and_binaries(&image, have_criu ? criu.version : NULL, warnings, sizeof(warnings), NULL, &error) != 0 ||
 		     verify_seal(&image, 1, &check, &error) != 0;
 	close_image(&image);
 	if (failed) {

@@ -289,7 +289,8 @@ int main(int argc, char **argv)
 	/* the page files are hashed while CRIU restores, unless pages are read lazily (the lazy-pages server reads them too) */
 	static struct deferred_hashes deferred;
 	int lazy = o.record || (m->has_working_set && !o.eager);
-	if (verify_host_and_binaries(&image, criu.version, warnings, sizeof(warnings), &error) != 0 ||
+	struct binaries_check binaries;
+	if (verify_host_and_binaries(&image, criu.version, warnings, sizeof(warnings), &binaries, &error) != 0 ||
 	    verify_seal_deferring(&image, o.full, lazy ? NULL : &deferred, &check, &error) != 0)
 		return fail_restore(&error);
 	for (char *save = NULL, *w = strtok_r(warnings, "\n", &save); w; w = strtok_r(NULL, "\n", &save)) {
@@ -297,13 +298,19 @@ int main(int argc, char **argv)
 		snprintf(line, sizeof(line), "warning: %s", w);
 		report_info(line);
 	}
-	char bytes[32], detail[224];
+	char bytes[32], detail[320];
 	format_bytes(bytes, sizeof(bytes), check.bytes_hashed);
 	int n_detail = snprintf(detail, sizeof(detail), "%zu files as sealed, %zu hashed (%s)", check.files, check.hashed, bytes);
 	if (deferred.count > 0) {
 		format_bytes(bytes, sizeof(bytes), deferred.bytes);
-		snprintf(detail + n_detail, sizeof(detail) - (size_t)n_detail, ", %zu page file%s (%s) while CRIU restores", deferred.count,
-			 deferred.count == 1 ? "" : "s", bytes);
+		n_detail += snprintf(detail + n_detail, sizeof(detail) - (size_t)n_detail, ", %zu page file%s (%s) while CRIU restores",
+				     deferred.count, deferred.count == 1 ? "" : "s", bytes);
+	}
+	if (binaries.hashed > 0 && (size_t)n_detail < sizeof(detail)) {
+		/* binaries that are other files than at the checkpoint (a pulled image, a new node) and in no digest cache */
+		format_bytes(bytes, sizeof(bytes), binaries.bytes_hashed);
+		snprintf(detail + n_detail, sizeof(detail) - (size_t)n_detail, ", %zu binar%s hashed (%s)", binaries.hashed,
+			 binaries.hashed == 1 ? "y" : "ies", bytes);
 	}
 	report_phase("verify", opened + (now_ms() - verifying), detail);
 	/* Unprivileged (a container's root: its own set), the app's capabilities must be ours to give:

@@ -1,6 +1,7 @@
 /* kdat_dir.c - see kdat_dir.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,3 +83,15 @@ int crac_user_kdat_env(char *env_entry, size_t len)
 	return snprintf(env_entry, len, "XDG_RUNTIME_DIR=%s", dir) < (int)len ? 0 : -1;
 }
 
+int crac_kdat_dir_open(void)
+{
+	if (geteuid() != 0)
+		return -1;
+	int dir = open(CRAC_KDAT_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (dir >= 0 && (fstat(dir, &st) != 0 || !crac_kdat_dir_is_ours(&st))) {
+		close(dir);
+		return -1;
+	}
+	return dir;
+}

@@ -51,4 +51,13 @@ int crac_kdat_dir_prepare(char *why, size_t why_len);
  */
 int crac_user_kdat_env(char *env_entry, size_t len);
 
+/*
+ * Root's caches beside CRIU's (criu.version, digests.json): CRAC_KDAT_DIR
+ * opened O_PATH when we are root and it is root's alone (a directory, not a
+ * symlink, no group/other write); -1 otherwise, and then no such cache is read
+ * or written. A host tmpfs directory mounted there shares them among a node's
+ * containers.
+ */
+int crac_kdat_dir_open(void);
+
 #endif

@@ -12,22 +12,6 @@
 
 #define CACHE_FILE "criu.version"
 
-/* The directory of the cache, open, when it is root's alone; else -1 (no cache is read or written). */
-static int cache_dir(void)
-{
-	if (geteuid() != 0)
-		return -1;
-	int dir = open(CRAC_KDAT_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (dir < 0)
-		return -1;
-	if (fstat(dir, &st) != 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		close(dir);
-		return -1;
-	}
-	return dir;
-}
-
 /* The line that describes `path` as `st` says, without the version. */
 static void key_of(const char *path, const struct stat *st, char *key, size_t len)
 {
@@ -38,7 +22,7 @@ static void key_of(const char *path, const struct stat *st, char *key, size_t le
 
 int criu_version_cached(const char *path, const struct stat *st, char *version, size_t len)
 {
-	int dir = cache_dir();
+	int dir = crac_kdat_dir_open();
 	if (dir < 0)
 		return -1;
 	int fd = openat(dir, CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -69,7 +53,7 @@ int criu_version_cached(const char *path, const struct stat *st, char *version, 
 
 void criu_version_remember(const char *path, const struct stat *st, const char *version)
 {
-	int dir = cache_dir();
+	int dir = crac_kdat_dir_open();
 	if (dir < 0)
 		return;
 	char key[PATH_MAX + 128], line[PATH_MAX + 256], temp[64];

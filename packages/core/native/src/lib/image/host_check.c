@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "criu/kdat_dir.h"
 #include "image/image.h"
 #include "sha256/sha256.h"
 
@@ -92,43 +94,73 @@ static void describe(char *out, size_t len, double size, double mtime_ms, const 
 		 sha256 ? ", sha256 " : "", sha256 ? sha256 : "", sha256 ? "\u2026" : "");
 }
 
-/* ---- the digest cache of digest-cache.ts: {"<path>": {dev, ino, size, mtimeMs, ctimeMs, sha256}} ---- */
+/*
+ * ---- the digest cache of digest-cache.ts: {"<path>": {dev, ino, size, mtimeMs, ctimeMs, sha256}} ----
+ * A user's is where digest-cache.ts keeps it ($CRAC_CACHE_DIR, $XDG_CACHE_HOME/crac, ~/.cache/crac).
+ * Root takes no path from the environment (sudo -E keeps a user's HOME): it reads root's own
+ * cache beside CRIU's kdat (CRAC_KDAT_DIR, root's alone: a host tmpfs mount shares it among a
+ * node's containers, so a pulled image's node binary is hashed once per node, not per container),
+ * then root's home cache if root's alone (a build step's checkpoint wrote it into the image), and
+ * writes what it hashed to the first.
+ */
+
+#define CACHE_FILE "digests.json"
 
 struct cache {
-	char path[PATH_MAX];
-	struct manifest storage; /* text + arena */
-	const struct json *root;
+	char path[PATH_MAX]; /* a user's cache file; "" for root */
+	int dir;             /* root: CRAC_KDAT_DIR, open; -1 */
+	struct manifest storage[2]; /* text + arena of each cache read */
+	const struct json *roots[2]; /* [0] is the one written back */
 	char (*added_paths)[PATH_MAX];
 	struct { struct stat st; char sha256[65]; } *added;
 	size_t nadded;
 };
 
+/* The JSON object of the cache file open as `fd` (closed), or NULL; only a file root alone may write when `root_only`. */
+static const struct json *cache_load(int fd, struct manifest *storage, int root_only)
+{
+	struct stat st;
+	const struct json *root = NULL;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < (16 << 20) &&
+	    (!root_only || (st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)) &&
+	    (storage->text = malloc((size_t)st.st_size + 1))) {
+		ssize_t n = pread(fd, storage->text, (size_t)st.st_size, 0);
+		char why[64];
+		if (n == st.st_size)
+			root = json_parse(storage->text, (size_t)n, &storage->arena, why, sizeof(why));
+		if (root && root->type != JSON_OBJECT)
+			root = NULL;
+	}
+	close(fd);
+	return root;
+}
+
 static void cache_open(struct cache *c, size_t max_added)
 {
 	memset(c, 0, sizeof(*c));
-	const char *dir = getenv("CRAC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	if (dir && *dir)
-		snprintf(c->path, sizeof(c->path), "%s/digests.json", dir);
-	else if (xdg && *xdg)
-		snprintf(c->path, sizeof(c->path), "%s/crac/digests.json", xdg);
-	else
-		snprintf(c->path, sizeof(c->path), "%s/.cache/crac/digests.json", home && *home ? home : "/");
+	c->dir = -1;
 	c->added_paths = calloc(max_added + 1, sizeof(*c->added_paths));
 	c->added = calloc(max_added + 1, sizeof(*c->added));
-	int fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat st;
-	if (fd < 0)
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	if (geteuid() == 0) {
+		char why[256], home[PATH_MAX];
+		if (crac_kdat_dir_prepare(why, sizeof(why)) == 0 && (c->dir = crac_kdat_dir_open()) >= 0)
+			c->roots[0] = cache_load(openat(c->dir, CACHE_FILE, flags), &c->storage[0], 1);
+		const struct passwd *pw = getpwuid(0);
+		snprintf(home, sizeof(home), "%s/.cache/crac/" CACHE_FILE, pw && pw->pw_dir[0] == '/' ? pw->pw_dir : "/root");
+		c->roots[1] = cache_load(open(home, flags), &c->storage[1], 1);
 		return;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < (16 << 20) &&
-	    (c->storage.text = malloc((size_t)st.st_size + 1))) {
-		ssize_t n = pread(fd, c->storage.text, (size_t)st.st_size, 0);
-		char why[64];
-		if (n == st.st_size)
-			c->root = json_parse(c->storage.text, (size_t)n, &c->storage.arena, why, sizeof(why));
-		if (c->root && c->root->type != JSON_OBJECT)
-			c->root = NULL;
 	}
-	close(fd);
+	const char *dir = getenv("CRAC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (dir && *dir)
+		snprintf(c->path, sizeof(c->path), "%s/" CACHE_FILE, dir);
+	else if (xdg && *xdg)
+		snprintf(c->path, sizeof(c->path), "%s/crac/" CACHE_FILE, xdg);
+	else
+		snprintf(c->path, sizeof(c->path), "%s/.cache/crac/" CACHE_FILE, home && *home ? home : "/");
+	c->roots[0] = cache_load(open(c->path, flags), &c->storage[0], 0);
 }
 
 static int same_file(const struct json *entry, const struct stat *st)
@@ -141,8 +173,8 @@ static int same_file(const struct json *entry, const struct stat *st)
 	       json_string(json_get(entry, "sha256"));
 }
 
-/* The SHA-256 of `path` (0), from the cache when it names the same file, else hashed and remembered. */
-static int cached_digest(struct cache *c, const char *path, char out[65])
+/* The SHA-256 of `path` (0), from a cache when it names the same file, else hashed (counted in `check`) and remembered. */
+static int cached_digest(struct cache *c, const char *path, char out[65], struct binaries_check *check)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -151,15 +183,19 @@ static int cached_digest(struct cache *c, const char *path, char out[65])
 			close(fd);
 		return -1;
 	}
-	const struct json *entry = json_get(c->root, path);
-	if (entry && same_file(entry, &st)) {
-		snprintf(out, 65, "%s", json_string(json_get(entry, "sha256")));
-		close(fd);
-		return 0;
+	for (int i = 0; i < 2; i++) {
+		const struct json *entry = json_get(c->roots[i], path);
+		if (entry && same_file(entry, &st)) {
+			snprintf(out, 65, "%s", json_string(json_get(entry, "sha256")));
+			close(fd);
+			return 0;
+		}
 	}
 	static char buffer[1 << 20];
 	int r = sha256_fd(fd, buffer, sizeof(buffer), out);
 	close(fd);
+	check->hashed++;
+	check->bytes_hashed += (double)st.st_size;
 	if (r == 0 && c->added) {
 		snprintf(c->added_paths[c->nadded], PATH_MAX, "%s", path);
 		c->added[c->nadded].st = st;
@@ -193,70 +229,93 @@ static void put_entry(FILE *f, const char *path, double dev, double ino, double 
 	fputc('}', f);
 }
 
+/*
+ * Writes the entries of the cache read first to `f`, but those hashed again (replaced) and those
+ * whose file is gone or another (it does not grow with the paths of images long removed), then
+ * the new ones.
+ */
+static void cache_write(const struct cache *c, FILE *f)
+{
+	int first = 1;
+	fputc('{', f);
+	for (const struct json *e = c->roots[0] ? c->roots[0]->first : NULL; e; e = e->next) {
+		size_t i = 0;
+		while (i < c->nadded && strcmp(c->added_paths[i], e->key) != 0)
+			i++;
+		double dev, ino, size, mtime, ctime;
+		struct stat st;
+		const char *sha = json_string(json_get(e, "sha256"));
+		if (i < c->nadded || !sha || !json_number(json_get(e, "dev"), &dev) || !json_number(json_get(e, "ino"), &ino) ||
+		    !json_number(json_get(e, "size"), &size) || !json_number(json_get(e, "mtimeMs"), &mtime) ||
+		    !json_number(json_get(e, "ctimeMs"), &ctime) || stat(e->key, &st) != 0 || (double)st.st_dev != dev ||
+		    (double)st.st_ino != ino)
+			continue;
+		if (!first)
+			fputc(',', f);
+		first = 0;
+		put_entry(f, e->key, dev, ino, size, mtime, ctime, sha);
+	}
+	for (size_t i = 0; i < c->nadded; i++) {
+		const struct stat *st = &c->added[i].st;
+		if (!first)
+			fputc(',', f);
+		first = 0;
+		put_entry(f, c->added_paths[i], (double)st->st_dev, (double)st->st_ino, (double)st->st_size, crac_ms(st->st_mtim),
+			  crac_ms(st->st_ctim), c->added[i].sha256);
+	}
+	fputc('}', f);
+}
+
 /* Writes the cache back with what was hashed (private, atomically); a cache that cannot be written only costs the hashing. */
 static void cache_close(struct cache *c)
 {
-	if (c->nadded > 0) {
+	if (c->nadded > 0 && (c->dir >= 0 || c->path[0])) {
 		char dir[PATH_MAX], tmp[PATH_MAX + 32];
-		snprintf(dir, sizeof(dir), "%s", c->path);
-		char *slash = strrchr(dir, '/');
-		if (slash) {
-			*slash = '\0';
-			for (char *p = dir + 1; *p; p++) /* mkdir -p, 0700 */
-				if (*p == '/') {
-					*p = '\0';
-					mkdir(dir, 0700);
-					*p = '/';
-				}
-			mkdir(dir, 0700);
+		if (c->dir < 0) {
+			snprintf(dir, sizeof(dir), "%s", c->path);
+			char *slash = strrchr(dir, '/');
+			if (slash) {
+				*slash = '\0';
+				for (char *p = dir + 1; *p; p++) /* mkdir -p, 0700 */
+					if (*p == '/') {
+						*p = '\0';
+						mkdir(dir, 0700);
+						*p = '/';
+					}
+				mkdir(dir, 0700);
+			}
+			snprintf(tmp, sizeof(tmp), "%s.%d.tmp", c->path, (int)getpid());
+		} else {
+			snprintf(tmp, sizeof(tmp), CACHE_FILE ".%d.tmp", (int)getpid());
 		}
-		snprintf(tmp, sizeof(tmp), "%s.%d.tmp", c->path, (int)getpid());
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		int at = c->dir >= 0 ? c->dir : AT_FDCWD;
+		const char *final = c->dir >= 0 ? CACHE_FILE : c->path;
+		int fd = openat(at, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (f) {
-			int first = 1;
-			fputc('{', f);
-			for (const struct json *e = c->root ? c->root->first : NULL; e; e = e->next) {
-				size_t i = 0;
-				while (i < c->nadded && strcmp(c->added_paths[i], e->key) != 0)
-					i++;
-				double dev, ino, size, mtime, ctime;
-				const char *sha = json_string(json_get(e, "sha256"));
-				if (i < c->nadded || !sha || !json_number(json_get(e, "dev"), &dev) || !json_number(json_get(e, "ino"), &ino) ||
-				    !json_number(json_get(e, "size"), &size) || !json_number(json_get(e, "mtimeMs"), &mtime) ||
-				    !json_number(json_get(e, "ctimeMs"), &ctime))
-					continue;
-				if (!first)
-					fputc(',', f);
-				first = 0;
-				put_entry(f, e->key, dev, ino, size, mtime, ctime, sha);
-			}
-			for (size_t i = 0; i < c->nadded; i++) {
-				const struct stat *st = &c->added[i].st;
-				if (!first)
-					fputc(',', f);
-				first = 0;
-				put_entry(f, c->added_paths[i], (double)st->st_dev, (double)st->st_ino, (double)st->st_size,
-					  crac_ms(st->st_mtim), crac_ms(st->st_ctim), c->added[i].sha256);
-			}
-			fputc('}', f);
-			if (fclose(f) == 0)
-				rename(tmp, c->path);
-			else
-				unlink(tmp);
+			cache_write(c, f);
+			if (fclose(f) != 0 || renameat(at, tmp, at, final) != 0)
+				unlinkat(at, tmp, 0);
 		} else if (fd >= 0) {
 			close(fd);
-			unlink(tmp);
+			unlinkat(at, tmp, 0);
 		}
 	}
+	if (c->dir >= 0)
+		close(c->dir);
 	free(c->added_paths);
 	free(c->added);
-	free_manifest(&c->storage);
+	free_manifest(&c->storage[0]);
+	free_manifest(&c->storage[1]);
 }
 
 int verify_host_and_binaries(const struct image *image, const char *criu_version, char *warnings, size_t warnings_len,
-			     struct crac_error *error)
+			     struct binaries_check *check, struct crac_error *error)
 {
+	struct binaries_check ignored;
+	if (!check)
+		check = &ignored;
+	*check = (struct binaries_check){ 0 };
 	const struct manifest *m = &image->manifest;
 	char lines[6144] = "", refusals[2048] = "";
 	int differences = 0;
@@ -310,7 +369,7 @@ int verify_host_and_binaries(const struct image *image, const char *criu_version
 			cache_opened = 1;
 		}
 		char digest[65];
-		if (cached_digest(&cache, b->path, digest) != 0)
+		if (cached_digest(&cache, b->path, digest, check) != 0)
 			snprintf(digest, sizeof(digest), "unreadable");
 		if (strcmp(digest, b->sha256) != 0) {
 			describe(found, sizeof(found), (double)st.st_size, crac_ms(st.st_mtim), digest);

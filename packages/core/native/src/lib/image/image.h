@@ -48,8 +48,14 @@ int verify_seal_deferring(const struct image *image, int full, struct deferred_h
 /* Hashes what verify_seal_deferring() left (and closes it): 0, or -1 and CRAC_EIMAGE_CORRUPT naming the file. */
 int hash_deferred(struct deferred_hashes *deferred, const char *dir, struct crac_error *error);
 
-/* host_check.c: the host and binaries. Warnings are appended to `warnings`, one a line. */
+/* What verify_host_and_binaries() hashed: binaries that were other files than at the checkpoint, and not in a digest cache. */
+struct binaries_check {
+	size_t hashed;
+	double bytes_hashed;
+};
+
+/* host_check.c: the host and binaries (`check` may be NULL). Warnings are appended to `warnings`, one a line. */
 int verify_host_and_binaries(const struct image *image, const char *criu_version, char *warnings, size_t warnings_len,
-			     struct crac_error *error);
+			     struct binaries_check *check, struct crac_error *error);
 
 #endif
