@@ -416,7 +416,9 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
       // the same size, other content; a cache naming this very file with the recorded digest, wherever the environment points
       replace('NODE binary');
       const st = statSync(node);
-      const lie = JSON.stringify({ [node]: { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha256: recorded } });
+      const lie = JSON.stringify({
+        [node]: { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha256: recorded },
+      });
       for (const file of [join(planted, 'digests.json'), join(planted, '.cache', 'crac', 'digests.json')]) writeFileSync(file, lie);
       expect(inspect(dir, env).report.verification?.error).toMatchObject({
         code: 'CRAC_EIMAGE_FOREIGN',
