@@ -3,7 +3,7 @@
 // registry, on a free port), pulled into a second, empty podman storage (another node) and
 // restored there; refused at once where the CPU lacks a feature the image's had; and played by
 // `podman kube play` from the Deployment of docs/containers.md, every pod a restored copy.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertContainerHost, podman, removeContainers } from '@crac/tools/podman';
 import { freePort } from '@crac/tools/ports';
@@ -184,9 +184,22 @@ describe('the warm image travels like any OCI image', () => {
  * The Deployment of docs/containers.md, as podman 4.3 plays it (the doc lists the differences):
  * the seccomp profile also by its annotation (podman reads that, not `seccompProfile`), no
  * `ports` (podman publishes a containerPort on the host's port, where the replicas collide), and
- * the database reached through a hostPath mount of the server's Unix socket.
+ * the database reached through a hostPath mount of the server's Unix socket. crac's node-wide
+ * caches (CRIU's kernel probe, the binaries' digests) are a hostPath directory on the node's tmpfs.
  */
-function deployment({ name, image, secret, replicas }: { name: string; image: string; secret: string; replicas: number }): string {
+function deployment({
+  name,
+  image,
+  secret,
+  replicas,
+  cacheDir,
+}: {
+  name: string;
+  image: string;
+  secret: string;
+  replicas: number;
+  cacheDir: string;
+}): string {
   return `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: ${name} }
@@ -204,7 +217,9 @@ spec:
           env:
             - { name: PORT, value: "3000" }
             - { name: DATABASE_URL, valueFrom: { secretKeyRef: { name: ${secret}, key: url } } }
-          volumeMounts: [{ name: db-socket, mountPath: /run/postgresql }]
+          volumeMounts:
+            - { name: crac-cache, mountPath: /dev/shm/crac-criu }
+            - { name: db-socket, mountPath: /run/postgresql }
           securityContext:
             privileged: false
             allowPrivilegeEscalation: false
@@ -214,7 +229,9 @@ spec:
               type: Localhost
               localhostProfile: crac-restore.json
           readinessProbe: { httpGet: { path: /health, port: 3000 } }
-      volumes: [{ name: db-socket, hostPath: { path: ${postgres.socketDir}, type: Directory } }]
+      volumes:
+        - { name: crac-cache, hostPath: { path: ${cacheDir}, type: DirectoryOrCreate } }
+        - { name: db-socket, hostPath: { path: ${postgres.socketDir}, type: Directory } }
 `;
 }
 
@@ -231,9 +248,12 @@ describe('podman kube play', () => {
   const secret = `crac-e2e-db-${process.pid}`;
   let manifest: string;
 
+  const cacheDir = join('/dev/shm', `crac-e2e-kube-${process.pid}`);
+
   afterAll(async () => {
     if (manifest) await podman(['kube', 'down', manifest], { check: false });
     await podman(['secret', 'rm', secret], { check: false });
+    rmSync(cacheDir, { recursive: true, force: true });
   }, 60_000);
 
   it(
@@ -245,7 +265,7 @@ describe('podman kube play', () => {
       writeFileSync(secretFile, JSON.stringify({ url: Buffer.from(url).toString('base64') }), { mode: 0o600 });
       await podman(['secret', 'create', secret, secretFile]);
       manifest = join(work.path, 'deployment.yaml');
-      writeFileSync(manifest, deployment({ name, image: warmImage, secret, replicas: REPLICAS }));
+      writeFileSync(manifest, deployment({ name, image: warmImage, secret, replicas: REPLICAS, cacheDir }));
       // kube play takes no --ulimit: the rlimits this VM allows come from a containers.conf
       const conf = join(work.path, 'containers.conf');
       writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n');
@@ -284,6 +304,10 @@ describe('podman kube play', () => {
         expect(inspected.EffectiveCaps).toContain('CAP_CHECKPOINT_RESTORE');
         expect(inspected.EffectiveCaps).not.toContain('CAP_SYS_ADMIN');
       }
+
+      // the pods shared the node's cache directory: CRIU's kernel probe was written there, root's alone
+      const kdat = statSync(join(cacheDir, 'criu.kdat'));
+      expect({ uid: kdat.uid, mode: (kdat.mode & 0o777).toString(8) }).toEqual({ uid: 0, mode: '600' });
 
       const down = await podman(['kube', 'down', manifest], { check: false });
       expect(down.code, `${down.stdout}${down.stderr}`).toBe(0);
