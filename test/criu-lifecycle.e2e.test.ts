@@ -82,6 +82,34 @@ describe.each(NODES)('real CRIU on $name', ({ name: nodeName, bin: node, usesIoU
     }
   });
 
+  it.each([
+    { stdin: 'a pipe', shell: 'true | exec "$@"' },
+    { stdin: 'a file', shell: 'exec "$@" < /etc/hostname' },
+  ])(
+    'restores an app checkpointed with $stdin on its stdin (`cmd | crac checkpoint`, a build step), whatever stdin the restore has',
+    async ({ shell }) => {
+      // CRIU closed the descriptor it inherited on fd 0 before it put its own stdin aside: "Can't send fd 0 into store"
+      const dir = imageDir();
+      const checkpoint = start(
+        '/bin/sh',
+        ['-c', shell, 'sh', process.execPath, paths.cli, 'checkpoint', '--to', dir, '--warmup', 'sleep 0.5', '--', node, APP],
+        {
+          stdout: 'file',
+          env: { FIXTURE_TRIGGER: 'cli', FIXTURE_EXIT_CODE: '3' },
+        },
+      );
+      expect(await checkpoint.exited, checkpoint.output()).toEqual({ code: 0, signal: null });
+      const kinds = (JSON.parse(readFileSync(join(dir, 'crac-manifest.json'), 'utf8')) as { stdio: { fd: number; kind: string }[] }).stdio;
+      expect(kinds.find((entry) => entry.fd === 0)?.kind).toBe(shell.startsWith('true') ? 'pipe' : 'file');
+      for (const restoreShell of ['exec "$@" < /dev/null', 'true | exec "$@"']) {
+        const restore = start('/bin/sh', ['-c', restoreShell, 'sh', paths.crac, 'restore', dir], { stdout: 'file' });
+        expect(await restore.exited, `${restoreShell}\n${restore.output()}`).toEqual({ code: 3, signal: null });
+        expect(restore.output()).toMatch(/crac: restore .* ms/);
+        expect(restore.events().map((event) => event.event)).toEqual(expect.arrayContaining(['after-restore', 'summary']));
+      }
+    },
+  );
+
   it("appends the app's output to the log crac restore writes to (the image had a pipe there), after what it held", async () => {
     // CRIU reopens an inherited pipe by /proc/self/fd/N: on a file that is a new open file at
     // offset 0, over the log; crac restore hands the app a pipe of its own instead and copies it

@@ -411,6 +411,25 @@ static void __attribute__((noreturn)) leave(int code, struct lazy_pages *lazy)
 	exit(code);
 }
 
+/*
+ * CRIU moves every --inherit-fd descriptor into its fdstore, closing it, and then (--shell-job)
+ * puts its own stdin there too. An app checkpointed with a pipe or a file on stdin (`cmd | crac
+ * checkpoint`, a container build's RUN step, `< file`) inherits ours on fd 0, which CRIU has
+ * closed by then ("Can't send fd 0 into store: Bad file descriptor"): it gets a copy of our stdin
+ * on another descriptor instead. In CRIU's child only, just before it runs.
+ */
+static void inherit_stdin_elsewhere(char **argv)
+{
+	for (char **arg = argv; arg[0] && arg[1]; arg++) {
+		if (strcmp(arg[0], "--inherit-fd") != 0 || strncmp(arg[1], "fd[0]:", 6) != 0)
+			continue;
+		int copy = fcntl(STDIN_FILENO, F_DUPFD, 10); /* inheritable */
+		char *moved;
+		if (copy >= 0 && asprintf(&moved, "fd[%d]:%s", copy, arg[1] + 6) >= 0)
+			arg[1] = moved;
+	}
+}
+
 void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int tty_shared, struct lazy_pages *lazy)
 {
 	/* Children that exit before the root's pid is known (the root itself may exit right
@@ -447,6 +466,7 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
 		signal(SIGPIPE, SIG_DFL); /* ignored by crac-restore (its output's reader may go away): not CRIU's concern */
 		unsetenv("CRIU_CONFIG_FILE"); /* CRIU is ours to configure (the handoff kept the app's copy) */
+		inherit_stdin_elsewhere(criu_argv);
 		execv(criu_argv[0], criu_argv);
 		msg("cannot execute %s: %s", criu_argv[0], strerror(errno));
 		_exit(EXIT_EXEC_FAILED);
