@@ -2,10 +2,10 @@
 // without a registry from this machine's node and CRIU, tools/rootfs.mjs), its warm image baked in
 // by a build step (tools/warm-image.mjs), then containers started from it: each a restored copy
 // with its own PORT, its own DATABASE_URL and its own randomness, none --privileged.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from '@crac/tools/paths';
-import { assertContainerHost, podman, removeContainers, RUN_FLAGS } from '@crac/tools/podman';
+import { assertContainerHost, CRIU_CAPABILITIES, capabilityFlags, podman, removeContainers, RUN_FLAGS } from '@crac/tools/podman';
 import { freePort } from '@crac/tools/ports';
 import { buildAppImage } from '@crac/tools/rootfs';
 import { type Service, startPostgres } from '@crac/tools/services';
@@ -123,6 +123,9 @@ describe('path 1: a warm image baked into an OCI image', () => {
         const logs = await podman(['logs', name]);
         expect(`${logs.stdout}${logs.stderr}`).toMatch(RESTORED_LINE);
         expect(logs.stdout).not.toContain(COLD_START_LINE);
+        // node is the base layer's file the image mapped (its inode; the overlay's device is the container's own): not hashed
+        expect(logs.stderr).toMatch(/crac: verify /);
+        expect(logs.stderr).not.toMatch(/binar(y|ies) hashed/);
         const inspected = JSON.parse((await podman(['inspect', name])).stdout)[0];
         expect(inspected.HostConfig.Privileged).toBe(false);
         expect(inspected.EffectiveCaps).toContain('CAP_CHECKPOINT_RESTORE');
@@ -137,6 +140,65 @@ describe('path 1: a warm image baked into an OCI image', () => {
         format: 3,
         listeners: [{ port: expect.any(Number), portEnv: 'PORT', slot: expect.stringMatching(/\/crac-listen-0$/) }],
       });
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  it(
+    'bakes the warm image with the Containerfile of docs/ (podman build FROM the app image): its containers restore, the build secret is not in its history',
+    async () => {
+      const context = join(work.path, 'containerfile');
+      mkdirSync(context);
+      copyFileSync(join(ROOT, 'docs', 'Containerfile'), join(context, 'Containerfile'));
+      const secret = join(work.path, 'database_url');
+      writeFileSync(secret, `${postgres.url}?application_name=build`, { mode: 0o600 });
+      const built = `localhost/crac-node/express-pg-warm:built-${process.pid}`;
+      warmImages.push(built);
+      const port = await freePort();
+      const build = await podman(
+        [
+          'build',
+          '--runtime',
+          'runc',
+          ...RUN_FLAGS,
+          ...capabilityFlags(CRIU_CAPABILITIES),
+          '--security-opt',
+          'seccomp=unconfined',
+          '--secret',
+          `id=database_url,src=${secret}`,
+          '--build-arg',
+          `BASE=${image}`,
+          '--build-arg',
+          `PORT=${port}`,
+          '--build-arg',
+          `WARMUP=node ${IMAGE_PATHS.warmup} http://127.0.0.1:${port}/notes?limit=20 300`,
+          '--tag',
+          built,
+          context,
+        ],
+        { check: false },
+      );
+      const output = `${build.stdout}${build.stderr}`;
+      expect(build.code, output).toBe(0);
+      expect(output).toMatch(/crac: checkpoint .* dumped, image/);
+      const history = await podman(['history', '--no-trunc', '--format', '{{.CreatedBy}}', built]);
+      expect(history.stdout).toContain('crac checkpoint --to /var/lib/crac/image');
+      expect(history.stdout).not.toContain('postgres://');
+
+      const copyPort = await freePort();
+      const name = await startCopy(
+        `crac-e2e-built-${process.pid}`,
+        { PORT: String(copyPort), DATABASE_URL: `${postgres.url}?application_name=built-copy` },
+        restoreFlags(seccompProfile),
+        built,
+      );
+      await healthy(name, copyPort);
+      expect(JSON.parse((await get(copyPort, '/instance')).body)).toMatchObject({ port: copyPort, database: 'built-copy' });
+      expect((await get(copyPort, '/notes/42')).status).toBe(200);
+      const logs = await podman(['logs', name]);
+      expect(logs.stderr).toMatch(RESTORED_LINE);
+      expect(logs.stdout).not.toContain(COLD_START_LINE);
+      expect(logs.stderr).not.toMatch(/binar(y|ies) hashed/);
     },
     BUILD_TIMEOUT_MS,
   );

@@ -4,18 +4,21 @@
  * feature the checkpointed one had, refuses it (the restored process may use the feature and die
  * of SIGILL); so does a node binary, addon or library that is not the file the image mapped (CRIU
  * would map it again by path and fail with a cryptic "bad size"). Another kernel or CRIU version
- * is only said. A file with the same device, inode, size, mtime and ctime is the same file; only
- * another file of the same size is hashed, through the digest cache the checkpoint keeps.
+ * is only said. A file with the same device, inode, size, mtime and ctime is the same file (on an
+ * overlay, whatever its device: same_identity); only another file of the same size is hashed,
+ * through the digest cache the checkpoint keeps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +98,26 @@ static void describe(char *out, size_t len, double size, double mtime_ms, const 
 }
 
 /*
+ * Whether `st` is the file recorded as dev, ino, size, mtime and ctime (a write changes the
+ * ctime, which no user can set back). On an overlay (a container's root) the device is not
+ * compared: it is the overlay mount's, new in every container, while the inode numbers are
+ * those of the layers' files, and a file changed in the container or a later layer is a copy, a
+ * new inode.
+ */
+static int same_identity(const struct stat *st, int overlay, double dev, double ino, double size, double mtime, double ctime)
+{
+	return (overlay || (double)st->st_dev == dev) && (double)st->st_ino == ino && (double)st->st_size == size &&
+	       crac_ms(st->st_mtim) == mtime && crac_ms(st->st_ctim) == ctime;
+}
+
+/* Whether the file open as `fd` (or at `path`, when fd < 0) is on an overlay file system. */
+static int on_overlay(int fd, const char *path)
+{
+	struct statfs fs;
+	return (fd >= 0 ? fstatfs(fd, &fs) : statfs(path, &fs)) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
+/*
  * ---- the digest cache of digest-cache.ts: {"<path>": {dev, ino, size, mtimeMs, ctimeMs, sha256}} ----
  * A user's is where digest-cache.ts keeps it ($CRAC_CACHE_DIR, $XDG_CACHE_HOME/crac, ~/.cache/crac).
  * Root takes no path from the environment (sudo -E keeps a user's HOME): it reads root's own
@@ -163,13 +186,12 @@ static void cache_open(struct cache *c, size_t max_added)
 	c->roots[0] = cache_load(open(c->path, flags), &c->storage[0], 0);
 }
 
-static int same_file(const struct json *entry, const struct stat *st)
+static int same_file(const struct json *entry, const struct stat *st, int overlay)
 {
 	double dev, ino, size, mtime, ctime;
 	return json_number(json_get(entry, "dev"), &dev) && json_number(json_get(entry, "ino"), &ino) &&
 	       json_number(json_get(entry, "size"), &size) && json_number(json_get(entry, "mtimeMs"), &mtime) &&
-	       json_number(json_get(entry, "ctimeMs"), &ctime) && dev == (double)st->st_dev && ino == (double)st->st_ino &&
-	       size == (double)st->st_size && mtime == crac_ms(st->st_mtim) && ctime == crac_ms(st->st_ctim) &&
+	       json_number(json_get(entry, "ctimeMs"), &ctime) && same_identity(st, overlay, dev, ino, size, mtime, ctime) &&
 	       json_string(json_get(entry, "sha256"));
 }
 
@@ -183,9 +205,10 @@ static int cached_digest(struct cache *c, const char *path, char out[65], struct
 			close(fd);
 		return -1;
 	}
+	int overlay = on_overlay(fd, path);
 	for (int i = 0; i < 2; i++) {
 		const struct json *entry = json_get(c->roots[i], path);
-		if (entry && same_file(entry, &st)) {
+		if (entry && same_file(entry, &st, overlay)) {
 			snprintf(out, 65, "%s", json_string(json_get(entry, "sha256")));
 			close(fd);
 			return 0;
@@ -231,8 +254,7 @@ static void put_entry(FILE *f, const char *path, double dev, double ino, double 
 
 /*
  * Writes the entries of the cache read first to `f`, but those hashed again (replaced) and those
- * whose file is gone or another (it does not grow with the paths of images long removed), then
- * the new ones.
+ * whose path is gone (it does not grow with the paths of images long removed), then the new ones.
  */
 static void cache_write(const struct cache *c, FILE *f)
 {
@@ -247,8 +269,7 @@ static void cache_write(const struct cache *c, FILE *f)
 		const char *sha = json_string(json_get(e, "sha256"));
 		if (i < c->nadded || !sha || !json_number(json_get(e, "dev"), &dev) || !json_number(json_get(e, "ino"), &ino) ||
 		    !json_number(json_get(e, "size"), &size) || !json_number(json_get(e, "mtimeMs"), &mtime) ||
-		    !json_number(json_get(e, "ctimeMs"), &ctime) || stat(e->key, &st) != 0 || (double)st.st_dev != dev ||
-		    (double)st.st_ino != ino)
+		    !json_number(json_get(e, "ctimeMs"), &ctime) || stat(e->key, &st) != 0)
 			continue;
 		if (!first)
 			fputc(',', f);
@@ -360,9 +381,7 @@ int verify_host_and_binaries(const struct image *image, const char *criu_version
 			differences++;
 			continue;
 		}
-		int same = (double)st.st_dev == b->dev && (double)st.st_ino == b->ino && crac_ms(st.st_mtim) == b->mtime_ms &&
-			   crac_ms(st.st_ctim) == b->ctime_ms;
-		if (!b->sha256 || same)
+		if (!b->sha256 || same_identity(&st, on_overlay(-1, b->path), b->dev, b->ino, b->size, b->mtime_ms, b->ctime_ms))
 			continue;
 		if (!cache_opened) {
 			cache_open(&cache, m->nbinaries);
