@@ -329,15 +329,22 @@ describe('pnpm demo:container', () => {
   );
 });
 
+/** Path 2 on every Node the real-CRIU suites run (the app image of each: built once, then found by its content's tag). */
+const PATH2_NODES = [...NODES, { name: 'node 22', bin: paths.node22 }].filter(
+  (node, index, all) => all.findIndex((other) => other.name === node.name) === index,
+);
+
 describe('path 2: the container engine checkpoints a coordinated app', () => {
-  it(
-    'prepares (hooks before the dump), is exported once, restored twice: each copy with its own environment and randomness',
-    async () => {
-      const envDir = join(work.path, 'restore-env');
+  it.each(PATH2_NODES)(
+    'on $name: prepares (hooks before the dump), is exported once, restored twice: each copy with its own environment and randomness',
+    async (node) => {
+      const image = await buildAppImage({ example: 'express-pg', node: node.bin });
+      const tag = node.name.replace(' ', '');
+      const envDir = join(work.path, `restore-env-${tag}`);
       mkdirSync(envDir);
-      const archive = join(work.path, 'app-checkpoint.tar.gz');
+      const archive = join(work.path, `app-checkpoint-${tag}.tar.gz`);
       const [port, portA, portB] = await Promise.all([freePort(), freePort(), freePort()]);
-      const original = `crac-e2e-engine-${process.pid}`;
+      const original = `crac-e2e-engine-${process.pid}-${tag}`;
       const copies = [`${original}-a`, `${original}-b`];
       containers.push(original, ...copies);
       const guard = `${IMAGE_PATHS.app}/node_modules/@crac/core-linux-x64-gnu/crac-guard`;
