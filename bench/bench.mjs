@@ -5,10 +5,12 @@
 // restored by crac-init + CRIU alone (the floor: no launcher, no verification), a plain CRIU
 // dump/restore with no coordination, and (heavy-start) Node's own startup snapshot. Then N copies
 // of one image restored at once, and restore time against image size (a fixture retaining
-// 50/200/500 MB). Medians, ratios, JSON (bench/results/latest.json), a Markdown table
-// (bench/results/latest.md) and a chart (bench/results/chart.svg).
+// 50/200/500 MB), and the container rows (podman: a cold start and a restore in a container, and
+// where the restored one's time goes). Medians, ratios, JSON (bench/results/latest.json), a
+// Markdown table (bench/results/latest.md) and a chart (bench/results/chart.svg).
 // Options: --rounds=N (5), --requests=N (first requests timed after start, 100), --only=a,b,
-// --heap-sizes=50,200,500 (MB; empty: skip), --copies=N (restored at once, 8), --skip-setup, --out=DIR.
+// --heap-sizes=50,200,500 (MB; empty: skip), --copies=N (restored at once, 8),
+// --containers=express-pg,heavy-start (empty: skip), --skip-setup, --out=DIR.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,7 @@ import { tempDir } from '../tools/processes.mjs';
 import { serviceEnvironment } from '../tools/services.mjs';
 import { benchChart } from './lib/chart.mjs';
 import { concurrentRestores } from './lib/concurrent.mjs';
+import { containerRows } from './lib/containers.mjs';
 import { machine } from './lib/machine.mjs';
 import { prepareExample, runRound, summarize } from './lib/runs.mjs';
 import { scaling } from './lib/scaling.mjs';
@@ -31,6 +34,7 @@ const count = Number(option('requests', '100'));
 const only = option('only', '');
 const copies = Number(option('copies', '8'));
 const heapSizes = option('heap-sizes', '50,200,500').split(',').filter(Boolean).map(Number);
+const inContainers = option('containers', 'express-pg,heavy-start').split(',').filter(Boolean);
 const out = option('out', join(bench, 'results'));
 const progress = (message) => process.stderr.write(`bench: ${message}\n`);
 
@@ -66,6 +70,9 @@ await runScript({ progress, setting: 'dependencies, CRIU, builds', stack: true }
     examples[i].concurrent = await concurrentRestores(example, { copies, rounds: Math.min(rounds, 3) });
   }
   const heap = heapSizes.length > 0 ? await scaling(env, { sizes: heapSizes, rounds: Math.min(rounds, 3), work }) : [];
+  const containerNames = names.filter((name) => inContainers.includes(name));
+  const containers =
+    containerNames.length > 0 ? await containerRows(env, { names: containerNames, configs, services, rounds, work, atEnd }) : [];
   const results = {
     takenAt: new Date().toISOString(),
     durationS: Math.round((Date.now() - started) / 1000),
@@ -74,6 +81,7 @@ await runScript({ progress, setting: 'dependencies, CRIU, builds', stack: true }
     requestsAfterStart: count,
     examples,
     imageSizeScaling: heap,
+    containers,
   };
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -305,7 +305,7 @@ describe('path 1: a warm image baked into an OCI image', () => {
 
 describe('pnpm demo:container', () => {
   it(
-    'builds the image, times cold start and restore in containers, and starts 4 copies at once',
+    'builds the image, times cold start and restore in containers, and starts 8 copies at once',
     async () => {
       // `pnpm test` has just run the set-up the demo would run first; one run keeps CI short
       const demo = join(ROOT, 'scripts', 'demo-container.mjs');
@@ -320,8 +320,8 @@ describe('pnpm demo:container', () => {
       expect(results.examples.map((result) => result.example)).toEqual(['express-pg']);
       expect(results.examples[0]?.cold.medianMs).toBeGreaterThan(0);
       expect(results.examples[0]?.restored.medianMs).toBeGreaterThan(0);
-      expect(new Set(results.together.ports).size).toBe(4);
-      expect(new Set(results.together.uuids).size).toBe(4);
+      expect(new Set(results.together.ports).size).toBe(8);
+      expect(new Set(results.together.uuids).size).toBe(8);
       const left = await podman(['ps', '--all', '--format', '{{.Names}}', '--filter', 'name=crac-demo-']);
       expect(left.stdout.trim()).toBe('');
     },

@@ -168,7 +168,46 @@ export function markdown(results) {
       '',
     );
   }
+  if (results.containers?.length > 0) lines.push(...containerTable(results), '');
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** The container rows: path 1 of docs/containers.md beside the host's crac restore of the same example. */
+function containerTable({ containers, examples }) {
+  const hostMs = (name) => examples.find((example) => example.example === name)?.variants.crac.firstResponseMs;
+  return [
+    "**In containers** (podman, path 1 of docs/containers.md: from `podman run -d` to the first 200; the restored container's time by phase: podman's start of the container, then crac restore's verify and restore (supervisor and CRIU), then the rest (crac's launcher, afterRestore, the first response); inside: all but podman's start, against the host's crac restore above)",
+    '',
+    ...markdownTable(
+      [
+        [
+          'example',
+          'cold start',
+          'restore',
+          'speed-up',
+          'container start',
+          'verify',
+          'restore (CRIU)',
+          'afterRestore + first 200',
+          'inside',
+          'host crac restore',
+        ],
+        ...containers.map((row) => [
+          row.example,
+          `${ms(row.coldMs)} (start ${ms(row.coldContainerStartMs)})`,
+          `**${ms(row.restoredMs)}**`,
+          x(row.coldMs / row.restoredMs),
+          ms(row.phasesMs.containerStart),
+          `${row.phasesMs.verify.toFixed(1)} ms`,
+          ms(row.phasesMs.restore),
+          ms(row.phasesMs.rest),
+          ms(row.insideMs),
+          ms(hostMs(row.example)),
+        ]),
+      ],
+      right(10),
+    ),
+  ];
 }
 
 /** `1.10x (2.31 / 2.10 ms)`: the p99 of the first 100 requests after a restore against the steady state's. */
