@@ -14,11 +14,9 @@ import { atEnd, runScript } from '../tools/lifecycle.mjs';
 import { timeContainer } from '../tools/container-timing.mjs';
 import { get, median } from '../tools/measure.mjs';
 import { assertContainerHost, podman, RUN_FLAGS, removeContainers } from '../tools/podman.mjs';
-import { freePort } from '../tools/ports.mjs';
 import { tempDir } from '../tools/processes.mjs';
-import { buildAppImage } from '../tools/rootfs.mjs';
 import { serviceEnvironment } from '../tools/services.mjs';
-import { bakeWarmImage, IMAGE_PATHS, restoreFlags, writeRestoreSeccompProfile } from '../tools/warm-image.mjs';
+import { bakeExample, restoreFlags, writeRestoreSeccompProfile } from '../tools/warm-image.mjs';
 
 const json = process.argv.includes('--json');
 const runs = Number(process.argv.find((arg) => arg.startsWith('--runs='))?.slice('--runs='.length) ?? 5);
@@ -57,20 +55,9 @@ async function demo() {
   const results = { runs, examples: [] };
   for (const example of names) {
     const config = exampleConfig(example);
-    const image = await buildAppImage({ example, progress });
-    const warmImage = `localhost/crac-node/${example}-warm:demo-${process.pid}`;
-    atEnd(() => podman(['rmi', '--force', warmImage], { check: false }));
-    const buildPort = await freePort();
-    const bakeStarted = performance.now();
-    await bakeWarmImage({
-      image,
-      name: warmImage,
-      env: { ...services, PORT: String(buildPort) },
-      warmup: `node ${IMAGE_PATHS.warmup} 'http://127.0.0.1:${buildPort}${config.warmup.path}' ${config.warmup.requests}`,
-      start: config.start,
-      progress,
-    });
-    const bakeMs = performance.now() - bakeStarted;
+    const tag = `demo-${process.pid}`;
+    atEnd(() => podman(['rmi', '--force', `localhost/crac-node/${example}-warm:${tag}`], { check: false }));
+    const { image, warmImage, bakeMs } = await bakeExample({ example, config, services, tag, progress });
 
     const cold = [];
     const restored = [];

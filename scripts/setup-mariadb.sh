@@ -18,25 +18,8 @@ die() {
 }
 [[ "$(id -u)" == 0 ]] || die "mariadbd missing; installing needs root: sudo apt-get install mariadb-server"
 command -v apt-get >/dev/null || die "mariadbd missing and apt-get not found: install MariaDB's server with your distribution's package manager"
-export DEBIAN_FRONTEND=noninteractive
-log="$(mktemp)"
-policy=/usr/sbin/policy-rc.d
-placed=''
-cleanup() {
-  rm -f "$log"
-  if [[ -n "$placed" ]]; then rm -f "$policy"; fi
-}
-trap cleanup EXIT
-if [[ ! -e "$policy" ]]; then
-  # invoke-rc.d and deb-systemd-invoke ask it: 101, no service starts while packages install
-  printf '#!/bin/sh\n# setup-mariadb.sh: no service starts during the install\nexit 101\n' >"$policy"
-  chmod 755 "$policy"
-  placed=1
-fi
-echo "setup-mariadb: installing mariadb-server (apt-get)..." >&2
-apt-get -qq update >"$log" 2>&1 || { cat "$log" >&2; die "apt-get update failed (see above)"; }
-apt-get -qq install -y --no-install-recommends mariadb-server >"$log" 2>&1 ||
-  { cat "$log" >&2; die "apt-get install mariadb-server failed (see above)"; }
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_install setup-mariadb mariadb-server
 # mariadbd was not installed before: a service running now was started by this install
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
   systemctl disable --now mariadb.service >/dev/null 2>&1 || true

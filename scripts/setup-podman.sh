@@ -24,23 +24,7 @@ die() {
 }
 [[ "$(id -u)" == 0 ]] || die "${missing[*]} missing; installing needs root: sudo apt-get install ${missing[*]}"
 command -v apt-get >/dev/null || die "${missing[*]} missing and apt-get not found: install ${missing[*]} with your distribution's package manager"
-export DEBIAN_FRONTEND=noninteractive
-log="$(mktemp)"
-policy=/usr/sbin/policy-rc.d
-made_policy=0
-cleanup() {
-  rm -f "$log"
-  if ((made_policy)); then rm -f "$policy"; fi
-}
-trap cleanup EXIT
-# docker-registry's package would start its registry on :5000 for good: services may not start
-if [[ ! -e "$policy" ]]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
-  chmod 0755 "$policy"
-  made_policy=1
-fi
-echo "setup-podman: installing ${missing[*]} (apt-get)..." >&2
-apt-get -qq update >"$log" 2>&1 || { cat "$log" >&2; die "apt-get update failed (see above)"; }
-apt-get -qq install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
-  { cat "$log" >&2; die "apt-get install ${missing[*]} failed (see above)"; }
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+# docker-registry's package would start its registry on :5000 for good: apt_install starts none
+apt_install setup-podman "${missing[@]}"
 echo "setup-podman: podman $(podman --version | awk '{print $3}'), runc, catatonit and docker-registry installed" >&2

@@ -11,7 +11,7 @@ import { buildAppImage } from '@crac/tools/rootfs';
 import { type PostgresService, type Service, startPostgres, startRegistry } from '@crac/tools/services';
 import { bakeWarmImage, IMAGE_PATHS, restoreFlags, writeRestoreSeccompProfile } from '@crac/tools/warm-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLD_START_LINE, get, healthy, logsOf, RESTORED_LINE } from './helpers/containers.js';
+import { COLD_START_LINE, get, healthy, logsOf, RESTORED_LINE, runToEnd } from './helpers/containers.js';
 import { assertRealCriuHost, tempDir } from './helpers/harness.js';
 
 /** Building the app image the first time (pnpm pack, npm install, podman import) and the build step. */
@@ -59,28 +59,6 @@ async function removeStorage(storage: string[]): Promise<void> {
   await podman([...storage, 'rm', '--all', '--force', '--time', '0'], { check: false });
   await podman([...storage, 'rmi', '--all', '--force'], { check: false });
   rmSync(join(work.path, 'node2'), { recursive: true, force: true });
-}
-
-/** Runs a container of `image` in `storage` to its end; resolves with its exit code and output. */
-async function runToEnd(name: string, image: string, storage: string[], flags: string[]): Promise<{ code: number | null; output: string }> {
-  containers.push(name);
-  const { code, stdout, stderr } = await podman(
-    [
-      ...storage,
-      'run',
-      '--rm',
-      '--name',
-      name,
-      ...flags,
-      '--env',
-      `PORT=${await freePort()}`,
-      '--env',
-      `DATABASE_URL=${postgres.url}`,
-      image,
-    ],
-    { check: false },
-  );
-  return { code, output: `${stdout}${stderr}` };
 }
 
 describe('the warm image travels like any OCI image', () => {
@@ -166,11 +144,13 @@ describe('the warm image travels like any OCI image', () => {
     );
     expect(readFileSync(fake, 'utf8')).not.toMatch(new RegExp(` ${dropped}( |$)`, 'm'));
 
-    const { code, output } = await runToEnd(`crac-e2e-othercpu-${process.pid}`, remote, node2, [
-      ...restoreFlags(seccompProfile),
-      '--volume',
-      `${fake}:/proc/cpuinfo:ro`,
-    ]);
+    const name = `crac-e2e-othercpu-${process.pid}`;
+    containers.push(name);
+    const { code, output } = await runToEnd(name, remote, {
+      storage: node2,
+      flags: [...restoreFlags(seccompProfile), '--volume', `${fake}:/proc/cpuinfo:ro`],
+      databaseUrl: postgres.url,
+    });
     expect(code, output).toBe(125);
     expect(output).toContain('[CRAC_EIMAGE_FOREIGN]');
     expect(output).toContain(`this CPU lacks features the checkpointed CPU had (${dropped})`);

@@ -18,7 +18,7 @@ import {
   writeRestoreSeccompProfile,
 } from '@crac/tools/warm-image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLD_START_LINE, get, healthy, RESTORED_LINE } from './helpers/containers.js';
+import { COLD_START_LINE, get, healthy, RESTORED_LINE, runToEnd } from './helpers/containers.js';
 import { assertRealCriuHost, FIXTURES, ROOT, run, tempDir } from './helpers/harness.js';
 
 /** Building the image the first time (pnpm pack, npm install, podman import) and the build step. */
@@ -78,15 +78,10 @@ async function startCopy(name: string, env: Record<string, string>, flags: strin
   return name;
 }
 
-/** Runs a container of the warm image to its end; resolves with its exit code and output. */
-async function runToEnd(name: string, flags: string[], from = warmImage): Promise<{ code: number | null; output: string }> {
+/** Runs a container of the warm image (or `from`) to its end; resolves with its exit code and output. */
+function runWarmToEnd(name: string, flags: string[], from = warmImage): Promise<{ code: number | null; output: string }> {
   containers.push(name);
-  const port = await freePort();
-  const { code, stdout, stderr } = await podman(
-    ['run', '--name', name, ...flags, '--env', `PORT=${port}`, '--env', `DATABASE_URL=${postgres.url}`, from],
-    { check: false },
-  );
-  return { code, output: `${stdout}${stderr}` };
+  return runToEnd(name, from, { flags, databaseUrl: postgres.url });
 }
 
 describe('path 1: a warm image baked into an OCI image', () => {
@@ -256,7 +251,11 @@ describe('path 1: a warm image baked into an OCI image', () => {
   });
 
   it('needs cap_checkpoint_restore: without it the entrypoint fails naming the flag', async () => {
-    const { code, output } = await runToEnd(`crac-e2e-nocap-${process.pid}`, [...RUN_FLAGS, '--security-opt', `seccomp=${seccompProfile}`]);
+    const { code, output } = await runWarmToEnd(`crac-e2e-nocap-${process.pid}`, [
+      ...RUN_FLAGS,
+      '--security-opt',
+      `seccomp=${seccompProfile}`,
+    ]);
     expect(code).toBe(125);
     expect(output).toContain('CRAC_ECRIU_CAPS');
     expect(output).toContain('--cap-add CHECKPOINT_RESTORE');
@@ -266,7 +265,7 @@ describe('path 1: a warm image baked into an OCI image', () => {
     const capabilities = ['--cap-drop', 'ALL', '--cap-add', 'CHECKPOINT_RESTORE', '--cap-add', 'SETPCAP'];
     const flags = [...RUN_FLAGS, ...capabilities, '--security-opt', `seccomp=${seccompProfile}`];
     // before the check, CRIU stopped every thread of the app mid-restore and waited for them forever
-    const { code, output } = await runToEnd(`crac-e2e-capdrop-${process.pid}`, flags);
+    const { code, output } = await runWarmToEnd(`crac-e2e-capdrop-${process.pid}`, flags);
     expect(code).toBe(125);
     expect(output).toContain('CRAC_ECRIU_CAPS');
     expect(output).toMatch(/the app of this image had cap_chown, .*give the container --cap-add CHOWN --cap-add DAC_OVERRIDE/);
@@ -286,7 +285,7 @@ describe('path 1: a warm image baked into an OCI image', () => {
     const tampered = `${warmImage}-tampered`;
     warmImages.push(tampered);
     await commitWarmImage(editor, tampered);
-    const { code, output } = await runToEnd(`crac-e2e-tampered-${process.pid}`, restoreFlags(seccompProfile), tampered);
+    const { code, output } = await runWarmToEnd(`crac-e2e-tampered-${process.pid}`, restoreFlags(seccompProfile), tampered);
     expect(code).toBe(125);
     expect(output).toContain('[CRAC_EIMAGE_CORRUPT]');
     expect(output).toMatch(/pages-1\.img changed since the checkpoint \(its SHA-256 differs\)/);
@@ -297,7 +296,7 @@ describe('path 1: a warm image baked into an OCI image', () => {
 
   it("needs vmsplice, which podman's default seccomp profile refuses: the restore fails there", async () => {
     const flags = restoreFlags(seccompProfile).filter((flag) => !flag.startsWith('seccomp=') && flag !== '--security-opt');
-    const { code, output } = await runToEnd(`crac-e2e-seccomp-${process.pid}`, flags);
+    const { code, output } = await runWarmToEnd(`crac-e2e-seccomp-${process.pid}`, flags);
     expect(code).toBe(125);
     expect(output).toMatch(/Error splicing data: Operation not permitted/);
   });

@@ -17,6 +17,14 @@ export function bakeWarmImage(options: {
   seccomp?: string;
   progress?: (message: string) => void;
 }): Promise<string>;
+/** An example's app image and its warm image `localhost/crac-node/EXAMPLE-warm:TAG`, baked with its own warm-up (demo.json). */
+export function bakeExample(options: {
+  example: string;
+  config: { start: readonly string[]; warmup: { path: string; requests: number } };
+  services: Record<string, string>;
+  tag: string;
+  progress?: (message: string) => void;
+}): Promise<{ image: string; warmImage: string; bakeMs: number }>;
 /** Commits `container` (its warm image in WARM_IMAGE_DIR) as image `name`, whose entrypoint restores it. */
 export function commitWarmImage(container: string, name: string): Promise<void>;
 /** Writes the restoring containers' seccomp profile (podman's default with vmsplice allowed) to `path`. */

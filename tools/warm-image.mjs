@@ -3,7 +3,9 @@
 // container an image whose entrypoint is `crac restore`. Every container started from it is a
 // restored copy, with its own environment (PORT, DATABASE_URL) and its own randomness.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { IMAGE_PATHS } from './rootfs.mjs';
+import { performance } from 'node:perf_hooks';
+import { freePort } from './ports.mjs';
+import { buildAppImage, IMAGE_PATHS } from './rootfs.mjs';
 import { CRIU_CAPABILITIES, capabilityFlags, DEFAULT_SECCOMP_PROFILE, podman, RUN_FLAGS, removeContainers } from './podman.mjs';
 
 /** Where the warm image (CRIU's files) lives inside the OCI image. */
@@ -16,6 +18,27 @@ export const WARM_IMAGE_DIR = '/var/lib/crac/image';
 export function checkpointCommand({ warmup, start }) {
   const quoted = (word) => `'${word.replaceAll("'", `'\\''`)}'`;
   return `exec crac checkpoint --to ${WARM_IMAGE_DIR} --warmup ${quoted(warmup)} -- ${start.map(quoted).join(' ')}`;
+}
+
+/**
+ * An example's app image (tools/rootfs.mjs) and its warm image `localhost/crac-node/EXAMPLE-warm:TAG`,
+ * baked with `services` and the example's own warm-up (demo.json); resolves with both names and
+ * the build step's milliseconds.
+ */
+export async function bakeExample({ example, config, services, tag, progress = () => {} }) {
+  const image = await buildAppImage({ example, progress });
+  const warmImage = `localhost/crac-node/${example}-warm:${tag}`;
+  const port = await freePort();
+  const started = performance.now();
+  await bakeWarmImage({
+    image,
+    name: warmImage,
+    env: { ...services, PORT: String(port) },
+    warmup: `node ${IMAGE_PATHS.warmup} 'http://127.0.0.1:${port}${config.warmup.path}' ${config.warmup.requests}`,
+    start: config.start,
+    progress,
+  });
+  return { image, warmImage, bakeMs: performance.now() - started };
 }
 
 /**

@@ -8,9 +8,7 @@ import { join } from 'node:path';
 import { timeContainer } from '../../tools/container-timing.mjs';
 import { median } from '../../tools/measure.mjs';
 import { assertContainerHost, podman, RUN_FLAGS, removeContainers } from '../../tools/podman.mjs';
-import { freePort } from '../../tools/ports.mjs';
-import { buildAppImage } from '../../tools/rootfs.mjs';
-import { bakeWarmImage, IMAGE_PATHS, restoreFlags, writeRestoreSeccompProfile } from '../../tools/warm-image.mjs';
+import { bakeExample, restoreFlags, writeRestoreSeccompProfile } from '../../tools/warm-image.mjs';
 
 /** Cold start and restore in containers of each example in `names`, `rounds` times each; `atEnd` removes what was made. */
 export async function containerRows(env, { names, configs, services, rounds, work, atEnd }) {
@@ -20,17 +18,9 @@ export async function containerRows(env, { names, configs, services, rounds, wor
   for (const name of names) {
     const config = configs[name];
     env.progress(`${name}: container image and its warm image...`);
-    const image = await buildAppImage({ example: name, progress: env.progress });
-    const warmImage = `localhost/crac-node/${name}-warm:bench-${process.pid}`;
-    atEnd(() => podman(['rmi', '--force', warmImage], { check: false }));
-    const buildPort = await freePort();
-    await bakeWarmImage({
-      image,
-      name: warmImage,
-      env: { ...services, PORT: String(buildPort) },
-      warmup: `node ${IMAGE_PATHS.warmup} 'http://127.0.0.1:${buildPort}${config.warmup.path}' ${config.warmup.requests}`,
-      start: config.start,
-    });
+    const tag = `bench-${process.pid}`;
+    atEnd(() => podman(['rmi', '--force', `localhost/crac-node/${name}-warm:${tag}`], { check: false }));
+    const { image, warmImage } = await bakeExample({ example: name, config, services, tag, progress: env.progress });
     const cold = [];
     const restored = [];
     for (let round = 1; round <= rounds; round++) {

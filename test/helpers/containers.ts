@@ -2,6 +2,7 @@
 // container to answer. `storage` is podman's `--root`/`--runroot` of a second storage (a second
 // node), empty for the machine's own.
 import { podman } from '@crac/tools/podman';
+import { freePort } from '@crac/tools/ports';
 
 /** GET over plain HTTP from the host (the containers share its network); status 0 when nothing answers. */
 export async function get(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -30,6 +31,23 @@ export async function healthy(name: string, port: number, storage: string[] = []
 export async function logsOf(name: string, storage: string[] = []): Promise<string> {
   const { stdout, stderr } = await podman([...storage, 'logs', name], { check: false });
   return `${stdout}${stderr}`;
+}
+
+/**
+ * Runs container `name` of `image` (in `storage`) to its end, with `flags`, PORT a free port and
+ * DATABASE_URL `databaseUrl`; resolves with its exit code and output.
+ */
+export async function runToEnd(
+  name: string,
+  image: string,
+  { flags, databaseUrl, storage = [] }: { flags: string[]; databaseUrl: string; storage?: string[] },
+): Promise<{ code: number | null; output: string }> {
+  const port = await freePort();
+  const { code, stdout, stderr } = await podman(
+    [...storage, 'run', '--name', name, ...flags, '--env', `PORT=${port}`, '--env', `DATABASE_URL=${databaseUrl}`, image],
+    { check: false },
+  );
+  return { code, output: `${stdout}${stderr}` };
 }
 
 /** What every restored container's log says, and what a cold start would have said. */
