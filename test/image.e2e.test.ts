@@ -157,6 +157,8 @@ describe.each(NODES)('images made on $name', ({ bin: node }) => {
     const [files, hashed, pages] = (verify as RegExpExecArray).slice(1, 4).map(Number) as [number, number, number];
     expect(hashed + pages).toBe(files);
     expect(pages).toBeGreaterThan(0);
+    // how long that took beside CRIU (longer than CRIU's own time: the app waited for it)
+    expect(restore.output()).toMatch(/crac: restore\s+[\d.]+ ms\s+pid \d+.*, page files hashed alongside in [\d.]+ ms$/m);
     expect(restore.events()).toContainEqual(expect.objectContaining({ event: 'summary', stateIntact: true, childExit: 7 }));
   });
 });

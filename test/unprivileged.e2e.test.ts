@@ -307,8 +307,13 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
       // no time namespace unprivileged: the gap between checkpoint and restore shows on hrtime
       expect(answer.upMs).toBeGreaterThanOrEqual(gapMs);
       // the app may answer a moment before crac restore has printed its phase
-      for (let tries = 0; tries < 100 && !/crac: restore .* pid \d+$/m.test(restore.output()); tries++) await sleep(50);
-      expect(restore.output()).toMatch(/crac: restore .* pid \d+$/m);
+      for (
+        let tries = 0;
+        tries < 100 && !/crac: restore .* pid \d+(, page files hashed alongside in [\d.]+ ms)?$/m.test(restore.output());
+        tries++
+      )
+        await sleep(50);
+      expect(restore.output()).toMatch(/crac: restore .* pid \d+(, page files hashed alongside in [\d.]+ ms)?$/m);
       expect(restore.output()).not.toContain('new pid namespace');
       const restorer = readFileSync(`/proc/${answer.pid}/status`, 'utf8');
       expect(restorer).toMatch(/^Uid:\s+(\d+)\s+\1\s+\1\s+\1$/m);
@@ -345,8 +350,13 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
     const restore = asUser(['restore', image], env);
     await waitForPort(port, restore);
     expect((await get(port)).uid).toBe(user.uid);
-    for (let tries = 0; tries < 100 && !/crac: restore .* pid \d+$/m.test(restore.output()); tries++) await sleep(50);
-    expect(restore.output(), 'restored eagerly').toMatch(/crac: restore .* pid \d+$/m);
+    for (
+      let tries = 0;
+      tries < 100 && !/crac: restore .* pid \d+(, page files hashed alongside in [\d.]+ ms)?$/m.test(restore.output());
+      tries++
+    )
+      await sleep(50);
+    expect(restore.output(), 'restored eagerly').toMatch(/crac: restore .* pid \d+(, page files hashed alongside in [\d.]+ ms)?$/m);
     expect(restore.output(), restore.output()).toContain(
       "warning: the image's working set is not used (CRIU's unprivileged mode has no lazy pages)",
     );

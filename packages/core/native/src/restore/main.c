@@ -128,15 +128,19 @@ struct memory_plan {
 	long long working_set_pages, lazy_pages;
 };
 
-static void report_restored(double started, long image_pid, int pidns, const struct memory_plan *memory, const char *work_dir)
+/* `hash_ms`: how long the page files took to hash while CRIU restored (< 0: none were) */
+static void report_restored(double started, long image_pid, int pidns, const struct memory_plan *memory, const char *work_dir,
+			    double hash_ms)
 {
-	char detail[160], extra[1024], eager[32], background[32];
+	char detail[200], extra[1024], eager[32], background[32];
 	int n = snprintf(detail, sizeof(detail), "pid %ld%s", image_pid, pidns ? " (new pid namespace)" : "");
 	if (memory->lazy && memory->has_working_set) {
 		format_bytes(eager, sizeof(eager), (unsigned long long)memory->working_set_pages * 4096);
 		format_bytes(background, sizeof(background), (unsigned long long)memory->lazy_pages * 4096);
-		snprintf(detail + n, sizeof(detail) - (size_t)n, ", working set %s, %s in the background", eager, background);
+		n += snprintf(detail + n, sizeof(detail) - (size_t)n, ", working set %s, %s in the background", eager, background);
 	}
+	if (hash_ms >= 0 && (size_t)n < sizeof(detail)) /* longer than CRIU's own time: the app waited for it */
+		snprintf(detail + n, sizeof(detail) - (size_t)n, ", page files hashed alongside in %.1f ms", hash_ms);
 	report_phase("restore", now_ms() - started, detail);
 	n = snprintf(extra, sizeof(extra), "\"pid\":%ld,\"pidNamespace\":%s,\"memory\":\"%s\"", image_pid, pidns ? "true" : "false",
 		     memory->lazy ? "working-set" : "eager");
@@ -400,7 +404,7 @@ int main(int argc, char **argv)
 	 * the port rule reads the restoring environment, which only a handoff gives the app. */
 	if (m->handoff && m->nlisteners > 0)
 		criu_argv = listen_slots_bind(criu_argv, listen_specs, (int)m->nlisteners);
-	struct verify_gate gate = { .fifo = -1 };
+	struct verify_gate gate = { .fifo = -1, .hash_ms = -1 };
 	if (gated && verify_gate_open(&gate, &deferred, image.dir, work_dir, &error) != 0) {
 		supervise_remove_dir(work_dir);
 		return fail_restore(&error);
@@ -480,7 +484,7 @@ int main(int argc, char **argv)
 			/* outside a pid namespace the app is our grandchild: remembered, to end it should the supervisor be killed */
 			if (!pidns)
 				notice.start = proc_start_time(notice.pid);
-			report_restored(started, image_pid, pidns, &memory, work_dir);
+			report_restored(started, image_pid, pidns, &memory, work_dir, gated ? gate.hash_ms : -1);
 			/* CRIU is done: its log and pid file are not needed any more, while the app may run for months */
 			supervise_remove_dir(work_dir);
 		}
@@ -493,7 +497,7 @@ int main(int argc, char **argv)
 	if (notice.eager_instead)
 		memory.lazy = 0;
 	if (notice.pid > 0 && !notice.reported)
-		report_restored(started, image_pid, pidns, &memory, work_dir);
+		report_restored(started, image_pid, pidns, &memory, work_dir, -1);
 	pid_t restored = notice.pid;
 	unsigned long long restored_start = notice.start;
 	/* a page file that did not verify: CRIU aborted the restore at post-restore, the app never ran */

@@ -30,6 +30,7 @@ struct verify_gate {
 	pthread_t thread;
 	int started;
 	int failed;
+	double hash_ms; /* how long the hashing took, once verify_gate_wait() returned */
 	struct crac_error error;
 };
 
