@@ -28,6 +28,7 @@ import { ExitCode, formatBytes, Report } from '../output.js';
 import { stopProcessTree } from '../process-tree.js';
 import { registerPreload } from '../setup/package-files.js';
 import { forwardSignals } from '../signals.js';
+import { type Readiness, waitUntilReady } from './app-ready.js';
 import { raisePidCounter } from './pid-floor.js';
 import { runWarmup } from './warmup.js';
 import { recordWorkingSet } from './working-set.js';
@@ -117,10 +118,16 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     if (app === undefined) throw new CracError(ErrorCode.CHECKPOINT, 'the app exited before it was ready to checkpoint');
     const pid = app;
     const appEnded = appEndedWith(pid, launcher, exited);
+    let appGone = false;
+    void appEnded.then(() => {
+      appGone = true;
+    });
+    // its preload answers before its own code runs: the warm-up waits for its server
+    const readiness = await waitUntilReady(pid, () => appGone || launcherEnded);
     report.phase(
       'start',
       performance.now() - started,
-      pid === launcher ? `pid ${pid}` : `pid ${pid}, under ${command[0]} (pid ${launcher})`,
+      `${pid === launcher ? `pid ${pid}` : `pid ${pid}, under ${command[0]} (pid ${launcher})`}${READINESS[readiness]}`,
     );
 
     const warmupStarted = performance.now();
@@ -168,6 +175,14 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
  * Resolves with the pid of the app under `launcher` once its trigger listens, or undefined once
  * `ended()` (the poll must stop: it would keep this process alive).
  */
+/** What the start phase says of the moment the warm-up began. */
+const READINESS: Record<Readiness, string> = {
+  listening: ', listening',
+  idle: ', idle (listens on no TCP port yet)',
+  waited: ', still busy after 10 s (listens on no TCP port yet)',
+  ended: '',
+};
+
 async function waitForApp(launcher: number, ended: () => boolean): Promise<number | undefined> {
   // quick at first (the start phase is timed), then backing off: a long start is not polled hard
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
