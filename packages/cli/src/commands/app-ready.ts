@@ -9,6 +9,9 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** How long an app that computes without listening is waited for, by default. */
+export const READY_MAX_MS = 10_000;
+
 /** Why the wait ended. */
 export type Readiness = 'listening' | 'idle' | 'waited' | 'ended';
 
@@ -62,7 +65,7 @@ export function listensOnTcp(pid: number): boolean {
 export async function waitUntilReady(
   pid: number,
   ended: () => boolean,
-  { idleMs = 200, maxMs = 10_000, pollMs = 10 }: { idleMs?: number; maxMs?: number; pollMs?: number } = {},
+  { idleMs = 200, maxMs = READY_MAX_MS, pollMs = 10 }: { idleMs?: number; maxMs?: number; pollMs?: number } = {},
 ): Promise<Readiness> {
   const started = Date.now();
   let ticks = cpuTicks(pid);

@@ -28,7 +28,7 @@ import { ExitCode, formatBytes, Report } from '../output.js';
 import { stopProcessTree } from '../process-tree.js';
 import { registerPreload } from '../setup/package-files.js';
 import { forwardSignals } from '../signals.js';
-import { type Readiness, waitUntilReady } from './app-ready.js';
+import { READY_MAX_MS, type Readiness, waitUntilReady } from './app-ready.js';
 import { raisePidCounter } from './pid-floor.js';
 import { runWarmup } from './warmup.js';
 import { recordWorkingSet } from './working-set.js';
@@ -179,7 +179,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
 const READINESS: Record<Readiness, string> = {
   listening: ', listening',
   idle: ', idle (listens on no TCP port yet)',
-  waited: ', still busy after 10 s (listens on no TCP port yet)',
+  waited: `, still busy after ${READY_MAX_MS / 1000} s (listens on no TCP port yet)`,
   ended: '',
 };
 
