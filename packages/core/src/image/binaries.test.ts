@@ -1,17 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeBinaries, mappedFiles } from './binaries.js';
-import { CACHE_DIR_ENV } from './digest-cache.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'crac-binaries-'));
-  vi.stubEnv(CACHE_DIR_ENV, join(dir, 'cache'));
 });
 afterEach(() => {
-  vi.unstubAllEnvs();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -29,7 +26,11 @@ describe('binaries', () => {
     writeFileSync(node, 'node binary');
     writeFileSync(addon, 'addon');
     writeFileSync(library, 'libc');
-    const records = describeBinaries(node, [addon, library]);
+    const records = describeBinaries(node, [addon, library], {
+      read: [join(dir, 'digests.json')],
+      write: join(dir, 'digests.json'),
+      rootOnly: false,
+    });
     expect(records.map(({ role, sha256 }) => [role, typeof sha256])).toEqual([
       ['node', 'string'],
       ['addon', 'string'],

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { cachedDigests } from './digest-cache.js';
+import { cachedDigests, type DigestCacheLocation, digestCacheLocation } from './digest-cache.js';
 
 /**
  * A file mapped into the process when it was dumped. CRIU maps it again by path at restore and
@@ -41,10 +41,17 @@ function roleOf(path: string, execPath: string): BinaryRecord['role'] {
 }
 
 /** Identity of the node binary and of every file mapped into this process (taken before a dump). */
-export function describeBinaries(execPath = process.execPath, mapped: string[] = mappedFiles()): BinaryRecord[] {
+export function describeBinaries(
+  execPath = process.execPath,
+  mapped: string[] = mappedFiles(),
+  cache: DigestCacheLocation = digestCacheLocation(),
+): BinaryRecord[] {
   const paths = [...new Set([execPath, ...mapped])];
   const roles = new Map(paths.map((path) => [path, roleOf(path, execPath)]));
-  const digests = cachedDigests(paths.filter((path) => HASHED.has(roles.get(path) as BinaryRecord['role'])));
+  const digests = cachedDigests(
+    paths.filter((path) => HASHED.has(roles.get(path) as BinaryRecord['role'])),
+    cache,
+  );
   return paths.map((path) => {
     const stat = statSync(path);
     const sha256 = digests.get(path);

@@ -25,6 +25,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findNativeProgram, nativeBuildCommand } from '../protocol/programs.js';
 import { MANIFEST_FILE } from './layout.js';
 import { describeBinaries } from './binaries.js';
+import type { DigestCacheLocation } from './digest-cache.js';
 import { describeHost as describeHostHere } from './host.js';
 import { inspectImage, verifyImage } from './inspect.js';
 import { type ImageSeal, type ListenerRecord, type Manifest, readManifest, type SealedFile, writeManifest } from './manifest.js';
@@ -48,6 +49,13 @@ beforeEach(() => {
   outside = mkdtempSync(join(tmpdir(), 'crac-native-image-'));
 });
 afterEach(() => rmSync(outside, { recursive: true, force: true }));
+
+/** The checkpoint side's digest cache, in the test's directory. */
+let location: DigestCacheLocation;
+beforeEach(() => {
+  const file = join(outside, 'cache', 'digests.json');
+  location = { read: [file], write: file, rootOnly: false };
+});
 
 /** A fresh unsealed test image in `outside/<name>` (0700); with `listeners`, of format 3. */
 function unsealed(name: string, listeners?: Omit<ListenerRecord, 'slot'>[]): string {
@@ -365,7 +373,7 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
     const node = join(outside, 'node');
     writeFileSync(node, 'node binary');
     const dir = sealed('binaries', {
-      prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, []) })),
+      prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, [], location) })),
     });
     expect(inspect(dir).report.verification).toMatchObject({ ok: true });
     const foreign = () => inspect(dir).report.verification?.error;
@@ -393,7 +401,7 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
       const node = join(outside, 'node');
       writeFileSync(node, 'node binary');
       const dir = sealed('root-cache', {
-        prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, []) })),
+        prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, [], location) })),
       });
       const recorded = readManifest(dir).binaries?.[0]?.sha256 as string;
       /** `node` replaced by a new file (another inode, as in a pulled image): hashed, not taken as the same file. */
@@ -424,6 +432,46 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
         code: 'CRAC_EIMAGE_FOREIGN',
         message: expect.stringContaining(`${node} (node) is not the file the image was made with`),
       });
+    },
+  );
+
+  it.runIf(process.geteuid?.() === 0)(
+    "as root, keeps several files' digests per path (the node of each image restored on a node), newest first",
+    () => {
+      const node = join(outside, 'node');
+      writeFileSync(node, 'node binary');
+      const dir = sealed('per-path', {
+        prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, [], location) })),
+      });
+      const recorded = readManifest(dir).binaries?.[0]?.sha256 as string;
+      const rootCache = join(KDAT_DIR, 'digests.json');
+      const replace = (content: string) => {
+        writeFileSync(`${node}.new`, content);
+        renameSync(`${node}.new`, node);
+        const st = statSync(node);
+        return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+      };
+      const cached = () => JSON.parse(readFileSync(rootCache, 'utf8'))[node];
+
+      const first = replace('node binary');
+      expect(inspect(dir).report.verification).toMatchObject({ ok: true });
+      expect(cached()).toEqual({ ...first, sha256: recorded });
+      const second = replace('node binary');
+      expect(inspect(dir).report.verification).toMatchObject({ ok: true });
+      expect(cached()).toEqual([
+        { ...second, sha256: recorded },
+        { ...first, sha256: recorded },
+      ]);
+
+      // read past the first entry: the file now at the path, other content, named second with the recorded digest
+      const third = replace('NODE binary');
+      const entries = [
+        { ...second, sha256: 'f'.repeat(64) },
+        { ...third, sha256: recorded },
+      ];
+      writeFileSync(rootCache, JSON.stringify({ ...JSON.parse(readFileSync(rootCache, 'utf8')), [node]: entries }), { mode: 0o600 });
+      expect(inspect(dir).report.verification).toMatchObject({ ok: true });
+      expect(cached()).toEqual(entries);
     },
   );
 

@@ -118,7 +118,10 @@ static int on_overlay(int fd, const char *path)
 }
 
 /*
- * ---- the digest cache of digest-cache.ts: {"<path>": {dev, ino, size, mtimeMs, ctimeMs, sha256}} ----
+ * ---- the digest cache of digest-cache.ts: {"<path>": entry | [entry, ...]}, entry = {dev, ino, size, mtimeMs, ctimeMs, sha256} ----
+ * A path keeps up to CACHE_PER_PATH entries, newest first: a node's shared cache sees the
+ * /usr/local/bin/node of every image restored there (node 20's, node 22's...), and one entry per
+ * path would make their containers hash in turn, each evicting the other's.
  * A user's is where digest-cache.ts keeps it ($CRAC_CACHE_DIR, $XDG_CACHE_HOME/crac, ~/.cache/crac).
  * Root takes no path from the environment (sudo -E keeps a user's HOME): it reads root's own
  * cache beside CRIU's kdat (CRAC_KDAT_DIR, root's alone: a host tmpfs mount shares it among a
@@ -128,6 +131,18 @@ static int on_overlay(int fd, const char *path)
  */
 
 #define CACHE_FILE "digests.json"
+#define CACHE_PER_PATH 4
+
+/* The entries of a path's value: one object, or an array of them. */
+static const struct json *first_entry(const struct json *value)
+{
+	return value && value->type == JSON_ARRAY ? value->first : value;
+}
+
+static const struct json *next_entry(const struct json *value, const struct json *entry)
+{
+	return value->type == JSON_ARRAY ? entry->next : NULL;
+}
 
 struct cache {
 	char path[PATH_MAX]; /* a user's cache file; "" for root */
@@ -207,12 +222,13 @@ static int cached_digest(struct cache *c, const char *path, char out[65], struct
 	}
 	int overlay = on_overlay(fd, path);
 	for (int i = 0; i < 2; i++) {
-		const struct json *entry = json_get(c->roots[i], path);
-		if (entry && same_file(entry, &st, overlay)) {
-			snprintf(out, 65, "%s", json_string(json_get(entry, "sha256")));
-			close(fd);
-			return 0;
-		}
+		const struct json *value = json_get(c->roots[i], path);
+		for (const struct json *entry = first_entry(value); entry; entry = next_entry(value, entry))
+			if (same_file(entry, &st, overlay)) {
+				snprintf(out, 65, "%s", json_string(json_get(entry, "sha256")));
+				close(fd);
+				return 0;
+			}
 	}
 	static char buffer[1 << 20];
 	int r = sha256_fd(fd, buffer, sizeof(buffer), out);
@@ -243,48 +259,94 @@ static void put_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void put_entry(FILE *f, const char *path, double dev, double ino, double size, double mtime, double ctime, const char *sha)
+/* One entry's object, without its path. */
+static void put_identity(FILE *f, double dev, double ino, double size, double mtime, double ctime, const char *sha)
 {
-	put_string(f, path);
-	fprintf(f, ":{\"dev\":%.17g,\"ino\":%.17g,\"size\":%.17g,\"mtimeMs\":%.17g,\"ctimeMs\":%.17g,\"sha256\":", dev, ino, size, mtime,
+	fprintf(f, "{\"dev\":%.17g,\"ino\":%.17g,\"size\":%.17g,\"mtimeMs\":%.17g,\"ctimeMs\":%.17g,\"sha256\":", dev, ino, size, mtime,
 		ctime);
 	put_string(f, sha);
 	fputc('}', f);
 }
 
+static void put_added(FILE *f, const struct cache *c, size_t i)
+{
+	const struct stat *st = &c->added[i].st;
+	put_identity(f, (double)st->st_dev, (double)st->st_ino, (double)st->st_size, crac_ms(st->st_mtim), crac_ms(st->st_ctim),
+		     c->added[i].sha256);
+}
+
+/* Whether `entry` is well formed (its fields in the out parameters) and not the file hashed anew as added[i]. */
+static int kept_entry(const struct json *entry, const struct cache *c, size_t i, double v[5])
+{
+	const char *fields[] = { "dev", "ino", "size", "mtimeMs", "ctimeMs" };
+	for (int k = 0; k < 5; k++)
+		if (!json_number(json_get(entry, fields[k]), &v[k]))
+			return 0;
+	if (!json_string(json_get(entry, "sha256")))
+		return 0;
+	if (i == c->nadded)
+		return 1;
+	const struct stat *st = &c->added[i].st;
+	return !(v[0] == (double)st->st_dev && v[1] == (double)st->st_ino && v[2] == (double)st->st_size &&
+		 v[3] == crac_ms(st->st_mtim) && v[4] == crac_ms(st->st_ctim));
+}
+
 /*
- * Writes the entries of the cache read first to `f`, but those hashed again (replaced) and those
- * whose path is gone (it does not grow with the paths of images long removed), then the new ones.
+ * Writes the paths of the cache read first to `f`, each with what was hashed anew first, then
+ * its older entries (at most CACHE_PER_PATH in all); paths gone are left out (it does not grow
+ * with the paths of images long removed); then the paths new to it.
  */
 static void cache_write(const struct cache *c, FILE *f)
 {
 	int first = 1;
+	char *written = calloc(c->nadded + 1, 1);
 	fputc('{', f);
-	for (const struct json *e = c->roots[0] ? c->roots[0]->first : NULL; e; e = e->next) {
-		size_t i = 0;
-		while (i < c->nadded && strcmp(c->added_paths[i], e->key) != 0)
-			i++;
-		double dev, ino, size, mtime, ctime;
+	for (const struct json *value = c->roots[0] ? c->roots[0]->first : NULL; value; value = value->next) {
 		struct stat st;
-		const char *sha = json_string(json_get(e, "sha256"));
-		if (i < c->nadded || !sha || !json_number(json_get(e, "dev"), &dev) || !json_number(json_get(e, "ino"), &ino) ||
-		    !json_number(json_get(e, "size"), &size) || !json_number(json_get(e, "mtimeMs"), &mtime) ||
-		    !json_number(json_get(e, "ctimeMs"), &ctime) || stat(e->key, &st) != 0)
+		if (stat(value->key, &st) != 0)
+			continue;
+		size_t i = 0;
+		while (i < c->nadded && strcmp(c->added_paths[i], value->key) != 0)
+			i++;
+		const struct json *kept[CACHE_PER_PATH];
+		double fields[CACHE_PER_PATH][5];
+		size_t n = 0, room = i < c->nadded ? CACHE_PER_PATH - 1 : CACHE_PER_PATH;
+		for (const struct json *e = first_entry(value); e && n < room; e = next_entry(value, e))
+			if (kept_entry(e, c, i, fields[n]))
+				kept[n++] = e;
+		size_t total = n + (i < c->nadded);
+		if (total == 0)
 			continue;
 		if (!first)
 			fputc(',', f);
 		first = 0;
-		put_entry(f, e->key, dev, ino, size, mtime, ctime, sha);
+		put_string(f, value->key);
+		fputs(total > 1 ? ":[" : ":", f);
+		if (i < c->nadded) {
+			put_added(f, c, i);
+			if (written)
+				written[i] = 1;
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (k > 0 || i < c->nadded)
+				fputc(',', f);
+			put_identity(f, fields[k][0], fields[k][1], fields[k][2], fields[k][3], fields[k][4], json_string(json_get(kept[k], "sha256")));
+		}
+		if (total > 1)
+			fputc(']', f);
 	}
 	for (size_t i = 0; i < c->nadded; i++) {
-		const struct stat *st = &c->added[i].st;
+		if (written && written[i])
+			continue;
 		if (!first)
 			fputc(',', f);
 		first = 0;
-		put_entry(f, c->added_paths[i], (double)st->st_dev, (double)st->st_ino, (double)st->st_size, crac_ms(st->st_mtim),
-			  crac_ms(st->st_ctim), c->added[i].sha256);
+		put_string(f, c->added_paths[i]);
+		fputc(':', f);
+		put_added(f, c, i);
 	}
 	fputc('}', f);
+	free(written);
 }
 
 /* Writes the cache back with what was hashed (private, atomically); a cache that cannot be written only costs the hashing. */
