@@ -9,6 +9,7 @@ import { assertRealCriuHost, crac, FIXTURES, imageDir, NODES, type Started, type
 import { commandOf, foregroundGroupOf, treeOf } from './helpers/process-tree.js';
 
 const APP = join(FIXTURES, 'signals-app.cjs');
+const STOP_APP = join(FIXTURES, 'stop-signal-app.cjs');
 const SIGNALS = ['SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM'] as const;
 
 beforeAll(() => assertRealCriuHost());
@@ -76,6 +77,22 @@ describe.each(NODES)('signals through crac restore on $name', ({ bin: node }) =>
         expect(group, 'the process group to signal').toBeGreaterThan(1);
         await expectEachOnce(restore, (signal) => process.kill(-group, signal), `${mode}, stdout on a ${stdout}, kill -PGID`);
       }
+    }
+  });
+
+  it('ends an app without a SIGTERM listener by a SIGTERM sent as it comes back (its default action), every time', async () => {
+    const dir = imageDir();
+    const env = { FIXTURE_NO_HANDLER: '1' };
+    const checkpointed = crac(['checkpoint', '--to', dir, '--warmup', 'sleep 0.3', '--', node, STOP_APP], { stdout: 'file', env });
+    expect(await checkpointed.exited, checkpointed.output()).toEqual({ code: 0, signal: null });
+    // as its cycle settles: a signal taken by Node then used to wait in libuv's pipe, dropped with the cycle's listener
+    for (let i = 0; i < 6; i++) {
+      const restore = crac(['restore', dir], { stdout: 'file' });
+      const cli = await cliOf(restore);
+      await restore.waitFor((e) => e.event === 'after-restore');
+      process.kill(cli, 'SIGTERM');
+      const exit = await Promise.race([restore.exited, sleep(20_000, 'still running' as const)]);
+      expect(exit, `try ${i + 1}: the app ends\n${restore.output()}`).toEqual({ code: 143, signal: null });
     }
   });
 

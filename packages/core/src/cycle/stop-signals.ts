@@ -29,6 +29,15 @@ export interface StopSignalHold {
    * forwarded to it (a SIGTERM to `crac restore` while CRIU restored), which it gets after the cycle.
    */
   caughtDuringDump(signals: readonly StopSignal[], outcome: EngineOutcome | 'failed', forThisCopy?: readonly StopSignal[]): void;
+  /**
+   * For an engine that goes on catching the signals itself after the dump: the cycle calls
+   * `handBack` when it settles, once its own listeners are gone, with the signals Node has just
+   * given back to the default action (no listener left); `handBack` puts the other handlers back
+   * and returns what it caught since the dump, which the cycle delivers. A signal taken by Node's
+   * handler instead would wait in libuv's pipe for the event loop, and Node drops it when the
+   * last listener of that signal goes.
+   */
+  keepCaught(handBack: (defaulted: StopSignal[]) => StopSignal[]): void;
 }
 
 type Listener = (...args: unknown[]) => void;
@@ -45,6 +54,7 @@ export class StopSignalInterceptor implements StopSignalHold {
   readonly #saved = new Map<StopSignal, Listener[]>();
   readonly #stop = new AbortController();
   readonly #listener = (signal: unknown) => this.#record(signal as StopSignal);
+  #handBack: ((defaulted: StopSignal[]) => StopSignal[]) | undefined;
   #released = false;
 
   /** Starts holding back the stop signals that would reach the app. */
@@ -83,6 +93,10 @@ export class StopSignalInterceptor implements StopSignalHold {
     }
   }
 
+  keepCaught(handBack: (defaulted: StopSignal[]) => StopSignal[]): void {
+    this.#handBack = handBack;
+  }
+
   /**
    * Gives the app its listeners back, then delivers each signal that arrived, once: to those
    * listeners, or to the default action (which ends the process). The signals are sent on the
@@ -99,6 +113,8 @@ export class StopSignalInterceptor implements StopSignalHold {
       for (const listener of [...listeners].reverse()) process.prependListener(signal, listener);
       process.removeListener(signal, this.#listener);
     }
+    const defaulted = this.signals.filter((signal) => process.listenerCount(signal) === 0);
+    for (const signal of this.#handBack?.(defaulted) ?? []) if (!this.#arrived.includes(signal)) this.#arrived.push(signal);
     const delivered = [...this.#arrived];
     // a real signal: it takes the path it would have taken without the checkpoint
     if (delivered.length > 0) {

@@ -17,6 +17,7 @@ NAPI_MODULE_INIT()
 		{ "neutralizeFd", NULL, js_neutralize_fd, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "holdSignals", NULL, js_hold_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "caughtSignals", NULL, js_caught_signals, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "takeCaughtSignals", NULL, js_take_caught_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "caughtWithToken", NULL, js_caught_with_token, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "releaseSignals", NULL, js_release_signals, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "readManifest", NULL, js_read_manifest, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -14,6 +14,7 @@ napi_value js_v8_notify(napi_env env, napi_callback_info info);     /* memory.c 
 napi_value js_neutralize_fd(napi_env env, napi_callback_info info); /* fds.c */
 napi_value js_hold_signals(napi_env env, napi_callback_info info);    /* signals.c */
 napi_value js_caught_signals(napi_env env, napi_callback_info info);  /* signals.c */
+napi_value js_take_caught_signals(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_caught_with_token(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_release_signals(napi_env env, napi_callback_info info); /* signals.c */
 napi_value js_read_manifest(napi_env env, napi_callback_info info); /* image.c */

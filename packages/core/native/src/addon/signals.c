@@ -1,6 +1,7 @@
 /*
- * signals.c - holdSignals(numbers), caughtSignals(), caughtWithToken(token), releaseSignals():
- * the stop signals (SIGTERM, SIGINT, SIGHUP) caught here, in C, for the duration of a dump.
+ * signals.c - holdSignals(numbers), caughtSignals(), takeCaughtSignals(), caughtWithToken(token),
+ * releaseSignals(defaulted): the stop signals (SIGTERM, SIGINT, SIGHUP) caught here, in C, from
+ * just before a dump until the checkpoint cycle has settled.
  *
  * During checkpoint() the main thread is blocked: libuv's handler would write a signal into its
  * loop's pipe, and CRIU would save that pipe, and so the signal, into the image (every restored
@@ -10,6 +11,13 @@
  * reads the same bit (from the image, or from the pending signal CRIU queued again) and knows
  * the signal was not meant for it, unless its restorer sent it with this restore's token
  * (caughtWithToken(): the restorer forwards with sigqueue, see supervise.c).
+ *
+ * They stay caught here after the dump, until the cycle gives the app its listeners back: had
+ * libuv's handler been put back at once, a signal arriving then would wait in libuv's pipe for
+ * the event loop, and Node drops what waits there when the cycle removes the last listener of a
+ * signal (a SIGTERM to a just-restored app without a listener of its own was lost that way).
+ * releaseSignals(defaulted) then puts libuv's handler back, but for the signals Node has just
+ * given back to the default action itself (their last listener gone).
  */
 #define _GNU_SOURCE
 #include "exports.h"
@@ -110,26 +118,51 @@ napi_value js_caught_signals(napi_env env, napi_callback_info info)
 	return caught_array(env, __atomic_load_n(&caught, __ATOMIC_SEQ_CST));
 }
 
+napi_value js_take_caught_signals(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return caught_array(env, __atomic_exchange_n(&caught, 0, __ATOMIC_SEQ_CST));
+}
+
+/* Whatever the caught bit says (the caller took it): the tokens are reset by holdSignals(). */
 napi_value js_caught_with_token(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1];
 	int32_t token = 0;
-	uint64_t bits = __atomic_load_n(&caught, __ATOMIC_SEQ_CST), with = 0;
+	uint64_t with = 0;
 
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
 	    napi_get_value_int32(env, argv[0], &token) != napi_ok || token == 0)
 		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "caughtWithToken(): %s must be a non-zero int32",
 					"token");
 	for (int sig = 1; sig < 64; sig++)
-		if ((bits & ((uint64_t)1 << sig)) && __atomic_load_n(&tokens[sig], __ATOMIC_SEQ_CST) == token)
+		if (__atomic_load_n(&tokens[sig], __ATOMIC_SEQ_CST) == token)
 			with |= (uint64_t)1 << sig;
 	return caught_array(env, with);
 }
 
 napi_value js_release_signals(napi_env env, napi_callback_info info)
 {
-	(void)info;
+	size_t argc = 1;
+	napi_value argv[1];
+	bool is_array = false;
+	uint32_t length = 0;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok)
+		return throw_last_napi_error(env), NULL;
+	if (argc >= 1 && (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+			  napi_get_array_length(env, argv[0], &length) != napi_ok))
+		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "releaseSignals(): %s must be an array of signal numbers",
+					"defaulted");
+	/* those whose default action Node put back (libuv's handler would find no listener): left as they are */
+	for (uint32_t i = 0; i < length; i++) {
+		napi_value v;
+		int32_t sig = 0;
+		if (napi_get_element(env, argv[0], i, &v) == napi_ok && napi_get_value_int32(env, v, &sig) == napi_ok && sig > 0 &&
+		    sig < 64)
+			held &= ~((uint64_t)1 << sig);
+	}
 	/* handlers first: a signal from now on reaches the app's path, not the bit read below */
 	restore_held();
 	return caught_array(env, __atomic_exchange_n(&caught, 0, __ATOMIC_SEQ_CST));

@@ -8,8 +8,9 @@ export interface NativeSignalHold {
   /** Abandons the checkpoint (throws `CRAC_ESIGNAL`) when a stop signal arrived before this point. */
   throwIfStopped(): void;
   /**
-   * Puts the app's signal handling back and reports what was caught to the cycle (once). In a
-   * restored copy, `token` is its restorer's (restored/prepare.ts): what came with it is the copy's.
+   * Reports what was caught during the dump to the cycle (once). In a restored copy, `token` is
+   * its restorer's (restored/prepare.ts): what came with it is the copy's. The signals stay
+   * caught in C until the cycle gives them back ({@link StopSignalHold.keepCaught}).
    */
   release(outcome: EngineOutcome | 'failed', token?: number): void;
 }
@@ -26,8 +27,11 @@ export async function holdStopSignals(native: NativeBinding, hold: StopSignalHol
   const release = (outcome: EngineOutcome | 'failed', token?: number) => {
     if (released) return;
     released = true;
-    const forThisCopy = token ? namesOf(native.caughtWithToken(token)) : [];
-    hold.caughtDuringDump(namesOf(native.releaseSignals()), outcome, forThisCopy);
+    // taken first: a signal that comes after is this process's own (the copy's, or the original's)
+    const caught = namesOf(native.takeCaughtSignals());
+    const forThisCopy = token ? namesOf(native.caughtWithToken(token)).filter((signal) => caught.includes(signal)) : [];
+    hold.caughtDuringDump(caught, outcome, forThisCopy);
+    hold.keepCaught((defaulted) => namesOf(native.releaseSignals(defaulted.map(signalNumber))));
   };
   try {
     // the second turn starts from the check phase: a whole poll phase (libuv's signal pipe) lies between

@@ -44,14 +44,19 @@ export interface NativeBinding {
   v8Notify(kind: 'low-memory' | 'pressure-critical' | 'pressure-moderate' | 'pressure-none'): true;
   /** Points descriptor `fd` (above 2) at /dev/null, keeping its number (dup3): the audit's `close` for raw descriptors. */
   neutralizeFd(fd: number): true;
-  /** Catches these signals in C until {@link NativeBinding.releaseSignals} (the stop signals, during a dump). */
+  /** Catches these signals in C until {@link NativeBinding.releaseSignals} (the stop signals, from just before a dump until the cycle settles). */
   holdSignals(signals: number[]): true;
   /** The held signals caught so far. */
   caughtSignals(): number[];
-  /** The held signals caught so far whose last one was sent with `sigqueue()` and this value (a restorer's token). */
+  /** The held signals caught so far, forgotten; they stay held. */
+  takeCaughtSignals(): number[];
+  /** The held signals whose last one was sent with `sigqueue()` and this value (a restorer's token), since {@link NativeBinding.holdSignals}. */
   caughtWithToken(token: number): number[];
-  /** Puts the previous handlers back; returns the signals caught while held, and forgets them. */
-  releaseSignals(): number[];
+  /**
+   * Puts the previous handlers back, but for `defaulted` (Node gave those back to the default
+   * action as their last listener went); returns the signals caught since the last take.
+   */
+  releaseSignals(defaulted?: number[]): number[];
   /**
    * Hands these listening sockets to a holder process outside the dumped tree, which keeps them
    * bound until {@link NativeBinding.reclaimListeners} or this process ends; returns its token.

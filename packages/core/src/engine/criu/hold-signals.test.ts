@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeBuildCommand, nativeProgramPath } from '../../protocol/programs.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+let work: string;
+let child: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'crac-hold-signals-'));
+  child = join(work, 'hold-signals-child.mjs');
+  await build({
+    entryPoints: [join(here, 'hold-signals-child.ts')],
+    outfile: child,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@crac/source'],
+    packages: 'external',
+    logLevel: 'error',
+  });
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function run(withListener: boolean) {
+  const addon = nativeProgramPath('addon');
+  if (!existsSync(addon)) throw new Error(`the native bridge is not built: run \`${nativeBuildCommand()}\``);
+  return spawnSync(process.execPath, [child, addon, withListener ? '1' : '0'], { encoding: 'utf8', timeout: 20_000 });
+}
+
+// A stop signal that arrives as the cycle ends (a SIGTERM to a just-restored app) used to wait in
+// libuv's pipe, which Node drops when the cycle removed the last listener: the app served on.
+describe.runIf(process.platform === 'linux')('stop signals caught in C until the cycle gives them back', () => {
+  it('a signal that arrives after the dump, as the cycle settles, takes its default action', () => {
+    const result = run(false);
+    expect(result.stdout, result.stderr).toBe('');
+    expect(result.signal).toBe('SIGTERM');
+  });
+
+  it("reaches the app's own listener", () => {
+    const result = run(true);
+    expect(result.stdout, result.stderr).toBe('listener');
+    expect(result.status).toBe(3);
+  });
+});
