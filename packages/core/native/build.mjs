@@ -203,8 +203,12 @@ async function buildLibrary(name) {
   await run(['-c', '-fPIC', '-fvisibility=hidden', ...cflags, ...extraCflags, ...cFiles(join(libDir, name))], dir);
   const archive = join(objDir, `libcrac-${name}.a`);
   rmSync(archive, { force: true });
-  const objects = readdirSync(dir).map((file) => join(dir, file));
-  const ar = spawnSync(process.env.AR || 'ar', ['rcs', archive, ...objects], { encoding: 'utf8' });
+  // sorted, deterministic (D: no timestamps or owners): the same sources give the same binaries,
+  // whose digests an image records (another crac.node refuses every image made before)
+  const objects = readdirSync(dir)
+    .sort()
+    .map((file) => join(dir, file));
+  const ar = spawnSync(process.env.AR || 'ar', ['rcsD', archive, ...objects], { encoding: 'utf8' });
   if (ar.error || ar.status !== 0) throw new Error(`ar rcs ${archive}: ${ar.error?.message ?? ar.stderr}`);
   return archive;
 }
@@ -232,8 +236,13 @@ async function buildProgram(folder, archives) {
 
 try {
   mkdirSync(objDir, { recursive: true });
+  // in the libraries' order, not in the order they finish compiling: the link order shapes the binary
   const archives = [];
-  await pool(libraries.map((name) => async () => archives.push(await buildLibrary(name))));
+  await pool(
+    libraries.map((name, index) => async () => {
+      archives[index] = await buildLibrary(name);
+    }),
+  );
   await pool(Object.keys(PROGRAMS).map((folder) => () => buildProgram(folder, archives)));
 } catch (error) {
   fail(`compiling failed:\n  ${error.message}`);
