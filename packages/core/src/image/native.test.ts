@@ -50,6 +50,17 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(outside, { recursive: true, force: true }));
 
+/**
+ * `path` replaced by a new file (another inode, as in a pulled image): hashed, not taken as the
+ * same file; its identity as the digest cache keeps it.
+ */
+function replaceFile(path: string, content: string) {
+  writeFileSync(`${path}.new`, content);
+  renameSync(`${path}.new`, path);
+  const st = statSync(path);
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+}
+
 /** The checkpoint side's digest cache, in the test's directory. */
 let location: DigestCacheLocation;
 beforeEach(() => {
@@ -404,11 +415,7 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
         prepare: (staging) => editManifest(staging, (manifest) => ({ ...manifest, binaries: describeBinaries(node, [], location) })),
       });
       const recorded = readManifest(dir).binaries?.[0]?.sha256 as string;
-      /** `node` replaced by a new file (another inode, as in a pulled image): hashed, not taken as the same file. */
-      const replace = (content: string) => {
-        writeFileSync(`${node}.new`, content);
-        renameSync(`${node}.new`, node);
-      };
+      const replace = (content: string) => replaceFile(node, content);
       const planted = join(outside, 'planted');
       mkdirSync(join(planted, '.cache', 'crac'), { recursive: true });
       const env = { ...process.env, CRAC_CACHE_DIR: planted, XDG_CACHE_HOME: join(planted, '.cache'), HOME: planted };
@@ -445,12 +452,7 @@ describe.runIf(process.platform === 'linux')('the native image reader and writer
       });
       const recorded = readManifest(dir).binaries?.[0]?.sha256 as string;
       const rootCache = join(KDAT_DIR, 'digests.json');
-      const replace = (content: string) => {
-        writeFileSync(`${node}.new`, content);
-        renameSync(`${node}.new`, node);
-        const st = statSync(node);
-        return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
-      };
+      const replace = (content: string) => replaceFile(node, content);
       const cached = () => JSON.parse(readFileSync(rootCache, 'utf8'))[node];
 
       const first = replace('node binary');

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeBuildCommand, nativeProgramPath } from '../../protocol/programs.js';
+import { bundleForNode } from '../../test-bundle.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let work: string;
@@ -14,17 +14,7 @@ let child: string;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'crac-hold-signals-'));
   child = join(work, 'hold-signals-child.mjs');
-  await build({
-    entryPoints: [join(here, 'hold-signals-child.ts')],
-    outfile: child,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@crac/source'],
-    packages: 'external',
-    logLevel: 'error',
-  });
+  await bundleForNode({ 'hold-signals-child': join(here, 'hold-signals-child.ts') }, work);
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForNode } from '../../test-bundle.js';
 import { type CampaignResult, type ControlTargetName, runCampaign } from './campaign.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,17 +18,7 @@ let work: string;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'crac-fuzz-test-'));
   // trigger_server runs the server in a process of its own, from a bundle of its sources (as scripts/fuzz.mjs does)
-  await build({
-    entryPoints: [join(here, 'server-child.ts')],
-    outfile: join(work, 'server-child.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@crac/source'],
-    packages: 'external',
-    logLevel: 'error',
-  });
+  await bundleForNode({ 'server-child': join(here, 'server-child.ts') }, work);
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
