@@ -2,10 +2,11 @@
 // kill-trials.mjs — `pnpm faults`: SIGKILL at a random moment of a checkpoint or a restore, many
 // times, with real CRIU, and what it leaves behind counted after each trial.
 //
-//   node scripts/kill-trials.mjs [--trials=200] [--only=app,criu,restorer,supervisor,restored]
+//   node scripts/kill-trials.mjs [--trials=200] [--only=checkpoint,app,criu,restorer,supervisor,restored]
 //
 // The app: a plain http server with no crac code (test/fixtures/zero-code/http-server.cjs), under
 // `crac checkpoint`. The kinds, each `--trials` times:
+//   checkpoint  crac checkpoint itself, from the app's start to the end of its dump
 //   app         the app, during `crac checkpoint` (its hooks, the dump)
 //   criu        CRIU (`criu swrk`), during the dump
 //   restorer    crac restore (crac-restore), during the restore
@@ -29,7 +30,7 @@ import { tempDir } from '../tools/processes.mjs';
 
 const option = (name, fallback) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const trials = Number(option('trials', '200'));
-const KINDS = ['app', 'criu', 'restorer', 'supervisor', 'restored'];
+const KINDS = ['checkpoint', 'app', 'criu', 'restorer', 'supervisor', 'restored'];
 const only = option('only', KINDS.join(',')).split(',');
 const APP = join(paths.root, 'test', 'fixtures', 'zero-code', 'http-server.cjs');
 const RUN = `CRAC_TRIALS_RUN=${randomUUID()}`;
@@ -206,7 +207,15 @@ await runScript({ progress: (message) => process.stderr.write(`faults: ${message
   const trial = async (kind) => {
     let killed = false;
     let run;
-    if (kind === 'app' || kind === 'criu') {
+    if (kind === 'checkpoint') {
+      // the launcher execs the CLI: its pid is crac checkpoint's; it starts the app, warms it up, asks for the dump
+      run = checkpoint();
+      await sleep(Math.random() * 900);
+      if (run.child.exitCode === null && run.child.signalCode === null) {
+        kill(run.child.pid);
+        killed = true;
+      }
+    } else if (kind === 'app' || kind === 'criu') {
       run = checkpoint();
       const pattern = kind === 'app' ? /http-server\.cjs/ : /criu swrk/;
       // the app: somewhere from its warm-up to the end of its dump; CRIU: once it runs, a little later

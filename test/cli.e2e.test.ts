@@ -1,7 +1,9 @@
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertRealCriuHost, crac, FIXTURES, run, start, testDir } from './helpers/harness.js';
+import { commandOf, treeOf, waitUntilGone } from './helpers/process-tree.js';
 
 const APP = join(FIXTURES, 'lifecycle-app.cjs');
 beforeAll(() => assertRealCriuHost());
@@ -127,6 +129,29 @@ describe('crac: usage and refusals', () => {
     expect(started.output()).toContain('stopping the app');
     expect(started.events()).toContainEqual(expect.objectContaining({ event: 'rolled-back' }));
     expect(started.events()).toContainEqual(expect.objectContaining({ event: 'sigterm' }));
+  });
+
+  it('SIGKILLed during the warm-up: neither the app nor the warm-up outlives it', async () => {
+    const warming = join(dir(), 'warming');
+    const started = crac(
+      ['checkpoint', '--to', join(dir(), 'image'), '--warmup', `touch ${warming}; sleep 60`, '--', process.execPath, APP],
+      {
+        stdout: 'pipe',
+      },
+    );
+    for (let i = 0; i < 300 && !existsSync(warming); i++) await sleep(50);
+    expect(existsSync(warming), started.output()).toBe(true);
+    // crac checkpoint itself: the node process of cli.js under the harness's shell; what it started is below it
+    const cli = treeOf(started.child.pid as number).find((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[1]?.endsWith('cli.js'),
+    ) as number;
+    const descendants = treeOf(cli).slice(1);
+    expect(descendants.map(commandOf), 'the app, the warm-up and its sleep').toEqual(
+      expect.arrayContaining([expect.stringContaining(APP), expect.stringContaining('sleep 60')]),
+    );
+    process.kill(cli, 'SIGKILL');
+    expect(await waitUntilGone(descendants), started.output()).toEqual([]);
+    expect(started.output()).toMatch(/crac checkpoint ended before what it started: stopping/);
   });
 
   it('crac check says whether this host can checkpoint, as text and as JSON', async () => {

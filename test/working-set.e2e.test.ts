@@ -189,6 +189,18 @@ describe('working-set restore, faults', () => {
       const restorer = treeOf(run.child.pid as number).find((pid) => comm(pid) === 'crac-restore');
       return restorer === undefined ? [] : treeOf(restorer).filter((pid) => comm(pid) === 'node');
     };
+    /** The warm-up's shells (the hanging one leads a process group of its own). */
+    const warmups = () =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((pid) => {
+          try {
+            const ours = readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker);
+            return ours && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(flag) && isRunning(Number(pid));
+          } catch {
+            return false;
+          }
+        });
     // what the killed checkpoint cannot remove itself: its trial's directory
     const trialDirs = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('crac-working-set-')));
     const before = trialDirs();
@@ -220,13 +232,18 @@ describe('working-set restore, faults', () => {
         'no trial copy outlives the checkpoint',
       ).toEqual([]);
       expect(JSON.parse(readFileSync(join(dir, 'crac-manifest.json'), 'utf8')).workingSet, 'the image is left without one').toBeUndefined();
+      // nor the hanging warm-up (a process group of its own: the checkpoint's watch stops it)
+      for (let tries = 0; tries < 100 && warmups().length > 0; tries++) await sleep(100);
+      expect(
+        warmups().map((pid) => statusOf(pid)),
+        'no warm-up outlives the checkpoint',
+      ).toEqual([]);
     } finally {
       for (const name of trialDirs()) if (!before.has(name)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-      // the hanging warm-up is a process group of its own, which a SIGKILLed crac checkpoint cannot stop
-      for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      // should the test fail: no hanging warm-up left behind
+      for (const pid of warmups()) {
         try {
-          const ours = readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker);
-          if (ours && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(flag)) process.kill(-Number(pid), 'SIGKILL');
+          process.kill(-Number(pid), 'SIGKILL');
         } catch {
           // gone
         }

@@ -28,6 +28,7 @@ import { ExitCode, formatBytes, Report } from '../output.js';
 import { stopProcessTree } from '../process-tree.js';
 import { registerPreload } from '../setup/package-files.js';
 import { forwardSignals } from '../signals.js';
+import { startWatchdog } from '../watchdog.js';
 import { READY_MAX_MS, type Readiness, waitUntilReady } from './app-ready.js';
 import { raisePidCounter } from './pid-floor.js';
 import { runWarmup } from './warmup.js';
@@ -92,10 +93,12 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
   // the app's pids must be free where a container restores it
   const lowPids = raisePidCounter(guard);
   if (lowPids) report.info(`warning: ${lowPids}`);
+  const watchdog = startWatchdog(guard);
   const started = performance.now();
   const startedAt = Date.now();
   const launched = spawn(guard, ['--', ...command], { stdio: 'inherit', env: appEnvironment(imagesDir, options) });
   const launcher = launched.pid as number;
+  watchdog.tree(launcher);
   const exited = new Promise<Exit>((resolveExit) => launched.once('exit', (code, signal) => resolveExit({ code, signal })));
   let launcherEnded = false;
   void exited.then(() => {
@@ -131,7 +134,7 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
     );
 
     const warmupStarted = performance.now();
-    const warmup = runWarmup(options.warmup);
+    const warmup = runWarmup(options.warmup, watchdog);
     const warmedUp = await Promise.race([warmup.exited, appEnded.then((exit) => ({ appExit: exit }))]);
     if (typeof warmedUp !== 'number') {
       warmup.stop();
@@ -158,7 +161,8 @@ async function checkpointLaunch(command: string[], imagesDir: string, options: C
       performance.now() - checkpointStarted,
       `${outcome}, image ${formatBytes(imageSize(imagesDir))} in ${imagesDir}`,
     );
-    const workingSet = options.workingSet && outcome === 'dumped' ? await recordWorkingSet(imagesDir, options.warmup, report) : undefined;
+    const workingSet =
+      options.workingSet && outcome === 'dumped' ? await recordWorkingSet(imagesDir, options.warmup, report, watchdog) : undefined;
     report.finish({ ok: true, pid, outcome, imagesDir, ...(workingSet ? { workingSet } : {}) });
     if (outcome === 'dumped') return ExitCode.OK;
     // Left running: stay its parent, as if it had been started directly.

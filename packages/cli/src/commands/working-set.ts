@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { addWorkingSet, CracError, ErrorCode, REPORT_FORMAT, requireNativeProgram, type WorkingSetSummary } from '@crac/core/protocol';
 import { formatBytes, type Report } from '../output.js';
 import { stopProcessTree } from '../process-tree.js';
+import type { Watchdog } from '../watchdog.js';
 import { runWarmup } from './warmup.js';
 
 /** How long the trial copy gets to stop after SIGTERM before everything of it is stopped. */
@@ -20,13 +21,14 @@ const STOP_MS = 10_000;
  * ({@link addWorkingSet}). The trial copy is stopped before the image is rewritten. A failure
  * leaves the image as it was: whole, restored eagerly.
  */
-export async function recordWorkingSet(imagesDir: string, warmup: string, report: Report): Promise<WorkingSetSummary> {
+export async function recordWorkingSet(imagesDir: string, warmup: string, report: Report, watchdog: Watchdog): Promise<WorkingSetSummary> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'crac-working-set-'));
   const faults = join(dir, 'faults.log');
   const trial = spawn(requireNativeProgram('restore'), ['--record-working-set', faults, imagesDir], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
+  watchdog.tree(trial.pid);
   let ended = false;
   const exited = new Promise<void>((resolveExit) =>
     trial.once('exit', () => {
@@ -43,7 +45,7 @@ export async function recordWorkingSet(imagesDir: string, warmup: string, report
   try {
     const restored = await Promise.race([restoredLine(trial.stderr), exited.then(() => false)]);
     if (!restored) throw failure(`the trial restore of ${imagesDir} failed (see above)`);
-    const warm = await runWarmup(warmup).exited;
+    const warm = await runWarmup(warmup, watchdog).exited;
     if (warm !== 0) throw failure(`the warm-up command failed against the trial restore (exit code ${warm})`);
     // what the copy touched to answer the warm-up; what it does to stop is not the working set
     const log = readFileSync(faults, 'utf8');

@@ -23,6 +23,8 @@
  * PTRACE_O_SUSPEND_SECCOMP that CRIU needs: a process started this way can
  * only be dumped by a CRIU started OUTSIDE it (`criu dump -t PID`).
  *
+ * --watch: see watch.c (what crac checkpoint started ends with it, even SIGKILLed).
+ *
  * --advance-pids N: forks (children that exit at once) until a new process gets
  * a pid of N or more in this pid namespace, then exits: the next process, the
  * app, gets a higher one. In a container the restore's own processes (crac
@@ -49,6 +51,7 @@
 #include <unistd.h>
 
 #include "base/exit_codes.h"
+#include "watch.h"
 
 /* The shell's "cannot execute": here, the guard could not be set up. */
 #define EXIT_GUARD_FAILED 126
@@ -166,6 +169,8 @@ int main(int argc, char **argv)
 {
 	int i = 1, seccomp = 0;
 
+	if (argc == 2 && !strcmp(argv[1], "--watch"))
+		return watch_main();
 	if (argc == 3 && !strcmp(argv[1], "--advance-pids")) {
 		char *end;
 		errno = 0;
@@ -193,12 +198,15 @@ int main(int argc, char **argv)
 	if (i >= argc) {
 		fprintf(stderr, "usage: crac-guard [--seccomp] [--] <command> [args...]\n"
 				"       crac-guard --advance-pids N\n"
+				"       crac-guard --watch\n"
 				"Runs <command> with io_uring_setup(2) failing with ENOSYS, so that\n"
 				"CRIU can checkpoint it. Default: LD_PRELOAD shim (%s next to\n"
 				"this executable; compatible with self-checkpoint). --seccomp: a seccomp\n"
 				"filter instead (only an outside CRIU can then dump the process).\n"
 				"--advance-pids N: forks until a new process gets a pid of N or more, then\n"
-				"exits (the next process started gets a higher one).\n",
+				"exits (the next process started gets a higher one).\n"
+				"--watch: reads \"tree PID\" and \"group PGID\" lines until its stdin ends,\n"
+				"then stops what is left of those processes (SIGTERM, SIGKILL 5 s later).\n",
 			SHIM_NAME);
 		return EXIT_USAGE;
 	}

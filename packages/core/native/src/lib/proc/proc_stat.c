@@ -57,3 +57,10 @@ pid_t proc_session(pid_t pid)
 	const char *session = proc_stat_field(pid, 6, buf, sizeof(buf));
 	return session ? (pid_t)strtol(session, NULL, 10) : -1;
 }
+
+pid_t proc_parent(pid_t pid)
+{
+	char buf[512];
+	const char *parent = proc_stat_field(pid, 4, buf, sizeof(buf));
+	return parent ? (pid_t)strtol(parent, NULL, 10) : -1;
+}

@@ -14,5 +14,7 @@ int proc_alive(long pid);
 unsigned long long proc_start_time(pid_t pid);
 /* Field 6 (the session); -1 when the process is gone. */
 pid_t proc_session(pid_t pid);
+/* Field 4 (the parent); -1 when the process is gone. */
+pid_t proc_parent(pid_t pid);
 
 #endif
