@@ -201,7 +201,7 @@ describe('working-set restore, faults', () => {
             return false;
           }
         });
-    // what the killed checkpoint cannot remove itself: its trial's directory
+    // the trial's directory (the checkpoint's watch removes it)
     const trialDirs = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('crac-working-set-')));
     const before = trialDirs();
     try {
@@ -238,6 +238,9 @@ describe('working-set restore, faults', () => {
         warmups().map((pid) => statusOf(pid)),
         'no warm-up outlives the checkpoint',
       ).toEqual([]);
+      const newDirs = () => [...trialDirs()].filter((name) => !before.has(name));
+      for (let tries = 0; tries < 50 && newDirs().length > 0; tries++) await sleep(100);
+      expect(newDirs(), 'no trial directory is left').toEqual([]);
     } finally {
       for (const name of trialDirs()) if (!before.has(name)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
       // should the test fail: no hanging warm-up left behind

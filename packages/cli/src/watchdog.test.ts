@@ -1,11 +1,26 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireNativeProgram } from '@crac/core/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const started: number[] = [];
+const dirs: string[] = [];
 afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   for (const pid of started.splice(0)) {
     try {
       process.kill(-pid, 'SIGKILL');
@@ -57,6 +72,30 @@ describe('crac-guard --watch (what crac checkpoint started ends with it)', () =>
     expect(stderr).toMatch(/stopping \d+ processes and 1 process group/);
     expect(tree.all()).toEqual([]);
     expect(group.all()).toEqual([]);
+  });
+
+  it("removes a registered private directory and its files; not one others may enter, not through a link, not another user's (as root)", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'crac-watch-'));
+    dirs.push(root);
+    const make = (name: string, mode: number) => {
+      const dir = join(root, name);
+      mkdirSync(dir, { mode });
+      chmodSync(dir, mode);
+      writeFileSync(join(dir, 'faults.log'), 'pages');
+      return dir;
+    };
+    const own = make('own', 0o700);
+    const open = make('open', 0o755);
+    const target = make('target', 0o700);
+    symlinkSync(target, join(root, 'link'));
+    const theirs = make('theirs', 0o700);
+    if (process.getuid?.() === 0) chownSync(theirs, 65534, 65534);
+    expect(await watch([`dir ${own}\n`, `dir ${open}\n`, `dir ${join(root, 'link')}\n`, `dir ${theirs}\n`])).toBe('');
+    expect(existsSync(own)).toBe(false);
+    expect(readdirSync(open)).toEqual(['faults.log']);
+    expect(readdirSync(target)).toEqual(['faults.log']);
+    // another user's (as root, which CI is); else ours, and removed
+    expect(existsSync(theirs)).toBe(process.getuid?.() === 0);
   });
 
   it('leaves alone what ended already, and says nothing then; refuses lines it cannot read', async () => {

@@ -12,6 +12,8 @@ export interface Watchdog {
   tree(pid: number | undefined): void;
   /** The process group `pgid` leads. */
   group(pgid: number | undefined): void;
+  /** A private directory of this process (0700), removed with the files in it once the processes are stopped. */
+  dir(path: string): void;
 }
 
 /** Starts the watch (`guard`: crac-guard). */
@@ -26,5 +28,11 @@ export function startWatchdog(guard: string): Watchdog {
   const register = (kind: 'tree' | 'group', pid: number | undefined) => {
     if (pid !== undefined && pid > 1) pipe.write(`${kind} ${pid}\n`);
   };
-  return { tree: (pid) => register('tree', pid), group: (pgid) => register('group', pgid) };
+  return {
+    tree: (pid) => register('tree', pid),
+    group: (pgid) => register('group', pgid),
+    dir: (path) => {
+      if (path.startsWith('/') && !path.includes('\n')) pipe.write(`dir ${path}\n`);
+    },
+  };
 }

@@ -24,6 +24,7 @@ const STOP_MS = 10_000;
 export async function recordWorkingSet(imagesDir: string, warmup: string, report: Report, watchdog: Watchdog): Promise<WorkingSetSummary> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'crac-working-set-'));
+  watchdog.dir(dir);
   const faults = join(dir, 'faults.log');
   const trial = spawn(requireNativeProgram('restore'), ['--record-working-set', faults, imagesDir], {
     stdio: ['ignore', 'inherit', 'pipe'],

@@ -6,6 +6,9 @@
  *   tree PID    PID and every process under it (the app: crac-guard exec'd into it, or npm and
  *               what npm starts; the trial restore of --working-set)
  *   group PGID  the process group PGID leads (a warm-up command runs in one of its own)
+ *   dir PATH    a private directory of the CLI's (the --working-set trial's): removed, with the
+ *               files in it, once the processes are stopped (only a directory of this user's,
+ *               0700, not a symbolic link; no subdirectory is entered)
  * At the end of the pipe (the CLI has exited, however), what is still there of these gets
  * SIGTERM, and SIGKILL WATCH_GRACE_MS later. A process is known by its pid and start time, read
  * when its line arrives: a pid reused since is left alone. After a normal end the CLI has stopped
@@ -15,6 +18,9 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,10 @@
 #define WATCH_GRACE_MS 5000
 #define MAX_WATCHED 64
 #define MAX_MEMBERS 4096
+#define MAX_DIRS 8
+
+static char dirs[MAX_DIRS][PATH_MAX];
+static size_t ndirs;
 
 struct watched {
 	int group; /* 1: a process group; 0: a tree */
@@ -111,11 +121,37 @@ static size_t signal_groups(const struct watched *watched, size_t n, int sig)
 	return signalled;
 }
 
+/* Removes `path` and the files in it when it is a directory of ours alone; anything else stays. */
+static void remove_private_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return;
+	DIR *dir = fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) == 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		close(fd);
+		return;
+	}
+	for (struct dirent *entry; (entry = readdir(dir));)
+		if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, ".."))
+			unlinkat(fd, entry->d_name, 0); /* a subdirectory fails (EISDIR): it stays, and so does its parent */
+	closedir(dir);
+	rmdir(path);
+}
+
 static int read_watched(struct watched *watched, size_t *n)
 {
-	char line[128], kind[16];
+	char line[PATH_MAX + 16], kind[16];
 	long pid;
 	while (fgets(line, sizeof(line), stdin)) {
+		if (!strncmp(line, "dir /", 5)) {
+			line[strcspn(line, "\n")] = '\0';
+			size_t len = strlen(line + 4);
+			if (ndirs < MAX_DIRS && len < PATH_MAX)
+				memcpy(dirs[ndirs++], line + 4, len + 1);
+			continue;
+		}
 		if (sscanf(line, "%15s %ld", kind, &pid) != 2 || pid <= 1 || (strcmp(kind, "tree") && strcmp(kind, "group"))) {
 			fprintf(stderr, "crac-guard --watch: cannot read '%.*s'\n", (int)strcspn(line, "\n"), line);
 			continue;
@@ -157,5 +193,7 @@ int watch_main(void)
 	gather_children();
 	signal_members(SIGKILL);
 	signal_groups(watched, n, SIGKILL);
+	for (size_t i = 0; i < ndirs; i++)
+		remove_private_dir(dirs[i]);
 	return 0;
 }
