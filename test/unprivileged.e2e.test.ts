@@ -24,7 +24,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CRIU_GROUP } from '@crac/core/protocol';
+import { CRIU_GROUP, requireNativeProgram } from '@crac/core/protocol';
 import { paths } from '@crac/tools/paths';
 import { freePort, waitForPort } from '@crac/tools/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -386,6 +386,14 @@ describe('a non-root user, with the capabilities granted to CRIU', () => {
     expect(partial.code).toBe(125);
     expect(partial.output).toContain(`[CRAC_ECRIU_CAPS] CRIU at ${criu.partial} lacks cap_setpcap`);
     expect(partial.output).not.toMatch(/crac: restore /);
+    // crac-init (restorers of their own) refuses it too, rather than hang in CRIU
+    const initArgs = ['--pidfile', join(home, 'init.pid'), '--', criu.partial, 'restore', '-D', image, '-d', '--unprivileged'];
+    const init = await finished(
+      start(SETPRIV, [...asUserIds(), seenByUser(requireNativeProgram('init')), ...initArgs], { cwd: home }),
+      20_000,
+    );
+    expect(init.code, init.output).toBe(125);
+    expect(init.output).toContain(`crac-init: error [CRAC_ECRIU_CAPS] CRIU at ${criu.partial} lacks cap_setpcap`);
 
     // the image rules hold for the user as for root: another user's image is refused
     const foreign = join(home, 'foreign');

@@ -27,6 +27,9 @@
  * the restore path without verification, for the benchmark's floor and for
  * restorers of their own (PROTOCOL.md).
  *
+ * Unprivileged (not root, or a container's root), a CRIU that lacks a capability CRIU's
+ * unprivileged mode needs is refused first (CRAC_ECRIU_CAPS, exit 125): it would hang.
+ *
  * Before CRIU runs, the directory of CRIU's kernel-probe cache is made ours
  * (kdat_dir.h): CRIU loads the cache from it unchecked. Unprivileged, without
  * $XDG_RUNTIME_DIR, CRIU is given a cache directory of the user's own.
@@ -80,13 +83,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/crac_error.h"
 #include "base/exit_codes.h"
+#include "criu/capabilities.h"
 #include "supervise/listen_slots.h"
 #include "supervise/supervise.h"
 
@@ -153,6 +159,13 @@ int main(int argc, char **argv)
 		usage();
 	char **criu_argv = argv + i;
 
+	/* Unprivileged, CRIU without the capabilities it needs hangs mid-restore rather than fail (as
+	 * crac-restore does): refused before it starts, with the code and the fix. */
+	struct crac_error error;
+	if (criu_runs_unprivileged() && assert_criu_capabilities(criu_argv[0], &error) != 0) {
+		fprintf(stderr, "crac-init: error [%s] %s\n", error.code, error.message);
+		return EXIT_RESTORE_FAILED;
+	}
 	supervise_prepare(handoff_fd);
 	/* After the handoff (it takes its fd number first); before CRIU: clients wait from now on. */
 	if (nlistens > 0)
