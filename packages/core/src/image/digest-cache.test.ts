@@ -1,6 +1,7 @@
 import {
   chmodSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -92,6 +93,7 @@ describe('digest cache', () => {
     replace('node binary');
     expect(cachedDigests([file], location).get(file)).toBe(digestFileSync(file));
     expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(lstatSync(`${location.write}.${process.pid}.tmp`).isSymbolicLink(), 'what was planted is not ours to remove').toBe(true);
   });
 
   it.runIf(process.geteuid?.() === 0)("as root, reads only a cache that is root's alone", () => {

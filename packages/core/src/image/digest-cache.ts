@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, type Stats, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { digestFileSync } from './hash.js';
@@ -92,19 +92,17 @@ function writableDir(file: string, rootOnly: boolean): boolean {
 function save(location: DigestCacheLocation, cache: Record<string, CacheValue>): void {
   const { write: file, rootOnly } = location;
   const temporary = `${file}.${process.pid}.tmp`;
+  let written = false;
   try {
     if (!writableDir(file, rootOnly)) return;
     for (const path of Object.keys(cache)) if (!existsSync(path)) delete cache[path]; // images long removed
     // 'wx': a file (or symlink) planted at the temporary name fails the write instead of being followed
     writeFileSync(temporary, JSON.stringify(cache), { mode: 0o600, flag: 'wx' });
+    written = true;
     renameSync(temporary, file);
   } catch {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // never made
-    }
-    // read-only home: hash again next time
+    // read-only home: hash again next time; only our own temporary file is removed
+    if (written) rmSync(temporary, { force: true });
   }
 }
 
