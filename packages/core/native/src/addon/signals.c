@@ -69,21 +69,46 @@ static void restore_held(void)
 	held = 0;
 }
 
+/*
+ * The signals of the JS array `value` as bits, in *bits: 0; or an exception thrown (naming `who`
+ * and `what`) and -1, when it is not an array of signals that can be caught.
+ */
+static int signal_bits(napi_env env, napi_value value, const char *who, const char *what, uint64_t *bits)
+{
+	bool is_array = false;
+	uint32_t length = 0;
+	*bits = 0;
+	if (napi_is_array(env, value, &is_array) != napi_ok || !is_array || napi_get_array_length(env, value, &length) != napi_ok) {
+		throw_type_error(env, "ERR_INVALID_ARG_TYPE", "%s(): %s must be an array of signal numbers", who, what);
+		return -1;
+	}
+	for (uint32_t i = 0; i < length; i++) {
+		napi_value v;
+		int32_t sig = 0;
+		if (napi_get_element(env, value, i, &v) != napi_ok || napi_get_value_int32(env, v, &sig) != napi_ok || sig <= 0 ||
+		    sig >= 64 || sig == SIGKILL || sig == SIGSTOP) {
+			throw_type_error(env, "ERR_INVALID_ARG_VALUE", "%s(): %s is not a signal that can be caught", who, "an element");
+			return -1;
+		}
+		*bits |= (uint64_t)1 << sig;
+	}
+	return 0;
+}
+
 napi_value js_hold_signals(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1], r;
-	uint32_t length = 0;
-	bool is_array = false;
+	uint64_t bits = 0;
 	struct sigaction sa;
 
 	if (held)
 		return napi_throw_error(env, CRAC_EBUSY, "holdSignals(): signals are already held"), NULL;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-	    napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
-	    napi_get_array_length(env, argv[0], &length) != napi_ok)
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1)
 		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "holdSignals(): %s must be an array of signal numbers",
 					"signals");
+	if (signal_bits(env, argv[0], "holdSignals", "signals", &bits) != 0)
+		return NULL;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_held_signal;
 	/* SA_RESTART, as libuv's own: the other threads' system calls go on as they would have */
@@ -92,15 +117,9 @@ napi_value js_hold_signals(napi_env env, napi_callback_info info)
 	__atomic_store_n(&caught, 0, __ATOMIC_SEQ_CST);
 	for (int sig = 0; sig < 64; sig++)
 		__atomic_store_n(&tokens[sig], 0, __ATOMIC_SEQ_CST);
-	for (uint32_t i = 0; i < length; i++) {
-		napi_value v;
-		int32_t sig = 0;
-		if (napi_get_element(env, argv[0], i, &v) != napi_ok || napi_get_value_int32(env, v, &sig) != napi_ok ||
-		    sig <= 0 || sig >= 64 || sig == SIGKILL || sig == SIGSTOP) {
-			restore_held();
-			return throw_type_error(env, "ERR_INVALID_ARG_VALUE", "holdSignals(): %s is not a signal that can be caught",
-						"an element");
-		}
+	for (int sig = 1; sig < 64; sig++) {
+		if (!(bits & ((uint64_t)1 << sig)))
+			continue;
 		if (sigaction(sig, &sa, &saved[sig]) != 0) {
 			int err = errno;
 			restore_held();
@@ -146,23 +165,14 @@ napi_value js_release_signals(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1];
-	bool is_array = false;
-	uint32_t length = 0;
+	uint64_t defaulted = 0;
 
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok)
 		return throw_last_napi_error(env), NULL;
-	if (argc >= 1 && (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
-			  napi_get_array_length(env, argv[0], &length) != napi_ok))
-		return throw_type_error(env, "ERR_INVALID_ARG_TYPE", "releaseSignals(): %s must be an array of signal numbers",
-					"defaulted");
+	if (argc >= 1 && signal_bits(env, argv[0], "releaseSignals", "defaulted", &defaulted) != 0)
+		return NULL;
 	/* those whose default action Node put back (libuv's handler would find no listener): left as they are */
-	for (uint32_t i = 0; i < length; i++) {
-		napi_value v;
-		int32_t sig = 0;
-		if (napi_get_element(env, argv[0], i, &v) == napi_ok && napi_get_value_int32(env, v, &sig) == napi_ok && sig > 0 &&
-		    sig < 64)
-			held &= ~((uint64_t)1 << sig);
-	}
+	held &= ~defaulted;
 	/* handlers first: a signal from now on reaches the app's path, not the bit read below */
 	restore_held();
 	return caught_array(env, __atomic_exchange_n(&caught, 0, __ATOMIC_SEQ_CST));

@@ -61,10 +61,10 @@ static int known(pid_t pid)
 	return 0;
 }
 
-static void add_member(pid_t pid)
+/* `pid` as a member, when it is still the process that started at `start`. */
+static void add_member(pid_t pid, unsigned long long start)
 {
-	unsigned long long start = proc_start_time(pid);
-	if (start && !known(pid) && nmembers < MAX_MEMBERS)
+	if (start && proc_start_time(pid) == start && !known(pid) && nmembers < MAX_MEMBERS)
 		members[nmembers++] = (struct member){ pid, start };
 }
 
@@ -84,7 +84,7 @@ static void gather_children(void)
 			pid_t parent = proc_parent((pid_t)pid);
 			if (parent > 0 && known(parent)) {
 				size_t before = nmembers;
-				add_member((pid_t)pid);
+				add_member((pid_t)pid, proc_start_time((pid_t)pid));
 				changed |= nmembers != before;
 			}
 		}
@@ -140,7 +140,7 @@ static void remove_private_dir(const char *path)
 	rmdir(path);
 }
 
-static int read_watched(struct watched *watched, size_t *n)
+static void read_watched(struct watched *watched, size_t *n)
 {
 	char line[PATH_MAX + 16], kind[16];
 	long pid;
@@ -160,7 +160,6 @@ static int read_watched(struct watched *watched, size_t *n)
 		if (start && *n < MAX_WATCHED)
 			watched[(*n)++] = (struct watched){ !strcmp(kind, "group"), (pid_t)pid, start };
 	}
-	return 0;
 }
 
 int watch_main(void)
@@ -175,9 +174,8 @@ int watch_main(void)
 	read_watched(watched, &n);
 
 	for (size_t i = 0; i < n; i++)
-		if (!watched[i].group && proc_start_time(watched[i].pid) == watched[i].start && !known(watched[i].pid) &&
-		    nmembers < MAX_MEMBERS)
-			members[nmembers++] = (struct member){ watched[i].pid, watched[i].start };
+		if (!watched[i].group)
+			add_member(watched[i].pid, watched[i].start);
 	gather_children();
 	size_t left = signal_members(SIGTERM), groups = signal_groups(watched, n, SIGTERM);
 	if (left > 0 || groups > 0)

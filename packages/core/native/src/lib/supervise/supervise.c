@@ -520,13 +520,11 @@ void supervise_run(char **criu_argv, const char *pidfile, int restored_fd, int t
 
 		if (root < 0 && criu_done) {
 			if (!WIFEXITED(criu_status) || WEXITSTATUS(criu_status) != 0) {
-				/* crac-restore, reading restored_fd, says why from CRIU's log or the gate: a line
-				 * of ours would only come first and say less */
-				if (restored_fd >= 0)
-					;
-				else if (WIFSIGNALED(criu_status))
+				/* with restored_fd, crac-restore says why from CRIU's log or the gate: a line of
+				 * ours would only come first and say less */
+				if (restored_fd < 0 && WIFSIGNALED(criu_status))
 					msg("criu restore failed (killed by signal %d)", WTERMSIG(criu_status));
-				else if (WEXITSTATUS(criu_status) != EXIT_EXEC_FAILED) /* already said */
+				else if (restored_fd < 0 && WEXITSTATUS(criu_status) != EXIT_EXEC_FAILED) /* already said */
 					msg("criu restore failed (exit code %d)", WEXITSTATUS(criu_status));
 				leave(EXIT_RESTORE_FAILED, lazy);
 			}
